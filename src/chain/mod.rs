@@ -1,0 +1,13 @@
+//! Chain core: the JSON-RPC client (timeouts, retries, chain id check), contract bindings, exact ETH units
+//! and number coercion. Everything that talks to a node goes through [`ChainClient`].
+
+pub mod bindings;
+mod client;
+mod error;
+pub mod num;
+pub mod retry;
+pub mod ser;
+pub mod units;
+
+pub use client::{ChainClient, ChainStatus};
+pub use error::ChainError;

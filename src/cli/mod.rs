@@ -1,0 +1,133 @@
+//! The command line: global flags, the command tree, configuration loading for commands, and exit codes
+//! (0 ok, 1 runtime failure, 2 usage or configuration error). One file per command group.
+
+mod chain;
+mod config;
+mod context;
+mod health;
+mod paymaster;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use url::Url;
+
+pub use context::Ctx;
+
+use crate::chain::ChainError;
+use crate::config::ConfigError;
+use crate::output::OutputFormat;
+
+/// butler: run and watch ERC-4337 paymasters and bundlers, validator fee configuration and Aztec staking.
+#[derive(Debug, Parser)]
+#[command(
+    name = "butler",
+    version,
+    about = "Operate ERC-4337 paymasters and bundlers from one binary",
+    long_about = "butler checks chains, paymasters and bundlers from the command line, and serves what \
+operators run continuously.\n\nConfiguration is read from --config, $BUTLER_CONFIG, ./butler.toml or \
+~/.config/butler/butler.toml (see `butler config init`).\n\nExit codes: 0 ok, 1 runtime failure \
+(RPC unreachable, a failed check), 2 usage or configuration error (including a chain id mismatch).",
+    after_help = "Examples:\n  butler config init --path butler.toml\n  butler --rpc-url http://127.0.0.1:8545 chain status\n  butler paymaster status --output json\n  butler health"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file (default lookup: $BUTLER_CONFIG, ./butler.toml, ~/.config/butler/butler.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Output format of read commands.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// More log output on stderr (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Less log output on stderr (-q errors only, -qq nothing).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    pub quiet: u8,
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// JSON-RPC endpoint; overrides [chain] rpc_url.
+    #[arg(long, global = true, value_name = "URL")]
+    pub rpc_url: Option<Url>,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The command tree.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write, check and show the configuration.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Inspect the chain behind the RPC endpoint.
+    #[command(subcommand)]
+    Chain(chain::ChainCommand),
+    /// Paymaster deposit, stake and balance.
+    #[command(subcommand)]
+    Paymaster(paymaster::PaymasterCommand),
+    /// Run the health checks (RPC, chain id, paymaster deposits); exit 1 if any fails.
+    Health(health::HealthArgs),
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ctx = Ctx::new(cli.global);
+    match cli.command {
+        Command::Config(cmd) => config::run(&ctx, cmd),
+        Command::Chain(cmd) => chain::run(&ctx, cmd).await,
+        Command::Paymaster(cmd) => paymaster::run(&ctx, cmd).await,
+        Command::Health(args) => health::run(&ctx, args).await,
+    }
+}
+
+/// A usage error found after parsing (a missing flag that config could have supplied): exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Maps an error to its exit code: 2 for usage and configuration errors (chain id mismatch included), else 1.
+pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
+    let usage = err.chain().any(|e| {
+        e.is::<ConfigError>()
+            || e.is::<UsageError>()
+            || matches!(e.downcast_ref::<ChainError>(), Some(ChainError::ChainIdMismatch { .. }))
+    });
+    ExitCode::from(if usage { 2 } else { 1 })
+}
+
+/// Sets up logging on stderr from `-v`/`-q`, `--log-format` and `RUST_LOG`.
+pub fn init_tracing(global: &GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (global.verbose, global.quiet) {
+        (0, 0) => "info",
+        (1, _) => "debug",
+        (v, _) if v >= 2 => "trace",
+        (_, 1) => "error",
+        _ => "off",
+    };
+    let default = format!("butler={level},warn");
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.is_empty() && global.verbose == 0 && global.quiet == 0 => EnvFilter::new(v),
+        _ => EnvFilter::new(default),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match global.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.with_target(false).try_init(),
+    };
+}

@@ -1,0 +1,15 @@
+//! Configuration: the TOML schema shared by every command and serve mode, where the file is found,
+//! `BUTLER_SECTION__KEY` environment overrides, secrets (env or `*_file` only) and their redaction.
+//!
+//! Every section is optional; a command asks for the sections it needs with the `require_*` helpers,
+//! which fail with a [`ConfigError`] that says which section or key is missing.
+
+mod error;
+mod load;
+mod schema;
+mod secret;
+
+pub use error::ConfigError;
+pub use load::{LoadOptions, Loaded, CONFIG_ENV, EXAMPLE_CONFIG, load, locate};
+pub use schema::*;
+pub use secret::{Secret, resolve_secret};

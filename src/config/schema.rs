@@ -1,0 +1,358 @@
+//! The configuration schema. Key names are a contract shared with docs, tests and examples.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use alloy::primitives::{Address, U256};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::{ConfigError, Secret, resolve_secret};
+use crate::chain::units::{format_ether, parse_ether};
+
+/// The whole configuration file. Every section is optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where butler keeps its data (watcher store, fee database). Default: the platform data dir.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ChainConfig>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paymasters: Vec<PaymasterConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeConfig>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bundlers: Vec<BundlerConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exporter: Option<ExporterConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watcher: Option<WatcherConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<ApiConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fees: Option<FeesConfig>,
+}
+
+/// `[chain]`: the JSON-RPC endpoint every chain command uses.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    pub rpc_url: Url,
+    /// Checked against `eth_chainId` when set; a mismatch is a hard error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<u64>,
+    /// Per-request timeout in seconds.
+    #[serde(default = "default_rpc_timeout")]
+    pub timeout_secs: f64,
+    /// Retries on transport errors, HTTP 429 and 5xx (never on reverts).
+    #[serde(default = "default_rpc_retries")]
+    pub max_retries: u32,
+}
+
+fn default_rpc_timeout() -> f64 {
+    10.0
+}
+fn default_rpc_retries() -> u32 {
+    3
+}
+
+/// `[[paymasters]]`: a paymaster and the EntryPoint it deposits in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymasterConfig {
+    pub name: String,
+    pub address: Address,
+    pub entrypoint: Address,
+    /// Health check and alert threshold, in ETH (decimal string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_deposit_eth: Option<EthAmount>,
+}
+
+/// `[probe]`: defaults for `butler probe userop`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeConfig {
+    /// SimpleAccountFactory that creates the probe's fresh accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factory: Option<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundler: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paymaster: Option<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paymaster_signer_key_file: Option<PathBuf>,
+    /// Only from env: `BUTLER_PROBE__PAYMASTER_SIGNER_KEY`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paymaster_signer_key: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funder_key_file: Option<PathBuf>,
+    /// Only from env: `BUTLER_PROBE__FUNDER_KEY`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funder_key: Option<Secret>,
+}
+
+/// `[[bundlers]]`: bundlers butler watches.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundlerConfig {
+    pub name: String,
+    pub rpc_url: Url,
+    /// Executor (bundle-signing) addresses whose ETH balance is exported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub executors: Vec<Address>,
+}
+
+/// `[exporter]`: `butler serve --prometheus`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExporterConfig {
+    #[serde(default = "default_exporter_listen")]
+    pub listen: SocketAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token_file: Option<PathBuf>,
+    /// Only from env: `BUTLER_EXPORTER__BEARER_TOKEN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token: Option<Secret>,
+}
+
+impl Default for ExporterConfig {
+    fn default() -> Self {
+        Self { listen: default_exporter_listen(), bearer_token_file: None, bearer_token: None }
+    }
+}
+
+fn default_exporter_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9464))
+}
+
+/// `[watcher]`: `butler serve --watcher` and the commands that read its store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatcherConfig {
+    /// Blocks behind head before an event is indexed; default depends on the chain id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmations: Option<u64>,
+    #[serde(default = "default_poll_interval")]
+    pub poll_interval_secs: u64,
+    #[serde(default = "default_max_block_range")]
+    pub max_block_range: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<WatcherSource>,
+}
+
+impl Default for WatcherConfig {
+    fn default() -> Self {
+        Self {
+            confirmations: None,
+            poll_interval_secs: default_poll_interval(),
+            max_block_range: default_max_block_range(),
+            sources: Vec::new(),
+        }
+    }
+}
+
+fn default_poll_interval() -> u64 {
+    5
+}
+fn default_max_block_range() -> u64 {
+    2000
+}
+
+/// `[[watcher.sources]]`: one contract (or set of contracts) whose events are indexed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatcherSource {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_block: Option<u64>,
+}
+
+/// `[api]`: the watcher's HTTP API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    #[serde(default = "default_api_listen")]
+    pub listen: SocketAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_token_file: Option<PathBuf>,
+    /// Only from env: `BUTLER_API__ADMIN_TOKEN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<Secret>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self { listen: default_api_listen(), admin_token_file: None, admin_token: None }
+    }
+}
+
+fn default_api_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+/// `[fees]`: the fee manager (`butler serve --fee-manager`, `butler fees`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeesConfig {
+    #[serde(default = "default_fees_listen")]
+    pub listen: SocketAddr,
+    /// `sqlite://fees.db` (relative to data_dir) or `postgres://...`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_token_file: Option<PathBuf>,
+    /// Only from env: `BUTLER_FEES__ADMIN_TOKEN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<Secret>,
+}
+
+impl Default for FeesConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_fees_listen(),
+            database_url: None,
+            admin_token_file: None,
+            admin_token: None,
+        }
+    }
+}
+
+fn default_fees_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8081))
+}
+
+/// An ETH amount written as a decimal string (`"1.5"`), held exactly in wei.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EthAmount(pub U256);
+
+impl Serialize for EthAmount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_ether(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for EthAmount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            S(String),
+            I(i64),
+            F(f64),
+        }
+        let text = match Raw::deserialize(d)? {
+            Raw::S(s) => s,
+            Raw::I(i) => i.to_string(),
+            Raw::F(f) => f.to_string(),
+        };
+        parse_ether(&text).map(EthAmount).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Config {
+    /// The `[chain]` section, or an error naming it.
+    pub fn require_chain(&self) -> Result<&ChainConfig, ConfigError> {
+        self.chain.as_ref().ok_or_else(|| {
+            ConfigError::Missing(
+                "no RPC endpoint: set [chain] rpc_url in the config, BUTLER_CHAIN__RPC_URL, or pass --rpc-url"
+                    .to_string(),
+            )
+        })
+    }
+
+    /// The data directory: `data_dir`, else the platform data dir.
+    pub fn data_dir(&self) -> Result<PathBuf, ConfigError> {
+        if let Some(d) = &self.data_dir {
+            return Ok(d.clone());
+        }
+        directories::ProjectDirs::from("", "", "butler")
+            .map(|p| p.data_dir().to_path_buf())
+            .ok_or_else(|| {
+                ConfigError::Missing(
+                    "no data_dir configured and no home directory to derive one from".to_string(),
+                )
+            })
+    }
+
+    /// Checks rules serde cannot express: unique names, consistent sections.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        unique("[[paymasters]] name", self.paymasters.iter().map(|p| p.name.as_str()))?;
+        unique("[[bundlers]] name", self.bundlers.iter().map(|b| b.name.as_str()))?;
+        if let Some(w) = &self.watcher {
+            unique("[[watcher.sources]] name", w.sources.iter().map(|s| s.name.as_str()))?;
+            if w.max_block_range == 0 {
+                return Err(ConfigError::Invalid(
+                    "[watcher] max_block_range must be at least 1".to_string(),
+                ));
+            }
+        }
+        if let Some(c) = &self.chain
+            && !(c.timeout_secs > 0.0 && c.timeout_secs.is_finite())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "[chain] timeout_secs must be a positive number of seconds, got {}",
+                c.timeout_secs
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl ProbeConfig {
+    /// The paymaster signer key, from env or its file.
+    pub fn paymaster_signer_key(&self) -> Result<Option<Secret>, ConfigError> {
+        resolve_secret(
+            "paymaster_signer_key",
+            self.paymaster_signer_key.as_ref(),
+            self.paymaster_signer_key_file.as_deref(),
+        )
+    }
+
+    /// The funder key, from env or its file.
+    pub fn funder_key(&self) -> Result<Option<Secret>, ConfigError> {
+        resolve_secret("funder_key", self.funder_key.as_ref(), self.funder_key_file.as_deref())
+    }
+}
+
+impl ExporterConfig {
+    /// The bearer token that protects `/metrics`, if any.
+    pub fn bearer_token(&self) -> Result<Option<Secret>, ConfigError> {
+        resolve_secret("bearer_token", self.bearer_token.as_ref(), self.bearer_token_file.as_deref())
+    }
+}
+
+impl ApiConfig {
+    /// The admin token, if any.
+    pub fn admin_token(&self) -> Result<Option<Secret>, ConfigError> {
+        resolve_secret("admin_token", self.admin_token.as_ref(), self.admin_token_file.as_deref())
+    }
+}
+
+impl FeesConfig {
+    /// The fee manager's admin token, if any.
+    pub fn admin_token(&self) -> Result<Option<Secret>, ConfigError> {
+        resolve_secret("admin_token", self.admin_token.as_ref(), self.admin_token_file.as_deref())
+    }
+}
+
+fn unique<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> Result<(), ConfigError> {
+    let mut seen = std::collections::HashSet::new();
+    for n in names {
+        if !seen.insert(n) {
+            return Err(ConfigError::Invalid(format!("{what} `{n}` appears twice")));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! butler: one binary for the people who run ERC-4337 infrastructure (paymasters, bundlers), validator fee
+//! configuration (Vouch, Commit-Boost) and Aztec staking.
+//!
+//! The library holds every subsystem; `src/main.rs` only parses arguments and calls [`cli::run`].
+//! Core modules never see clap: the CLI maps its arguments into plain settings.
+
+pub mod chain;
+pub mod cli;
+pub mod config;
+pub mod output;
+pub mod paymaster;
+pub mod shutdown;
