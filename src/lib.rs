@@ -9,4 +9,5 @@ pub mod cli;
 pub mod config;
 pub mod output;
 pub mod paymaster;
+pub mod serve;
 pub mod shutdown;

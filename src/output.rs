@@ -33,7 +33,8 @@ where
 /// A two-column key/value table.
 pub fn kv_table<'a>(rows: impl IntoIterator<Item = (&'a str, String)>) -> Table {
     let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
     for (k, v) in rows {
         t.add_row(vec![k.to_string(), v]);
     }

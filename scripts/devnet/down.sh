@@ -4,7 +4,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 RUN_DIR=${RUN_DIR:-$REPO/run/devnet}
-for name in alto anvil; do
+for name in watchdog alto anvil; do
   pidfile=$RUN_DIR/$name.pid
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")

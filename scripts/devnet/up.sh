@@ -5,7 +5,8 @@
 #
 # Env: ANVIL_PORT (8545), BUNDLER_PORT (4337; ALTO_PORT is accepted too), RUN_DIR (<repo>/run/devnet),
 #      ANVIL_ARGS (extra anvil flags), LIFETIME (hard upper bound in seconds for the daemons, 3600),
-#      BUTLER_DEVNET_HOME (where install.sh put the packages).
+#      BUTLER_DEVNET_HOME (where install.sh put the packages),
+#      WATCH_PID (stop the devnet when this process exits: test harnesses set it to their own PID).
 # Writes $RUN_DIR/env with RPC URLs, contract addresses, dev keys and PIDs. Stop with ./down.sh.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -86,6 +87,13 @@ rpc() { timeout 3 curl -sf -X POST -H 'content-type: application/json' \
   --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$2\",\"params\":${3:-[]}}" "$1"; }
 for _ in $(seq 1 600); do rpc "$BUNDLER" eth_chainId >/dev/null 2>&1 && break; sleep 0.1; done
 rpc "$BUNDLER" eth_chainId >/dev/null || { echo "alto did not start; see $RUN_DIR/alto.log" >&2; exit 1; }
+
+if [ -n "${WATCH_PID:-}" ]; then
+  ANVIL_PID_=$(cat "$RUN_DIR/anvil.pid"); ALTO_PID_=$(cat "$RUN_DIR/alto.pid")
+  (while kill -0 "$WATCH_PID" 2>/dev/null; do sleep 1; done; kill "$ALTO_PID_" "$ANVIL_PID_" 2>/dev/null) \
+    </dev/null >/dev/null 2>&1 &
+  echo $! >"$RUN_DIR/watchdog.pid"
+fi
 
 cat >"$RUN_DIR/env.tmp" <<ENV
 ANVIL_RPC=$RPC

@@ -49,9 +49,15 @@ pub struct ChainStatus {
 impl ChainClient {
     /// Connects (lazily: no request is made here) with the given timeout and retry settings.
     pub fn new(url: Url, settings: RetrySettings) -> Self {
-        let client = ClientBuilder::default().layer(RetryLayer(settings)).http(url.clone());
+        let client = ClientBuilder::default()
+            .layer(RetryLayer(settings))
+            .http(url.clone());
         let provider = ProviderBuilder::new().connect_client(client).erased();
-        Self { provider, url, settings }
+        Self {
+            provider,
+            url,
+            settings,
+        }
     }
 
     /// Connects with the settings of a `[chain]` section.
@@ -71,8 +77,13 @@ impl ChainClient {
 
     /// A provider that signs and sends transactions with `signer` (nonce, gas and chain id filled in).
     pub fn with_signer(&self, signer: PrivateKeySigner) -> DynProvider {
-        let client = ClientBuilder::default().layer(RetryLayer(self.settings)).http(self.url.clone());
-        ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_client(client).erased()
+        let client = ClientBuilder::default()
+            .layer(RetryLayer(self.settings))
+            .http(self.url.clone());
+        ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect_client(client)
+            .erased()
     }
 
     /// The RPC URL, for messages.
@@ -81,47 +92,72 @@ impl ChainClient {
     }
 
     /// Wraps a transport error with the URL and method.
-    pub fn rpc_err(&self, method: &'static str) -> impl Fn(alloy::transports::TransportError) -> ChainError + '_ {
-        move |source| ChainError::Rpc { url: self.url.to_string(), method, source }
+    pub fn rpc_err(
+        &self,
+        method: &'static str,
+    ) -> impl Fn(alloy::transports::TransportError) -> ChainError + '_ {
+        move |source| ChainError::Rpc {
+            url: self.url.to_string(),
+            method,
+            source,
+        }
     }
 
     /// Wraps a contract-call failure with the URL and what was called.
     pub fn call_err(&self, what: impl Into<String>, message: impl ToString) -> ChainError {
-        ChainError::Call { url: self.url.to_string(), what: what.into(), message: message.to_string() }
+        ChainError::Call {
+            url: self.url.to_string(),
+            what: what.into(),
+            message: message.to_string(),
+        }
     }
 
     /// `eth_chainId`.
     pub async fn chain_id(&self) -> Result<u64, ChainError> {
-        self.provider.get_chain_id().await.map_err(self.rpc_err("eth_chainId"))
+        self.provider
+            .get_chain_id()
+            .await
+            .map_err(self.rpc_err("eth_chainId"))
     }
 
     /// `eth_chainId`, compared with the configured chain id when there is one.
     pub async fn check_chain_id(&self, expected: Option<u64>) -> Result<u64, ChainError> {
         let actual = self.chain_id().await?;
         match expected {
-            Some(expected) if expected != actual => {
-                Err(ChainError::ChainIdMismatch { url: self.url.to_string(), expected, actual })
-            }
+            Some(expected) if expected != actual => Err(ChainError::ChainIdMismatch {
+                url: self.url.to_string(),
+                expected,
+                actual,
+            }),
             _ => Ok(actual),
         }
     }
 
     /// ETH balance of an address, in wei.
     pub async fn balance(&self, address: Address) -> Result<alloy::primitives::U256, ChainError> {
-        self.provider.get_balance(address).await.map_err(self.rpc_err("eth_getBalance"))
+        self.provider
+            .get_balance(address)
+            .await
+            .map_err(self.rpc_err("eth_getBalance"))
     }
 
     /// Everything `butler chain status` shows, fetched concurrently.
     pub async fn status(&self) -> Result<ChainStatus, ChainError> {
         let started = Instant::now();
-        let head = self.provider.get_block_number().await.map_err(self.rpc_err("eth_blockNumber"))?;
+        let head = self
+            .provider
+            .get_block_number()
+            .await
+            .map_err(self.rpc_err("eth_blockNumber"))?;
         let latency = started.elapsed().as_secs_f64();
         let (chain_id, block, gas_price, syncing, peers, version) = tokio::join!(
             self.chain_id(),
-            self.provider.get_block_by_number(BlockNumberOrTag::Number(head)),
+            self.provider
+                .get_block_by_number(BlockNumberOrTag::Number(head)),
             self.provider.get_gas_price(),
             self.provider.syncing(),
-            self.provider.raw_request::<_, U64>("net_peerCount".into(), ()),
+            self.provider
+                .raw_request::<_, U64>("net_peerCount".into(), ()),
             self.provider.get_client_version(),
         );
         let chain_id = chain_id?;
@@ -132,8 +168,14 @@ impl ChainClient {
                 message: format!("block {head} (the reported head) is unknown to the node"),
             })?;
         let gas_price = gas_price.map_err(self.rpc_err("eth_gasPrice"))?;
-        let syncing = !matches!(syncing.map_err(self.rpc_err("eth_syncing"))?, SyncStatus::None);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let syncing = !matches!(
+            syncing.map_err(self.rpc_err("eth_syncing"))?,
+            SyncStatus::None
+        );
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let ts = block.header.timestamp;
         Ok(ChainStatus {
             rpc_url: self.url.to_string(),

@@ -15,12 +15,20 @@ pub enum ChainError {
     },
     /// A contract call failed (revert, missing contract, undecodable answer).
     #[error("RPC {url}: {what}: {message}")]
-    Call { url: String, what: String, message: String },
+    Call {
+        url: String,
+        what: String,
+        message: String,
+    },
     /// The node serves another chain than the configuration says. A configuration error (exit code 2).
     #[error(
         "chain id mismatch: the config says {expected} but {url} reports {actual}; refusing to act on the wrong chain"
     )]
-    ChainIdMismatch { url: String, expected: u64, actual: u64 },
+    ChainIdMismatch {
+        url: String,
+        expected: u64,
+        actual: u64,
+    },
     /// The node's answer is not what the protocol promises.
     #[error("RPC {url}: {message}")]
     Invalid { url: String, message: String },

@@ -16,7 +16,9 @@ pub enum NumError {
     Fractional(String),
     #[error("`{0}` does not fit in 256 bits")]
     TooLarge(String),
-    #[error("`{0}` is beyond the exactly representable range of a JSON number (2^53); send it as a string")]
+    #[error(
+        "`{0}` is beyond the exactly representable range of a JSON number (2^53); send it as a string"
+    )]
     Imprecise(String),
     #[error("{value} does not fit in {target}")]
     Overflow { value: String, target: &'static str },
@@ -99,18 +101,27 @@ pub fn coerce_u256(value: &serde_json::Value) -> Result<U256, NumError> {
 
 /// Narrows to `u64`, failing instead of truncating.
 pub fn to_u64(value: U256) -> Result<u64, NumError> {
-    u64::try_from(value).map_err(|_| NumError::Overflow { value: value.to_string(), target: "u64" })
+    u64::try_from(value).map_err(|_| NumError::Overflow {
+        value: value.to_string(),
+        target: "u64",
+    })
 }
 
 /// Narrows to `u128`, failing instead of truncating.
 pub fn to_u128(value: U256) -> Result<u128, NumError> {
-    u128::try_from(value).map_err(|_| NumError::Overflow { value: value.to_string(), target: "u128" })
+    u128::try_from(value).map_err(|_| NumError::Overflow {
+        value: value.to_string(),
+        target: "u128",
+    })
 }
 
 /// Converts to `f64` for Prometheus gauges and rates; exact up to 2^53, nearest above (never fails).
 pub fn to_f64_lossy(value: U256) -> f64 {
     let limbs = value.as_limbs();
-    limbs.iter().rev().fold(0.0, |acc, &l| acc * 18_446_744_073_709_551_616.0 + l as f64)
+    limbs
+        .iter()
+        .rev()
+        .fold(0.0, |acc, &l| acc * 18_446_744_073_709_551_616.0 + l as f64)
 }
 
 /// A quantity that deserializes from any of the coerced shapes and serializes as a decimal string.
@@ -120,7 +131,9 @@ pub struct Quantity(pub U256);
 impl<'de> Deserialize<'de> for Quantity {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
-        coerce_u256(&v).map(Quantity).map_err(serde::de::Error::custom)
+        coerce_u256(&v)
+            .map(Quantity)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -153,13 +166,22 @@ mod tests {
         let max = format!("0x{}", "f".repeat(64));
         assert_eq!(parse_u256(&max).unwrap(), U256::MAX);
         assert_eq!(parse_u256(&U256::MAX.to_string()).unwrap(), U256::MAX);
-        assert_eq!(parse_u256(&format!("0x000{}", "f".repeat(64))).unwrap(), U256::MAX);
+        assert_eq!(
+            parse_u256(&format!("0x000{}", "f".repeat(64))).unwrap(),
+            U256::MAX
+        );
     }
 
     #[test]
     fn refuses_what_would_truncate() {
-        assert!(matches!(parse_u256(&format!("0x1{}", "0".repeat(64))), Err(NumError::TooLarge(_))));
-        assert!(matches!(parse_u256(&format!("{}0", U256::MAX)), Err(NumError::TooLarge(_))));
+        assert!(matches!(
+            parse_u256(&format!("0x1{}", "0".repeat(64))),
+            Err(NumError::TooLarge(_))
+        ));
+        assert!(matches!(
+            parse_u256(&format!("{}0", U256::MAX)),
+            Err(NumError::TooLarge(_))
+        ));
         assert!(matches!(parse_u256("-1"), Err(NumError::Negative(_))));
         assert!(matches!(parse_u256("1.5"), Err(NumError::Fractional(_))));
         for bad in ["", "0xg", "abc", "1e18", "--1", "-", "1_000", "0x-1", ".5"] {
@@ -172,12 +194,30 @@ mod tests {
         assert_eq!(coerce_u256(&json!(0)).unwrap(), U256::ZERO);
         assert_eq!(coerce_u256(&json!(u64::MAX)).unwrap(), U256::from(u64::MAX));
         assert_eq!(coerce_u256(&json!(12.0)).unwrap(), U256::from(12));
-        assert!(matches!(coerce_u256(&json!(-3)), Err(NumError::Negative(_))));
-        assert!(matches!(coerce_u256(&json!(-3.5)), Err(NumError::Negative(_))));
-        assert!(matches!(coerce_u256(&json!(2.5)), Err(NumError::Fractional(_))));
-        assert!(matches!(coerce_u256(&json!(1e21)), Err(NumError::Imprecise(_))));
-        assert!(matches!(coerce_u256(&json!(null)), Err(NumError::NotANumber(_))));
-        assert!(matches!(coerce_u256(&json!(true)), Err(NumError::NotANumber(_))));
+        assert!(matches!(
+            coerce_u256(&json!(-3)),
+            Err(NumError::Negative(_))
+        ));
+        assert!(matches!(
+            coerce_u256(&json!(-3.5)),
+            Err(NumError::Negative(_))
+        ));
+        assert!(matches!(
+            coerce_u256(&json!(2.5)),
+            Err(NumError::Fractional(_))
+        ));
+        assert!(matches!(
+            coerce_u256(&json!(1e21)),
+            Err(NumError::Imprecise(_))
+        ));
+        assert!(matches!(
+            coerce_u256(&json!(null)),
+            Err(NumError::NotANumber(_))
+        ));
+        assert!(matches!(
+            coerce_u256(&json!(true)),
+            Err(NumError::NotANumber(_))
+        ));
         assert_eq!(coerce_u256(&json!("0x10")).unwrap(), U256::from(16));
     }
 

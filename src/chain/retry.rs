@@ -36,10 +36,16 @@ impl Default for RetrySettings {
 impl RetrySettings {
     /// The sleep before retry number `attempt` (1-based): uniform in [0, min(max, initial * 2^(attempt-1))].
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.initial_backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let exp = self
+            .initial_backoff
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let cap = exp.min(self.max_backoff);
         let millis = cap.as_millis() as u64;
-        Duration::from_millis(if millis == 0 { 0 } else { rand::rng().random_range(0..=millis) })
+        Duration::from_millis(if millis == 0 {
+            0
+        } else {
+            rand::rng().random_range(0..=millis)
+        })
     }
 }
 
@@ -70,7 +76,10 @@ pub struct RetryLayer(pub RetrySettings);
 impl<S> Layer<S> for RetryLayer {
     type Service = RetryService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        RetryService { inner, settings: self.0 }
+        RetryService {
+            inner,
+            settings: self.0,
+        }
     }
 }
 
@@ -83,8 +92,12 @@ pub struct RetryService<S> {
 
 impl<S> Service<RequestPacket> for RetryService<S>
 where
-    S: Service<RequestPacket, Response = ResponsePacket, Error = TransportError, Future = TransportFut<'static>>
-        + Clone
+    S: Service<
+            RequestPacket,
+            Response = ResponsePacket,
+            Error = TransportError,
+            Future = TransportFut<'static>,
+        > + Clone
         + Send
         + 'static,
 {
@@ -103,7 +116,8 @@ where
         Box::pin(async move {
             let mut attempt = 0u32;
             loop {
-                let attempt_result = tokio::time::timeout(settings.timeout, inner.call(request.clone())).await;
+                let attempt_result =
+                    tokio::time::timeout(settings.timeout, inner.call(request.clone())).await;
                 let err = match attempt_result {
                     Ok(Ok(resp)) => match resp.as_error() {
                         // a JSON-RPC error payload travels back as the response; only rate limits are retried
@@ -153,10 +167,21 @@ mod tests {
 
     #[test]
     fn classification() {
-        assert!(is_retryable(&TransportErrorKind::http_error(429, String::new())));
-        assert!(is_retryable(&TransportErrorKind::http_error(503, String::new())));
-        assert!(!is_retryable(&TransportErrorKind::http_error(400, String::new())));
-        assert!(is_retryable(&TransportErrorKind::custom_str("connection refused")));
+        assert!(is_retryable(&TransportErrorKind::http_error(
+            429,
+            String::new()
+        )));
+        assert!(is_retryable(&TransportErrorKind::http_error(
+            503,
+            String::new()
+        )));
+        assert!(!is_retryable(&TransportErrorKind::http_error(
+            400,
+            String::new()
+        )));
+        assert!(is_retryable(&TransportErrorKind::custom_str(
+            "connection refused"
+        )));
         let revert: alloy::rpc::json_rpc::ErrorPayload =
             serde_json::from_str(r#"{"code":3,"message":"execution reverted"}"#).unwrap();
         assert!(!is_retryable(&TransportError::ErrorResp(revert)));

@@ -25,7 +25,11 @@ pub fn format_ether_short(wei: U256, places: usize) -> String {
     match exact.split_once('.') {
         Some((w, f)) if f.len() > places => {
             let f = f[..places].trim_end_matches('0');
-            if f.is_empty() { format!("{w}") } else { format!("{w}.{f}") }
+            if f.is_empty() {
+                w.to_string()
+            } else {
+                format!("{w}.{f}")
+            }
         }
         _ => exact,
     }
@@ -67,7 +71,12 @@ mod tests {
 
     #[test]
     fn roundtrip() {
-        for (s, wei) in [("0", "0"), ("1", "1000000000000000000"), ("0.000000000000000001", "1"), ("10.5", "10500000000000000000")] {
+        for (s, wei) in [
+            ("0", "0"),
+            ("1", "1000000000000000000"),
+            ("0.000000000000000001", "1"),
+            ("10.5", "10500000000000000000"),
+        ] {
             let w = U256::from_str_radix(wei, 10).unwrap();
             assert_eq!(parse_ether(s).unwrap(), w);
             assert_eq!(format_ether(w), s);
@@ -78,7 +87,16 @@ mod tests {
 
     #[test]
     fn refuses_bad_input() {
-        for s in ["", ".", "-1", "1e18", "0x10", "1.0000000000000000001", "abc", "1.2.3"] {
+        for s in [
+            "",
+            ".",
+            "-1",
+            "1e18",
+            "0x10",
+            "1.0000000000000000001",
+            "abc",
+            "1.2.3",
+        ] {
             assert!(parse_ether(s).is_err(), "{s}");
         }
         assert!(parse_ether(&"9".repeat(80)).is_err());
@@ -86,8 +104,14 @@ mod tests {
 
     #[test]
     fn short_format() {
-        assert_eq!(format_ether_short(parse_ether("9.99912345678").unwrap(), 6), "9.999123");
+        assert_eq!(
+            format_ether_short(parse_ether("9.99912345678").unwrap(), 6),
+            "9.999123"
+        );
         assert_eq!(format_ether_short(parse_ether("10").unwrap(), 6), "10");
-        assert_eq!(format_ether_short(parse_ether("0.0000001").unwrap(), 6), "0");
+        assert_eq!(
+            format_ether_short(parse_ether("0.0000001").unwrap(), 6),
+            "0"
+        );
     }
 }

@@ -11,7 +11,9 @@ use crate::output::{OutputFormat, kv_table, print_json};
 #[derive(Debug, Subcommand)]
 pub enum ChainCommand {
     /// Chain id, head block and its age, gas price, base fee, sync state, peers, client version, RPC latency.
-    #[command(after_help = "Examples:\n  butler chain status\n  butler --rpc-url http://127.0.0.1:8545 chain status --output json")]
+    #[command(
+        after_help = "Examples:\n  butler chain status\n  butler --rpc-url http://127.0.0.1:8545 chain status --output json"
+    )]
     Status,
 }
 
@@ -35,13 +37,25 @@ pub async fn run(ctx: &Ctx, cmd: ChainCommand) -> anyhow::Result<ExitCode> {
                             ("rpc url", s.rpc_url.clone()),
                             ("chain id", s.chain_id.to_string()),
                             ("head block", s.head_block.to_string()),
-                            ("head timestamp", format!("{} ({}s ago)", s.head_timestamp, s.head_age_secs)),
+                            (
+                                "head timestamp",
+                                format!("{} ({}s ago)", s.head_timestamp, s.head_age_secs)
+                            ),
                             ("gas price", gwei(&s.gas_price_wei)),
-                            ("base fee", s.base_fee_wei.as_deref().map(gwei).unwrap_or_else(na)),
+                            (
+                                "base fee",
+                                s.base_fee_wei.as_deref().map(gwei).unwrap_or_else(na)
+                            ),
                             ("syncing", s.syncing.to_string()),
-                            ("peers", s.peer_count.map(|p| p.to_string()).unwrap_or_else(na)),
+                            (
+                                "peers",
+                                s.peer_count.map(|p| p.to_string()).unwrap_or_else(na)
+                            ),
                             ("client", s.client_version.clone().unwrap_or_else(na)),
-                            ("rpc latency", format!("{:.1} ms", s.rpc_latency_secs * 1000.0)),
+                            (
+                                "rpc latency",
+                                format!("{:.1} ms", s.rpc_latency_secs * 1000.0)
+                            ),
                         ])
                     );
                 }

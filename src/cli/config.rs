@@ -14,38 +14,46 @@ use crate::output::{OutputFormat, print_json};
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Write the commented example configuration to stdout or to a new file.
-    #[command(after_help = "Examples:\n  butler config init > butler.toml\n  butler config init --path ~/.config/butler/butler.toml")]
+    #[command(
+        after_help = "Examples:\n  butler config init > butler.toml\n  butler config init --path ~/.config/butler/butler.toml"
+    )]
     Init {
         /// Write to this file instead of stdout; an existing file is never overwritten.
         #[arg(long, value_name = "FILE")]
         path: Option<PathBuf>,
     },
     /// Validate the configuration; every problem names its file and line.
-    #[command(after_help = "Examples:\n  butler config check\n  butler --config /etc/butler/butler.toml config check")]
+    #[command(
+        after_help = "Examples:\n  butler config check\n  butler --config /etc/butler/butler.toml config check"
+    )]
     Check,
     /// Print the effective configuration (file plus env overrides), secrets redacted.
-    #[command(after_help = "Examples:\n  butler config show\n  BUTLER_CHAIN__RPC_URL=http://127.0.0.1:8545 butler config show --output json")]
+    #[command(
+        after_help = "Examples:\n  butler config show\n  BUTLER_CHAIN__RPC_URL=http://127.0.0.1:8545 butler config show --output json"
+    )]
     Show,
 }
 
 pub fn run(ctx: &Ctx, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ConfigCommand::Init { path: None } => {
-            std::io::stdout().write_all(EXAMPLE_CONFIG.as_bytes()).context("writing to stdout")?;
+            std::io::stdout()
+                .write_all(EXAMPLE_CONFIG.as_bytes())
+                .context("writing to stdout")?;
         }
         ConfigCommand::Init { path: Some(path) } => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(&path)
                 .map_err(|e| match e.kind() {
-                    std::io::ErrorKind::AlreadyExists => anyhow::Error::new(super::UsageError(format!(
-                        "{} already exists; not overwriting it",
-                        path.display()
-                    ))),
+                    std::io::ErrorKind::AlreadyExists => anyhow::Error::new(super::UsageError(
+                        format!("{} already exists; not overwriting it", path.display()),
+                    )),
                     _ => anyhow::Error::new(e).context(format!("creating {}", path.display())),
                 })?;
             file.write_all(EXAMPLE_CONFIG.as_bytes())
@@ -67,7 +75,9 @@ pub fn run(ctx: &Ctx, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
                 OutputFormat::Table => {
                     match &file {
                         Some(f) => println!("ok: {f} (found via {})", loaded.source),
-                        None => println!("ok: no config file found; defaults and env overrides only"),
+                        None => {
+                            println!("ok: no config file found; defaults and env overrides only")
+                        }
                     }
                     if !loaded.overrides.is_empty() {
                         println!("env overrides: {}", loaded.overrides.join(", "));

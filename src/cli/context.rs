@@ -17,7 +17,10 @@ pub struct Ctx {
 impl Ctx {
     /// A context for these flags; nothing is read yet.
     pub fn new(global: GlobalArgs) -> Self {
-        Self { global, loaded: OnceLock::new() }
+        Self {
+            global,
+            loaded: OnceLock::new(),
+        }
     }
 
     /// The output format.
@@ -43,7 +46,10 @@ impl Ctx {
     pub fn chain_config(&self) -> Result<ChainConfig, ConfigError> {
         let config = self.config()?;
         match (&self.global.rpc_url, &config.chain) {
-            (Some(url), Some(c)) => Ok(ChainConfig { rpc_url: url.clone(), ..c.clone() }),
+            (Some(url), Some(c)) => Ok(ChainConfig {
+                rpc_url: url.clone(),
+                ..c.clone()
+            }),
             (Some(url), None) => Ok(ChainConfig {
                 rpc_url: url.clone(),
                 chain_id: None,

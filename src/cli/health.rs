@@ -13,7 +13,9 @@ use crate::output::{OutputFormat, print_json, table};
 use crate::paymaster::paymaster_status;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  butler health\n  butler health --output json || alert \"butler health failed\"")]
+#[command(
+    after_help = "Examples:\n  butler health\n  butler health --output json || alert \"butler health failed\""
+)]
 pub struct HealthArgs {}
 
 #[derive(Debug, Serialize)]
@@ -25,7 +27,11 @@ struct Check {
 
 impl Check {
     fn new(check: impl Into<String>, ok: bool, detail: impl Into<String>) -> Self {
-        Self { check: check.into(), ok, detail: detail.into() }
+        Self {
+            check: check.into(),
+            ok,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -37,15 +43,31 @@ pub async fn run(ctx: &Ctx, _args: HealthArgs) -> anyhow::Result<ExitCode> {
     let mut mismatch = false;
     let reachable = match client.chain_id().await {
         Ok(actual) => {
-            checks.push(Check::new("rpc reachable", true, format!("{} answers", chain.rpc_url)));
+            checks.push(Check::new(
+                "rpc reachable",
+                true,
+                format!("{} answers", chain.rpc_url),
+            ));
             match chain.chain_id {
                 Some(expected) if expected != actual => {
                     mismatch = true;
-                    let e = ChainError::ChainIdMismatch { url: chain.rpc_url.to_string(), expected, actual };
+                    let e = ChainError::ChainIdMismatch {
+                        url: chain.rpc_url.to_string(),
+                        expected,
+                        actual,
+                    };
                     checks.push(Check::new("chain id", false, e.to_string()));
                 }
-                Some(expected) => checks.push(Check::new("chain id", true, format!("{expected} as configured"))),
-                None => checks.push(Check::new("chain id", true, format!("{actual} (not pinned in config)"))),
+                Some(expected) => checks.push(Check::new(
+                    "chain id",
+                    true,
+                    format!("{expected} as configured"),
+                )),
+                None => checks.push(Check::new(
+                    "chain id",
+                    true,
+                    format!("{actual} (not pinned in config)"),
+                )),
             }
             true
         }
@@ -64,14 +86,21 @@ pub async fn run(ctx: &Ctx, _args: HealthArgs) -> anyhow::Result<ExitCode> {
                         Some(min) if s.deposit_wei < min.0 => checks.push(Check::new(
                             name,
                             false,
-                            format!("{have} ETH is below min_deposit_eth {} ETH", format_ether_short(min.0, 6)),
+                            format!(
+                                "{have} ETH is below min_deposit_eth {} ETH",
+                                format_ether_short(min.0, 6)
+                            ),
                         )),
                         Some(min) => checks.push(Check::new(
                             name,
                             true,
                             format!("{have} ETH (minimum {} ETH)", format_ether_short(min.0, 6)),
                         )),
-                        None => checks.push(Check::new(name, true, format!("{have} ETH (no minimum set)"))),
+                        None => checks.push(Check::new(
+                            name,
+                            true,
+                            format!("{have} ETH (no minimum set)"),
+                        )),
                     }
                 }
                 Err(e) => checks.push(Check::new(name, false, e.to_string())),
@@ -84,7 +113,11 @@ pub async fn run(ctx: &Ctx, _args: HealthArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Table => {
             let mut t = table(["check", "result", "detail"]);
             for c in &checks {
-                t.add_row(vec![c.check.clone(), if c.ok { "ok".into() } else { "FAIL".into() }, c.detail.clone()]);
+                t.add_row(vec![
+                    c.check.clone(),
+                    if c.ok { "ok".into() } else { "FAIL".into() },
+                    c.detail.clone(),
+                ]);
             }
             println!("{t}");
         }

@@ -105,7 +105,10 @@ pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
     let usage = err.chain().any(|e| {
         e.is::<ConfigError>()
             || e.is::<UsageError>()
-            || matches!(e.downcast_ref::<ChainError>(), Some(ChainError::ChainIdMismatch { .. }))
+            || matches!(
+                e.downcast_ref::<ChainError>(),
+                Some(ChainError::ChainIdMismatch { .. })
+            )
     });
     ExitCode::from(if usage { 2 } else { 1 })
 }
@@ -125,7 +128,9 @@ pub fn init_tracing(global: &GlobalArgs) {
         Ok(v) if !v.is_empty() && global.verbose == 0 && global.quiet == 0 => EnvFilter::new(v),
         _ => EnvFilter::new(default),
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match global.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.with_target(false).try_init(),

@@ -13,7 +13,9 @@ use crate::paymaster::paymaster_status;
 #[derive(Debug, Subcommand)]
 pub enum PaymasterCommand {
     /// EntryPoint deposit, stake, unstake delay, withdraw time, own balance and owner of each paymaster.
-    #[command(after_help = "Examples:\n  butler paymaster status\n  butler paymaster status --paymaster 0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9 --entrypoint 0x0000000071727De22E5E9d8BAf0edAc6f37da032 --output json")]
+    #[command(
+        after_help = "Examples:\n  butler paymaster status\n  butler paymaster status --paymaster 0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9 --entrypoint 0x0000000071727De22E5E9d8BAf0edAc6f37da032 --output json"
+    )]
     Status(StatusArgs),
 }
 
@@ -31,7 +33,12 @@ pub async fn run(ctx: &Ctx, cmd: PaymasterCommand) -> anyhow::Result<ExitCode> {
     let PaymasterCommand::Status(args) = cmd;
     let targets: Vec<(String, Address, Address)> = match (args.paymaster, args.entrypoint) {
         (Some(p), Some(e)) => vec![(p.to_string(), p, e)],
-        _ => ctx.config()?.paymasters.iter().map(|p| (p.name.clone(), p.address, p.entrypoint)).collect(),
+        _ => ctx
+            .config()?
+            .paymasters
+            .iter()
+            .map(|p| (p.name.clone(), p.address, p.entrypoint))
+            .collect(),
     };
     if targets.is_empty() {
         return Err(UsageError(
@@ -41,7 +48,9 @@ pub async fn run(ctx: &Ctx, cmd: PaymasterCommand) -> anyhow::Result<ExitCode> {
     }
     let (client, _) = ctx.chain().await?;
     let results = futures::future::join_all(
-        targets.iter().map(|(name, p, e)| paymaster_status(&client, name, *p, *e)),
+        targets
+            .iter()
+            .map(|(name, p, e)| paymaster_status(&client, name, *p, *e)),
     )
     .await;
     let mut statuses = Vec::with_capacity(results.len());
@@ -52,8 +61,16 @@ pub async fn run(ctx: &Ctx, cmd: PaymasterCommand) -> anyhow::Result<ExitCode> {
         OutputFormat::Json => print_json(&statuses)?,
         OutputFormat::Table => {
             let mut t = table([
-                "name", "paymaster", "entrypoint", "deposit (ETH)", "staked", "stake (ETH)", "unstake delay",
-                "withdraw time", "balance (ETH)", "owner",
+                "name",
+                "paymaster",
+                "entrypoint",
+                "deposit (ETH)",
+                "staked",
+                "stake (ETH)",
+                "unstake delay",
+                "withdraw time",
+                "balance (ETH)",
+                "owner",
             ]);
             for s in &statuses {
                 t.add_row(vec![
@@ -64,9 +81,15 @@ pub async fn run(ctx: &Ctx, cmd: PaymasterCommand) -> anyhow::Result<ExitCode> {
                     s.staked.to_string(),
                     format_ether_short(s.stake_wei, 6),
                     format!("{}s", s.unstake_delay_secs),
-                    if s.withdraw_time == 0 { "-".into() } else { s.withdraw_time.to_string() },
+                    if s.withdraw_time == 0 {
+                        "-".into()
+                    } else {
+                        s.withdraw_time.to_string()
+                    },
                     format_ether_short(s.balance_wei, 6),
-                    s.owner.map(|o| o.to_string()).unwrap_or_else(|| "n/a".into()),
+                    s.owner
+                        .map(|o| o.to_string())
+                        .unwrap_or_else(|| "n/a".into()),
                 ]);
             }
             println!("{t}");

@@ -49,7 +49,10 @@ impl LoadOptions {
     }
 
     fn env_var(&self, name: &str) -> Option<&str> {
-        self.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -72,7 +75,10 @@ pub fn locate(opts: &LoadOptions) -> Result<Option<(PathBuf, &'static str)>, Con
             Ok(Some((p, source)))
         } else {
             Err(ConfigError::Read {
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, format!("not found (named by {source})")),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("not found (named by {source})"),
+                ),
                 path: p,
             })
         }
@@ -100,22 +106,32 @@ pub fn locate(opts: &LoadOptions) -> Result<Option<(PathBuf, &'static str)>, Con
 pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
     let (text, path, source) = match locate(opts)? {
         Some((path, source)) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| ConfigError::Read { path: path.clone(), source: e })?;
+            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read {
+                path: path.clone(),
+                source: e,
+            })?;
             (text, Some(path), source)
         }
         None => (String::new(), None, "none"),
     };
-    let display_path = path.clone().unwrap_or_else(|| PathBuf::from("<no config file>"));
+    let display_path = path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("<no config file>"));
     let mut config = parse_str(&text, &display_path)?;
-    let table: toml::Table = toml::from_str(&text).map_err(|e| parse_error(&e, &text, &display_path))?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| parse_error(&e, &text, &display_path))?;
     let overrides = env_overrides(opts);
     if !overrides.is_empty() {
         config = apply_overrides(&table, &overrides)?;
     }
     let applied = overrides.into_iter().map(|(var, _, _)| var).collect();
     config.validate()?;
-    Ok(Loaded { config, path, source, overrides: applied })
+    Ok(Loaded {
+        config,
+        path,
+        source,
+        overrides: applied,
+    })
 }
 
 /// Parses config text, naming `path` (with line and column) in every error.
@@ -137,14 +153,24 @@ fn parse_error(e: &toml::de::Error, text: &str, path: &Path) -> ConfigError {
         Some(hint) => format!("{message}; did you mean `{hint}`?"),
         None => message,
     };
-    ConfigError::Parse { path: path.to_path_buf(), line, column, message }
+    ConfigError::Parse {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    }
 }
 
 /// 1-based line and column of a byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, column)
 }
 
@@ -172,13 +198,21 @@ fn reject_secrets_in_file(text: &str, path: &Path) -> Result<(), ConfigError> {
             found = Some((keys.to_vec(), key.to_string()));
         }
     });
-    let Some((sections, key)) = found else { return Ok(()) };
+    let Some((sections, key)) = found else {
+        return Ok(());
+    };
     let line = text.lines().position(|l| {
         let t = l.trim_start();
-        t.strip_prefix(key.as_str()).is_some_and(|r| r.trim_start().starts_with('='))
+        t.strip_prefix(key.as_str())
+            .is_some_and(|r| r.trim_start().starts_with('='))
     });
     let env = std::iter::once("BUTLER".to_string())
-        .chain(sections.iter().filter(|s| s.parse::<usize>().is_err()).map(|s| s.to_uppercase()))
+        .chain(
+            sections
+                .iter()
+                .filter(|s| s.parse::<usize>().is_err())
+                .map(|s| s.to_uppercase()),
+        )
         .collect::<Vec<_>>()
         .join("_");
     Err(ConfigError::SecretInFile {
@@ -217,8 +251,17 @@ fn walk(table: &toml::Table, path: &mut Vec<String>, f: &mut dyn FnMut(&[String]
 /// `BUTLER_SECTION__KEY=value` (and `BUTLER_DATA_DIR`, `BUTLER_PAYMASTERS__0__NAME`) as key paths.
 /// Variables whose first segment names no top-level key are not overrides and are ignored.
 fn env_overrides(opts: &LoadOptions) -> Vec<(String, Vec<String>, String)> {
-    const TOP: &[&str] =
-        &["data_dir", "chain", "paymasters", "probe", "bundlers", "exporter", "watcher", "api", "fees"];
+    const TOP: &[&str] = &[
+        "data_dir",
+        "chain",
+        "paymasters",
+        "probe",
+        "bundlers",
+        "exporter",
+        "watcher",
+        "api",
+        "fees",
+    ];
     let mut out: Vec<_> = opts
         .env
         .iter()
@@ -226,7 +269,8 @@ fn env_overrides(opts: &LoadOptions) -> Vec<(String, Vec<String>, String)> {
         .filter_map(|(k, v)| {
             let rest = k.strip_prefix("BUTLER_")?;
             let segments: Vec<String> = rest.split("__").map(|s| s.to_lowercase()).collect();
-            TOP.contains(&segments[0].as_str()).then(|| (k.clone(), segments, v.clone()))
+            TOP.contains(&segments[0].as_str())
+                .then(|| (k.clone(), segments, v.clone()))
         })
         .collect();
     out.sort();
@@ -255,10 +299,13 @@ fn apply_overrides(
                 (Some(v), false) => v.clone(),
                 _ => toml::Value::String(raw.clone()),
             };
-            set_path(&mut t, segments, value)
-                .map_err(|message| ConfigError::Env { var: var.clone(), message })?;
+            set_path(&mut t, segments, value).map_err(|message| ConfigError::Env {
+                var: var.clone(),
+                message,
+            })?;
         }
-        Config::deserialize(toml::Value::Table(t)).map_err(|e| env_error(overrides, e.message().trim()))
+        Config::deserialize(toml::Value::Table(t))
+            .map_err(|e| env_error(overrides, e.message().trim()))
     };
     let base = vec![false; overrides.len()];
     let base_err = match attempt(&base) {
@@ -280,28 +327,45 @@ fn apply_overrides(
 
 /// Names the env var an override error is about (by the key the message mentions), else all of them.
 fn env_error(overrides: &[(String, Vec<String>, String)], message: &str) -> ConfigError {
-    let hint = did_you_mean(message).map(|h| format!("; did you mean `{h}`?")).unwrap_or_default();
+    let hint = did_you_mean(message)
+        .map(|h| format!("; did you mean `{h}`?"))
+        .unwrap_or_default();
     let first_key = message.split('`').nth(1);
     let mentioned = overrides
         .iter()
         .find(|(_, segs, _)| segs.last().map(String::as_str) == first_key)
         .or_else(|| {
-            overrides
-                .iter()
-                .find(|(_, segs, _)| segs.last().is_some_and(|k| message.contains(&format!("`{k}`"))))
+            overrides.iter().find(|(_, segs, _)| {
+                segs.last()
+                    .is_some_and(|k| message.contains(&format!("`{k}`")))
+            })
         });
     let var = match mentioned {
         Some((var, _, _)) => var.clone(),
-        None => overrides.iter().map(|(v, _, _)| v.as_str()).collect::<Vec<_>>().join(", "),
+        None => overrides
+            .iter()
+            .map(|(v, _, _)| v.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
     };
-    ConfigError::Env { var, message: format!("{message}{hint}") }
+    ConfigError::Env {
+        var,
+        message: format!("{message}{hint}"),
+    }
 }
 
-fn set_path(table: &mut toml::Table, segments: &[String], value: toml::Value) -> Result<(), String> {
+fn set_path(
+    table: &mut toml::Table,
+    segments: &[String],
+    value: toml::Value,
+) -> Result<(), String> {
     let (last, parents) = segments.split_last().ok_or("empty key")?;
     let mut cur = table;
     for (i, seg) in parents.iter().enumerate() {
-        let next_is_index = parents.get(i + 1).or(Some(last)).is_some_and(|s| s.parse::<usize>().is_ok());
+        let next_is_index = parents
+            .get(i + 1)
+            .or(Some(last))
+            .is_some_and(|s| s.parse::<usize>().is_ok());
         let entry = cur.entry(seg.clone()).or_insert_with(|| {
             if next_is_index {
                 toml::Value::Array(Vec::new())
@@ -315,9 +379,14 @@ fn set_path(table: &mut toml::Table, segments: &[String], value: toml::Value) ->
                 let idx: usize = segments
                     .get(i + 1)
                     .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| format!("`{seg}` is a list: address an element as {seg}__<index>__<key>"))?;
+                    .ok_or_else(|| {
+                        format!("`{seg}` is a list: address an element as {seg}__<index>__<key>")
+                    })?;
                 if idx > items.len() {
-                    return Err(format!("`{seg}` has {} entries; index {idx} would leave a gap", items.len()));
+                    return Err(format!(
+                        "`{seg}` has {} entries; index {idx} would leave a gap",
+                        items.len()
+                    ));
                 }
                 if idx == items.len() {
                     items.push(toml::Value::Table(toml::Table::new()));
@@ -343,7 +412,10 @@ mod tests {
     fn opts(dir: &Path, env: &[(&str, &str)]) -> LoadOptions {
         LoadOptions {
             explicit: None,
-            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             cwd: dir.join("cwd"),
             platform_dir: Some(dir.join("platform")),
         }
@@ -377,12 +449,18 @@ mod tests {
         assert_eq!(rpc(&load(&o).unwrap()), "http://a:1/");
         o.explicit = None;
         let l = load(&o).unwrap();
-        assert_eq!((rpc(&l).as_str(), l.source), ("http://b:2/", "$BUTLER_CONFIG"));
+        assert_eq!(
+            (rpc(&l).as_str(), l.source),
+            ("http://b:2/", "$BUTLER_CONFIG")
+        );
         let o = opts(d, &[]);
         assert_eq!(load(&o).unwrap().source, "./butler.toml");
         std::fs::remove_file(d.join("cwd/butler.toml")).unwrap();
         let l = load(&o).unwrap();
-        assert_eq!((rpc(&l).as_str(), l.source), ("http://d:4/", "platform config dir"));
+        assert_eq!(
+            (rpc(&l).as_str(), l.source),
+            ("http://d:4/", "platform config dir")
+        );
         std::fs::remove_file(d.join("platform/butler.toml")).unwrap();
         let l = load(&o).unwrap();
         assert!(l.path.is_none() && l.config.chain.is_none());
@@ -394,7 +472,10 @@ mod tests {
         let mut o = opts(dir.path(), &[]);
         o.explicit = Some(dir.path().join("absent.toml"));
         let err = load(&o).unwrap_err().to_string();
-        assert!(err.contains("absent.toml") && err.contains("--config"), "{err}");
+        assert!(
+            err.contains("absent.toml") && err.contains("--config"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -406,8 +487,14 @@ mod tests {
                 ("BUTLER_CHAIN__RPC_URL", "http://x:9"),
                 ("BUTLER_CHAIN__CHAIN_ID", "31337"),
                 ("BUTLER_PAYMASTERS__0__NAME", "pm"),
-                ("BUTLER_PAYMASTERS__0__ADDRESS", "0x0000000000000000000000000000000000000001"),
-                ("BUTLER_PAYMASTERS__0__ENTRYPOINT", "0x0000000071727De22E5E9d8BAf0edAc6f37da032"),
+                (
+                    "BUTLER_PAYMASTERS__0__ADDRESS",
+                    "0x0000000000000000000000000000000000000001",
+                ),
+                (
+                    "BUTLER_PAYMASTERS__0__ENTRYPOINT",
+                    "0x0000000071727De22E5E9d8BAf0edAc6f37da032",
+                ),
                 ("BUTLER_PAYMASTERS__0__MIN_DEPOSIT_ETH", "1.5"),
                 ("BUTLER_DEVNET_HOME", "/not/a/config/key"),
                 ("BUTLER_API__ADMIN_TOKEN", "s3cret"),
@@ -417,44 +504,76 @@ mod tests {
         let c = l.config;
         assert_eq!(c.chain.as_ref().unwrap().chain_id, Some(31337));
         assert_eq!(c.paymasters[0].name, "pm");
-        assert_eq!(c.paymasters[0].min_deposit_eth.unwrap().0, alloy::primitives::U256::from(15u64) * alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(17u64)));
-        assert_eq!(c.api.unwrap().admin_token().unwrap().unwrap().expose(), "s3cret");
+        assert_eq!(
+            c.paymasters[0].min_deposit_eth.unwrap().0,
+            alloy::primitives::U256::from(15u64)
+                * alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(17u64))
+        );
+        assert_eq!(
+            c.api.unwrap().admin_token().unwrap().unwrap().expose(),
+            "s3cret"
+        );
     }
 
     #[test]
     fn env_override_with_unknown_key_names_the_variable() {
         let dir = tempfile::tempdir().unwrap();
-        let o = opts(dir.path(), &[("BUTLER_CHAIN__RPC_URL", "http://x:9"), ("BUTLER_CHAIN__RPC_URLL", "x")]);
+        let o = opts(
+            dir.path(),
+            &[
+                ("BUTLER_CHAIN__RPC_URL", "http://x:9"),
+                ("BUTLER_CHAIN__RPC_URLL", "x"),
+            ],
+        );
         let err = load(&o).unwrap_err().to_string();
-        assert!(err.contains("BUTLER_CHAIN__RPC_URLL") && err.contains("did you mean `rpc_url`"), "{err}");
+        assert!(
+            err.contains("BUTLER_CHAIN__RPC_URLL") && err.contains("did you mean `rpc_url`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn unknown_key_names_file_line_and_suggestion() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("b.toml");
-        write(&p, "# comment\n[chain]\nrpc_url = \"http://a:1\"\nchain_di = 5\n");
+        write(
+            &p,
+            "# comment\n[chain]\nrpc_url = \"http://a:1\"\nchain_di = 5\n",
+        );
         let mut o = opts(dir.path(), &[]);
         o.explicit = Some(p.clone());
         let err = load(&o).unwrap_err().to_string();
         assert!(err.starts_with(&format!("{}:4:1:", p.display())), "{err}");
-        assert!(err.contains("unknown field `chain_di`") && err.contains("did you mean `chain_id`?"), "{err}");
+        assert!(
+            err.contains("unknown field `chain_di`") && err.contains("did you mean `chain_id`?"),
+            "{err}"
+        );
     }
 
     #[test]
     fn malformed_address_names_the_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("b.toml");
-        write(&p, "[[paymasters]]\nname = \"x\"\naddress = \"0x12\"\nentrypoint = \"0x0000000071727De22E5E9d8BAf0edAc6f37da032\"\n");
-        let err = parse_str(&std::fs::read_to_string(&p).unwrap(), &p).unwrap_err().to_string();
+        write(
+            &p,
+            "[[paymasters]]\nname = \"x\"\naddress = \"0x12\"\nentrypoint = \"0x0000000071727De22E5E9d8BAf0edAc6f37da032\"\n",
+        );
+        let err = parse_str(&std::fs::read_to_string(&p).unwrap(), &p)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(":3:"), "{err}");
     }
 
     #[test]
     fn secrets_in_the_file_are_refused() {
         let p = PathBuf::from("/etc/butler.toml");
-        let err = parse_str("[api]\nadmin_token = \"abc\"\n", &p).unwrap_err().to_string();
-        assert!(err.contains("/etc/butler.toml:2") && err.contains("BUTLER_API__ADMIN_TOKEN"), "{err}");
+        let err = parse_str("[api]\nadmin_token = \"abc\"\n", &p)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/etc/butler.toml:2") && err.contains("BUTLER_API__ADMIN_TOKEN"),
+            "{err}"
+        );
         assert!(err.contains("admin_token_file"), "{err}");
     }
 
@@ -469,6 +588,11 @@ mod tests {
     fn duplicate_names_are_refused() {
         let text = "[[bundlers]]\nname = \"a\"\nrpc_url = \"http://x\"\n[[bundlers]]\nname = \"a\"\nrpc_url = \"http://y\"\n";
         let c = parse_str(text, Path::new("x.toml")).unwrap();
-        assert!(c.validate().unwrap_err().to_string().contains("`a` appears twice"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("`a` appears twice")
+        );
     }
 }

@@ -10,6 +10,6 @@ mod schema;
 mod secret;
 
 pub use error::ConfigError;
-pub use load::{LoadOptions, Loaded, CONFIG_ENV, EXAMPLE_CONFIG, load, locate};
+pub use load::{CONFIG_ENV, EXAMPLE_CONFIG, LoadOptions, Loaded, load, locate};
 pub use schema::*;
 pub use secret::{Secret, resolve_secret};

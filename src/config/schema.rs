@@ -121,7 +121,11 @@ pub struct ExporterConfig {
 
 impl Default for ExporterConfig {
     fn default() -> Self {
-        Self { listen: default_exporter_listen(), bearer_token_file: None, bearer_token: None }
+        Self {
+            listen: default_exporter_listen(),
+            bearer_token_file: None,
+            bearer_token: None,
+        }
     }
 }
 
@@ -194,7 +198,11 @@ pub struct ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { listen: default_api_listen(), admin_token_file: None, admin_token: None }
+        Self {
+            listen: default_api_listen(),
+            admin_token_file: None,
+            admin_token: None,
+        }
     }
 }
 
@@ -257,7 +265,9 @@ impl<'de> Deserialize<'de> for EthAmount {
             Raw::I(i) => i.to_string(),
             Raw::F(f) => f.to_string(),
         };
-        parse_ether(&text).map(EthAmount).map_err(serde::de::Error::custom)
+        parse_ether(&text)
+            .map(EthAmount)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -288,10 +298,19 @@ impl Config {
 
     /// Checks rules serde cannot express: unique names, consistent sections.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        unique("[[paymasters]] name", self.paymasters.iter().map(|p| p.name.as_str()))?;
-        unique("[[bundlers]] name", self.bundlers.iter().map(|b| b.name.as_str()))?;
+        unique(
+            "[[paymasters]] name",
+            self.paymasters.iter().map(|p| p.name.as_str()),
+        )?;
+        unique(
+            "[[bundlers]] name",
+            self.bundlers.iter().map(|b| b.name.as_str()),
+        )?;
         if let Some(w) = &self.watcher {
-            unique("[[watcher.sources]] name", w.sources.iter().map(|s| s.name.as_str()))?;
+            unique(
+                "[[watcher.sources]] name",
+                w.sources.iter().map(|s| s.name.as_str()),
+            )?;
             if w.max_block_range == 0 {
                 return Err(ConfigError::Invalid(
                     "[watcher] max_block_range must be at least 1".to_string(),
@@ -322,28 +341,44 @@ impl ProbeConfig {
 
     /// The funder key, from env or its file.
     pub fn funder_key(&self) -> Result<Option<Secret>, ConfigError> {
-        resolve_secret("funder_key", self.funder_key.as_ref(), self.funder_key_file.as_deref())
+        resolve_secret(
+            "funder_key",
+            self.funder_key.as_ref(),
+            self.funder_key_file.as_deref(),
+        )
     }
 }
 
 impl ExporterConfig {
     /// The bearer token that protects `/metrics`, if any.
     pub fn bearer_token(&self) -> Result<Option<Secret>, ConfigError> {
-        resolve_secret("bearer_token", self.bearer_token.as_ref(), self.bearer_token_file.as_deref())
+        resolve_secret(
+            "bearer_token",
+            self.bearer_token.as_ref(),
+            self.bearer_token_file.as_deref(),
+        )
     }
 }
 
 impl ApiConfig {
     /// The admin token, if any.
     pub fn admin_token(&self) -> Result<Option<Secret>, ConfigError> {
-        resolve_secret("admin_token", self.admin_token.as_ref(), self.admin_token_file.as_deref())
+        resolve_secret(
+            "admin_token",
+            self.admin_token.as_ref(),
+            self.admin_token_file.as_deref(),
+        )
     }
 }
 
 impl FeesConfig {
     /// The fee manager's admin token, if any.
     pub fn admin_token(&self) -> Result<Option<Secret>, ConfigError> {
-        resolve_secret("admin_token", self.admin_token.as_ref(), self.admin_token_file.as_deref())
+        resolve_secret(
+            "admin_token",
+            self.admin_token.as_ref(),
+            self.admin_token_file.as_deref(),
+        )
     }
 }
 

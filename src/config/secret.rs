@@ -56,7 +56,9 @@ pub fn resolve_secret(
 ) -> Result<Option<Secret>, ConfigError> {
     if let Some(v) = value {
         if v.expose().is_empty() {
-            return Err(ConfigError::Invalid(format!("secret `{what}` is set but empty")));
+            return Err(ConfigError::Invalid(format!(
+                "secret `{what}` is set but empty"
+            )));
         }
         return Ok(Some(v.clone()));
     }
@@ -94,10 +96,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("token");
         std::fs::write(&p, "  abc123\n\n").unwrap();
-        let got = resolve_secret("admin_token", None, Some(&p)).unwrap().unwrap();
+        let got = resolve_secret("admin_token", None, Some(&p))
+            .unwrap()
+            .unwrap();
         assert_eq!(got.expose(), "abc123");
         let env = Secret::new("fromenv");
-        let got = resolve_secret("admin_token", Some(&env), Some(&p)).unwrap().unwrap();
+        let got = resolve_secret("admin_token", Some(&env), Some(&p))
+            .unwrap()
+            .unwrap();
         assert_eq!(got.expose(), "fromenv");
     }
 
@@ -106,7 +112,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("empty");
         std::fs::write(&p, " \n").unwrap();
-        let err = resolve_secret("admin_token", None, Some(&p)).unwrap_err().to_string();
+        let err = resolve_secret("admin_token", None, Some(&p))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("empty") && err.contains("empty"), "{err}");
         let err = resolve_secret("admin_token", None, Some(&dir.path().join("nope")))
             .unwrap_err()

@@ -52,7 +52,12 @@ pub async fn paymaster_status(
             "no contract at this address on this chain",
         ));
     }
-    let info = info.map_err(|e| client.call_err(format!("EntryPoint {entrypoint} getDepositInfo({address})"), e))?;
+    let info = info.map_err(|e| {
+        client.call_err(
+            format!("EntryPoint {entrypoint} getDepositInfo({address})"),
+            e,
+        )
+    })?;
     Ok(PaymasterStatus {
         name: name.to_string(),
         address,

@@ -1,1 +1,5 @@
-//! Integration tests.
+//! Integration tests: one binary, sharing one devnet (anvil + EntryPoints + alto) per run.
+//! Tests never read the user's configuration: see `support::butler`.
+
+mod cli_config;
+mod support;

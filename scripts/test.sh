@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install what the tests need, then run the whole suite: fmt check, clippy (warnings are errors), all tests.
+# In CI (CI=true) a missing part is a failure; locally, tests that need one skip with a loud message.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# Debian packages: promtool (prometheus) for the exposition-format checks, PostgreSQL for the Postgres paths,
+# jq and curl for the devnet scripts.
+need=()
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v jq >/dev/null 2>&1 || need+=(jq)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    step "installing Debian packages: ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "missing Debian packages (${need[*]}) and cannot install them (not root or no apt-get)" >&2
+    [ "${CI:-}" = true ] && exit 1
+  fi
+fi
+
+step "devnet (anvil, EntryPoints, alto) from npm"
+scripts/devnet/install.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --all-targets -- -D warnings
+
+step "cargo test"
+cargo test --all-targets -- --color never

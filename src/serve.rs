@@ -1,0 +1,115 @@
+//! `butler serve`: runs the selected modes (exporter, watcher, fee manager) in one process.
+//!
+//! Each mode contributes a [`Mode`]: an HTTP router for its listen address and the background tasks it
+//! needs. Modes given the same address share one listener (their routers are merged). Every task gets
+//! the process [`CancellationToken`]; when one fails, the others are cancelled and the process stops
+//! with that error. SIGINT/SIGTERM cancel the token and every server drains gracefully.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// A background task of a mode; it must return when the token is cancelled.
+pub type Task = Pin<Box<dyn Future<Output = Result<(), TaskError>> + Send>>;
+
+/// The error a task ends with.
+pub type TaskError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One serve mode: where it listens, what it answers, what it runs in the background.
+pub struct Mode {
+    pub name: &'static str,
+    pub listen: SocketAddr,
+    pub router: Router,
+    pub tasks: Vec<(String, Task)>,
+}
+
+/// Why `serve` stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr} for {modes}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        modes: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("HTTP server on {addr} failed: {source}")]
+    Server {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("task {name} failed: {source}")]
+    Task {
+        name: String,
+        #[source]
+        source: TaskError,
+    },
+}
+
+/// Binds every listen address (all before serving anything, so a busy port fails fast), then serves until
+/// `cancel` fires or a task fails. Returns the first error.
+pub async fn run(modes: Vec<Mode>, cancel: CancellationToken) -> Result<(), ServeError> {
+    let mut by_addr: BTreeMap<SocketAddr, (Vec<&'static str>, Router)> = BTreeMap::new();
+    let mut tasks = Vec::new();
+    for mode in modes {
+        let entry = by_addr
+            .entry(mode.listen)
+            .or_insert_with(|| (Vec::new(), Router::new()));
+        entry.0.push(mode.name);
+        entry.1 = std::mem::take(&mut entry.1).merge(mode.router);
+        tasks.extend(mode.tasks);
+    }
+    let mut listeners = Vec::new();
+    for (addr, (names, router)) in by_addr {
+        let modes = names.join(" + ");
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr,
+                modes: modes.clone(),
+                source,
+            })?;
+        let bound = listener.local_addr().unwrap_or(addr);
+        tracing::info!(%bound, modes, "listening");
+        listeners.push((bound, listener, router));
+    }
+    let tracker = TaskTracker::new();
+    let (err_tx, mut err_rx) = tokio::sync::mpsc::unbounded_channel::<ServeError>();
+    for (addr, listener, router) in listeners {
+        let c = cancel.clone();
+        let tx = err_tx.clone();
+        tracker.spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(c.clone().cancelled_owned())
+                .await;
+            if let Err(source) = served {
+                let _ = tx.send(ServeError::Server { addr, source });
+                c.cancel();
+            }
+        });
+    }
+    for (name, task) in tasks {
+        let c = cancel.clone();
+        let tx = err_tx.clone();
+        tracker.spawn(async move {
+            if let Err(source) = task.await {
+                tracing::error!(task = %name, error = %source, "task failed; stopping");
+                let _ = tx.send(ServeError::Task { name, source });
+                c.cancel();
+            }
+        });
+    }
+    drop(err_tx);
+    tracker.close();
+    tracker.wait().await;
+    match err_rx.try_recv() {
+        Ok(e) => Err(e),
+        Err(_) => Ok(()),
+    }
+}
