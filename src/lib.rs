@@ -11,3 +11,4 @@ pub mod output;
 pub mod paymaster;
 pub mod serve;
 pub mod shutdown;
+pub mod watcher;
