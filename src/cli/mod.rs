@@ -5,7 +5,13 @@ mod chain;
 mod config;
 mod context;
 mod health;
+mod index;
 mod paymaster;
+mod replay;
+mod serve;
+mod stats;
+mod userops;
+mod workflows;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,6 +88,18 @@ pub enum Command {
     Paymaster(paymaster::PaymasterCommand),
     /// Run the health checks (RPC, chain id, paymaster deposits); exit 1 if any fails.
     Health(health::HealthArgs),
+    /// Backfill the event store from [[watcher.sources]] up to the (confirmed) head, then exit.
+    Index(index::IndexArgs),
+    /// User operations from the event store, joined with their paymaster's PostOpHandled.
+    Userops(userops::UseropsArgs),
+    /// Workflow states and timelines from the event store.
+    Workflows(workflows::WorkflowsArgs),
+    /// What the event store holds: events, user operations, paymasters, workflows.
+    Stats(stats::StatsArgs),
+    /// Rebuild the state from the event log; --verify compares it with the checkpoint.
+    Replay(replay::ReplayArgs),
+    /// Run long-lived modes (the watcher) until SIGINT/SIGTERM.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs a parsed command line.
@@ -92,6 +110,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Chain(cmd) => chain::run(&ctx, cmd).await,
         Command::Paymaster(cmd) => paymaster::run(&ctx, cmd).await,
         Command::Health(args) => health::run(&ctx, args).await,
+        Command::Index(args) => index::run(&ctx, args).await,
+        Command::Userops(args) => userops::run(&ctx, args),
+        Command::Workflows(args) => workflows::run(&ctx, args),
+        Command::Stats(args) => stats::run(&ctx, args),
+        Command::Replay(args) => replay::run(&ctx, args),
+        Command::Serve(args) => serve::run(&ctx, args).await,
     }
 }
 
