@@ -3,3 +3,6 @@
 
 mod cli_config;
 mod support;
+mod watcher_chain;
+mod watcher_store;
+mod watcher_support;
