@@ -9,5 +9,6 @@ pub mod cli;
 pub mod config;
 pub mod output;
 pub mod paymaster;
+pub mod probe;
 pub mod serve;
 pub mod shutdown;
