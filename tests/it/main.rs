@@ -2,4 +2,5 @@
 //! Tests never read the user's configuration: see `support::butler`.
 
 mod cli_config;
+mod foundation;
 mod support;
