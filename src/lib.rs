@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod output;
 pub mod paymaster;
+pub mod probe;
 pub mod serve;
 pub mod shutdown;
 pub mod watcher;

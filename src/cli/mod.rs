@@ -7,6 +7,7 @@ mod context;
 mod health;
 mod index;
 mod paymaster;
+mod probe;
 mod replay;
 mod serve;
 mod stats;
@@ -35,7 +36,7 @@ use crate::output::OutputFormat;
 operators run continuously.\n\nConfiguration is read from --config, $BUTLER_CONFIG, ./butler.toml or \
 ~/.config/butler/butler.toml (see `butler config init`).\n\nExit codes: 0 ok, 1 runtime failure \
 (RPC unreachable, a failed check), 2 usage or configuration error (including a chain id mismatch).",
-    after_help = "Examples:\n  butler config init --path butler.toml\n  butler --rpc-url http://127.0.0.1:8545 chain status\n  butler paymaster status --output json\n  butler health"
+    after_help = "Examples:\n  butler config init --path butler.toml\n  butler --rpc-url http://127.0.0.1:8545 chain status\n  butler paymaster status --output json\n  butler health\n  butler probe userop --count 3"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -100,6 +101,9 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Run long-lived modes (the watcher) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
+    /// End-to-end probes: real UserOperations through a bundler.
+    #[command(subcommand)]
+    Probe(probe::ProbeCommand),
 }
 
 /// Runs a parsed command line.
@@ -116,6 +120,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(args) => stats::run(&ctx, args),
         Command::Replay(args) => replay::run(&ctx, args),
         Command::Serve(args) => serve::run(&ctx, args).await,
+        Command::Probe(cmd) => probe::run(&ctx, cmd).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! Tests never read the user's configuration: see `support::butler`.
 
 mod cli_config;
+mod foundation;
 mod support;
 mod watcher_chain;
 mod watcher_store;
