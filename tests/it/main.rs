@@ -7,3 +7,4 @@ mod support;
 mod watcher_chain;
 mod watcher_store;
 mod watcher_support;
+mod watcher_userops;
