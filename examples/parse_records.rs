@@ -25,7 +25,8 @@ fn main() -> anyhow::Result<()> {
             continue;
         }
         for file in log_files(&dir)? {
-            let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&file)?);
+            let mut reader =
+                std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&file)?);
             loop {
                 line.clear();
                 if reader.read_until(b'\n', &mut line)? == 0 {

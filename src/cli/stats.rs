@@ -103,7 +103,7 @@ pub fn run(ctx: &Ctx, _args: StatsArgs) -> anyhow::Result<ExitCode> {
                 ]);
                 for (pm, p) in &state.totals.paymasters {
                     t.add_row(vec![
-                        pm.clone(),
+                        pm.to_string(),
                         p.sponsored_ops.to_string(),
                         p.sponsored_gas_used.to_string(),
                         p.sponsored_gas_cost_wei.to_string(),

@@ -22,7 +22,9 @@ pub struct WorkflowsArgs {
 #[derive(Debug, Subcommand)]
 pub enum WorkflowsCommand {
     /// Every workflow with its status (the default).
-    #[command(after_help = "Examples:\n  butler workflows list\n  butler workflows list --status rejected")]
+    #[command(
+        after_help = "Examples:\n  butler workflows list\n  butler workflows list --status rejected"
+    )]
     List(ListArgs),
     /// One workflow: status, decisions, settlements and its timeline of events.
     #[command(after_help = "Examples:\n  butler workflows show 0x6c0f...e1a2 --output json")]

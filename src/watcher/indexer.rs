@@ -24,7 +24,8 @@ use super::store::{StoreWriter, log_files};
 use super::{WatcherError, WatcherSettings};
 use crate::chain::ChainClient;
 
-/// Longest time appended records wait for their commit during a backfill.
+/// Longest time appended records wait for their commit during a backfill (at least ten times what the
+/// last commit took, so hashing a large state never dominates).
 pub const COMMIT_INTERVAL: Duration = Duration::from_millis(500);
 /// Most records appended before a commit.
 pub const COMMIT_EVENTS: u64 = 50_000;
@@ -80,6 +81,7 @@ pub struct Indexer {
     state: State,
     last_applied: Option<Position>,
     written: u64,
+    last_commit_cost: Duration,
     progress: watch::Sender<Progress>,
     _lock: WriterLock,
 }
@@ -196,6 +198,7 @@ impl Indexer {
             state: replayed.state,
             last_applied: replayed.last,
             written: 0,
+            last_commit_cost: Duration::ZERO,
             progress,
             _lock: lock,
         })
@@ -370,7 +373,7 @@ impl Indexer {
             pending = Some(batch.end);
             if batch.to == tip
                 || uncommitted >= COMMIT_EVENTS
-                || since_commit.elapsed() >= COMMIT_INTERVAL
+                || since_commit.elapsed() >= COMMIT_INTERVAL.max(self.last_commit_cost * 10)
             {
                 self.commit(batch.end)?;
                 pending = None;
@@ -415,6 +418,7 @@ impl Indexer {
 
     /// Makes the log durable, then moves the checkpoint to `end`.
     fn commit(&mut self, end: BlockRef) -> Result<(), WatcherError> {
+        let started = Instant::now();
         self.store.sync()?;
         let cp = &mut self.checkpoint;
         cp.last_block = Some(end.number);
@@ -423,7 +427,9 @@ impl Indexer {
         cp.state_hash = self.state.state_hash();
         cp.events = self.state.events;
         cp.retention_max = self.settings.retention_max;
-        cp.save(&self.settings.chain_dir)
+        cp.save(&self.settings.chain_dir)?;
+        self.last_commit_cost = started.elapsed();
+        Ok(())
     }
 
     /// Rolls the log back to the fork point: the checkpoint first (so a crash in between is harmless),

@@ -12,15 +12,22 @@ use crate::support::{Sandbox, free_port};
 use crate::watcher_support::*;
 
 fn ops_source(emitter: &str) -> String {
-    format!("[[watcher.sources]]\nname = \"ops\"\npreset = \"entrypoint\"\naddress = \"{emitter}\"\nstart_block = 0\n")
+    format!(
+        "[[watcher.sources]]\nname = \"ops\"\npreset = \"entrypoint\"\naddress = \"{emitter}\"\nstart_block = 0\n"
+    )
 }
 
 fn flows_source(emitter: &str) -> String {
-    format!("[[watcher.sources]]\nname = \"flows\"\npreset = \"workflow\"\naddress = \"{emitter}\"\nstart_block = 0\n")
+    format!(
+        "[[watcher.sources]]\nname = \"flows\"\npreset = \"workflow\"\naddress = \"{emitter}\"\nstart_block = 0\n"
+    )
 }
 
 fn assert_no_duplicates(records: &[Value]) {
-    let mut keys: Vec<_> = keys_of_records(records).into_iter().map(|(t, l, _)| (t, l)).collect();
+    let mut keys: Vec<_> = keys_of_records(records)
+        .into_iter()
+        .map(|(t, l, _)| (t, l))
+        .collect();
     let n = keys.len();
     keys.sort();
     keys.dedup();
@@ -36,7 +43,10 @@ fn sigkill_during_a_backfill_loses_and_duplicates_nothing() {
         transact(&anvil.rpc, &emitter, &emit);
         anvil.mine(40);
     }
-    let watcher = format!("max_block_range = 2\nfetch_concurrency = 1\n{}", ops_source(&emitter));
+    let watcher = format!(
+        "max_block_range = 2\nfetch_concurrency = 1\n{}",
+        ops_source(&emitter)
+    );
     let sb = Sandbox::new();
     let killed = sb.path().join("killed");
     let config = write_config(&sb, &anvil.rpc, &killed, &watcher);
@@ -65,7 +75,10 @@ fn sigkill_during_a_backfill_loses_and_duplicates_nothing() {
         assert_no_duplicates(&records(&killed).into_iter().collect::<Vec<_>>());
     }
     let progress = checkpoint(&killed);
-    assert!(progress["lastBlock"].as_u64().unwrap_or(0) > 0, "the killed runs made progress");
+    assert!(
+        progress["lastBlock"].as_u64().unwrap_or(0) > 0,
+        "the killed runs made progress"
+    );
 
     let done = butler_json(&sb, &config, &["index"]);
     assert_eq!(done["caughtUp"], true);
@@ -73,11 +86,18 @@ fn sigkill_during_a_backfill_loses_and_duplicates_nothing() {
     assert_no_duplicates(&stored);
     let logs = chain_logs(&anvil.rpc, &emitter);
     assert_eq!(logs.len(), 4000);
-    assert_eq!(keys_of_records(&stored), keys_of_logs(&logs), "no gap, no extra record");
+    assert_eq!(
+        keys_of_records(&stored),
+        keys_of_logs(&logs),
+        "no gap, no extra record"
+    );
 
     let uninterrupted = butler_json(&reference_sb, &reference_config, &["index"]);
     assert_eq!(uninterrupted["stateHash"], done["stateHash"]);
-    assert_eq!(checkpoint(&killed)["stateHash"], checkpoint(&reference)["stateHash"]);
+    assert_eq!(
+        checkpoint(&killed)["stateHash"],
+        checkpoint(&reference)["stateHash"]
+    );
     let v = butler_json(&sb, &config, &["replay", "--verify"]);
     assert_eq!(v["matches"], true, "{v}");
 }
@@ -95,10 +115,17 @@ fn a_reorg_deeper_than_the_confirmations_is_rolled_back_and_reindexed() {
         &sb,
         &anvil.rpc,
         &data,
-        &format!("confirmations = 1\n{}{}", ops_source(&emitter), flows_source(&emitter)),
+        &format!(
+            "confirmations = 1\n{}{}",
+            ops_source(&emitter),
+            flows_source(&emitter)
+        ),
     );
     let first = butler_json(&sb, &config, &["index"]);
-    assert_eq!(first["written"], 15, "head − 1 confirmation: 5 of 6 blocks: {first}");
+    assert_eq!(
+        first["written"], 15,
+        "head − 1 confirmation: 5 of 6 blocks: {first}"
+    );
     let before = records(&data);
 
     // replace the last 4 blocks: two of them were indexed
@@ -118,9 +145,16 @@ fn a_reorg_deeper_than_the_confirmations_is_rolled_back_and_reindexed() {
         .args(["--output", "json", "index"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let log = String::from_utf8_lossy(&out.stderr);
-    assert!(log.contains("reorganisation") && log.contains("depth"), "{log}");
+    assert!(
+        log.contains("reorganisation") && log.contains("depth"),
+        "{log}"
+    );
 
     let after = records(&data);
     assert_ne!(after, before);
@@ -146,7 +180,10 @@ fn range_limiting_proxy(upstream: String, refusals: usize) -> (String, Seen) {
     let port = free_port();
     let s = seen.clone();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let client = reqwest::Client::new();
             let app = axum::Router::new().route(
@@ -203,7 +240,10 @@ fn refused_log_ranges_shrink_and_grow_back_with_nothing_missing() {
         &sb,
         &proxy,
         &data,
-        &format!("max_block_range = 2000\nfetch_concurrency = 1\n{}", ops_source(&emitter)),
+        &format!(
+            "max_block_range = 2000\nfetch_concurrency = 1\n{}",
+            ops_source(&emitter)
+        ),
     );
     let done = butler_json(&sb, &config, &["index"]);
     assert_eq!(done["caughtUp"], true);
@@ -213,13 +253,21 @@ fn refused_log_ranges_shrink_and_grow_back_with_nothing_missing() {
         "nothing missing"
     );
     let seen = seen.lock().unwrap().clone();
-    let first_refusal = seen.iter().position(|(_, r)| *r).expect("the proxy refused ranges");
+    let first_refusal = seen
+        .iter()
+        .position(|(_, r)| *r)
+        .expect("the proxy refused ranges");
     assert_eq!(seen.iter().filter(|(_, r)| *r).count(), 2, "{seen:?}");
     let after = &seen[first_refusal + 1..];
     let shrunk = after.iter().position(|(size, r)| !r && *size <= 1000);
-    assert!(shrunk.is_some(), "the range shrinks after a refusal: {seen:?}");
     assert!(
-        after[shrunk.unwrap_or(0)..].iter().any(|(size, _)| *size > 1000),
+        shrunk.is_some(),
+        "the range shrinks after a refusal: {seen:?}"
+    );
+    assert!(
+        after[shrunk.unwrap_or(0)..]
+            .iter()
+            .any(|(size, _)| *size > 1000),
         "the range grows back after successes: {seen:?}"
     );
 }
@@ -237,13 +285,22 @@ fn workflows_reach_each_final_status_with_a_timeline() {
         "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
     );
     call("start(bytes32)", &[&id(1)]);
-    call("decide(bytes32,bool,string)", &[&id(1), "true", "payment verified"]);
-    call("settle(bytes32,address,address,uint256)", &[&id(1), payer, payee, "1000000000000000000"]);
+    call(
+        "decide(bytes32,bool,string)",
+        &[&id(1), "true", "payment verified"],
+    );
+    call(
+        "settle(bytes32,address,address,uint256)",
+        &[&id(1), payer, payee, "1000000000000000000"],
+    );
     call("complete(bytes32)", &[&id(1)]);
     call("start(bytes32)", &[&id(2)]);
     call("fail(bytes32,string)", &[&id(2), "settlement timed out"]);
     call("start(bytes32)", &[&id(3)]);
-    call("decide(bytes32,bool,string)", &[&id(3), "false", "insufficient funds"]);
+    call(
+        "decide(bytes32,bool,string)",
+        &[&id(3), "false", "insufficient funds"],
+    );
     call("start(bytes32)", &[&id(4)]);
     call("decide(bytes32,bool,string)", &[&id(4), "true", "ok"]);
     let sb = Sandbox::new();
@@ -276,7 +333,12 @@ fn workflows_reach_each_final_status_with_a_timeline() {
         .collect();
     assert_eq!(
         events,
-        ["WorkflowStarted", "DecisionRecorded", "SettlementRecorded", "WorkflowCompleted"]
+        [
+            "WorkflowStarted",
+            "DecisionRecorded",
+            "SettlementRecorded",
+            "WorkflowCompleted"
+        ]
     );
     assert_eq!(show["workflow"]["initiator"], DEV_ACCOUNT);
     assert_eq!(show["decisions"][0]["reason"], "payment verified");
@@ -294,7 +356,10 @@ fn workflows_reach_each_final_status_with_a_timeline() {
         .unwrap();
     assert!(table.status.success());
     let text = String::from_utf8_lossy(&table.stdout);
-    assert!(text.contains("REJECTED") && text.contains("rejected: insufficient funds"), "{text}");
+    assert!(
+        text.contains("REJECTED") && text.contains("rejected: insufficient funds"),
+        "{text}"
+    );
 
     let stats = butler_json(&sb, &config, &["stats"]);
     assert_eq!(

@@ -22,7 +22,11 @@ fn fixture(txs: usize, per_tx: usize) -> Option<Fixture> {
     let anvil = Anvil::start()?;
     let emitter = deploy(&anvil.rpc, "TestEmitter", "");
     for _ in 0..txs {
-        transact(&anvil.rpc, &emitter, &calldata("emitMany(uint256)", &[&per_tx.to_string()]));
+        transact(
+            &anvil.rpc,
+            &emitter,
+            &calldata("emitMany(uint256)", &[&per_tx.to_string()]),
+        );
     }
     let sb = Sandbox::new();
     let data = sb.path().join("data");
@@ -52,7 +56,10 @@ fn index_is_exact_idempotent_and_survives_a_torn_write() {
     let logs = chain_logs(&f.anvil.rpc, &f.emitter);
     let stored = records(&f.data);
     assert_eq!(keys_of_records(&stored), keys_of_logs(&logs));
-    assert!(stored.iter().all(|r| r["txFrom"] == DEV_ACCOUNT), "the tx sender is recorded");
+    assert!(
+        stored.iter().all(|r| r["txFrom"] == DEV_ACCOUNT),
+        "the tx sender is recorded"
+    );
 
     // again: nothing new, nothing duplicated
     let second = butler_json(&f.sb, &f.config, &["index"]);
@@ -61,17 +68,28 @@ fn index_is_exact_idempotent_and_survives_a_torn_write() {
 
     // a half-written line at the end of the newest file (a write interrupted by a crash)
     let dir = f.data.join("chain/ops");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let newest = files.last().unwrap().clone();
-    let mut file = std::fs::OpenOptions::new().append(true).open(&newest).unwrap();
-    file.write_all(b"{\"chainId\":31337,\"blockNumber\":99,\"blockHa").unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&newest)
+        .unwrap();
+    file.write_all(b"{\"chainId\":31337,\"blockNumber\":99,\"blockHa")
+        .unwrap();
     drop(file);
     // readers skip it
     let ops = butler_json(&f.sb, &f.config, &["userops", "--limit", "1000"]);
     assert_eq!(ops["userops"].as_array().unwrap().len(), 60);
     // the writer drops it without losing a complete record, then continues
-    transact(&f.anvil.rpc, &f.emitter, &calldata("emitMany(uint256)", &["5"]));
+    transact(
+        &f.anvil.rpc,
+        &f.emitter,
+        &calldata("emitMany(uint256)", &["5"]),
+    );
     let third = butler_json(&f.sb, &f.config, &["index"]);
     assert_eq!(third["written"], 5, "{third}");
     let after = records(&f.data);
@@ -91,20 +109,27 @@ fn replay_verify_fails_on_a_tampered_log() {
     let Some(f) = fixture(1, 10) else { return };
     butler_json(&f.sb, &f.config, &["index"]);
     let dir = f.data.join("chain/ops");
-    let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let text = std::fs::read_to_string(&file).unwrap();
-    let mut lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     lines[3]["args"]["actualGasUsed"] = Value::String("1".into());
     let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
     std::fs::write(&file, body).unwrap();
-    let out = f
-        .sb
-        .butler()
-        .arg("--config")
-        .arg(&f.config)
-        .args(["replay", "--verify"])
-        .output()
-        .unwrap();
+    let out =
+        f.sb.butler()
+            .arg("--config")
+            .arg(&f.config)
+            .args(["replay", "--verify"])
+            .output()
+            .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("does not match"), "{err}");
@@ -117,7 +142,12 @@ fn one_writer_per_data_dir_and_serve_answers_health() {
     let mut serve = butler_process(
         &f.sb,
         &f.config,
-        &["serve", "--watcher", "--api-listen", &format!("127.0.0.1:{port}")],
+        &[
+            "serve",
+            "--watcher",
+            "--api-listen",
+            &format!("127.0.0.1:{port}"),
+        ],
     )
     .stdout(std::process::Stdio::null())
     .stderr(std::process::Stdio::null())
@@ -142,21 +172,24 @@ fn one_writer_per_data_dir_and_serve_answers_health() {
     assert_eq!(body["status"], "ok", "{body}");
     assert_eq!(body["events"], 5, "{body}");
 
-    let out = f
-        .sb
-        .butler()
-        .arg("--config")
-        .arg(&f.config)
-        .arg("index")
-        .output()
-        .unwrap();
+    let out =
+        f.sb.butler()
+            .arg("--config")
+            .arg(&f.config)
+            .arg("index")
+            .output()
+            .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("pid {}", serve.id())), "{err}");
     assert!(err.contains("serve --watcher"), "{err}");
 
     // new events reach the running watcher
-    transact(&f.anvil.rpc, &f.emitter, &calldata("emitMany(uint256)", &["3"]));
+    transact(
+        &f.anvil.rpc,
+        &f.emitter,
+        &calldata("emitMany(uint256)", &["3"]),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let out = std::process::Command::new("curl")
@@ -167,7 +200,10 @@ fn one_writer_per_data_dir_and_serve_answers_health() {
         if body["events"] == 8 {
             break;
         }
-        assert!(Instant::now() < deadline, "the watcher did not index new events: {body}");
+        assert!(
+            Instant::now() < deadline,
+            "the watcher did not index new events: {body}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     nix::sys::signal::kill(

@@ -32,7 +32,13 @@ impl Anvil {
         for _ in 0..3 {
             let port = free_port();
             let child = Command::new(Devnet::bin("anvil"))
-                .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--silent"])
+                .args([
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    &port.to_string(),
+                    "--silent",
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -84,7 +90,16 @@ impl Drop for Anvil {
 fn try_rpc(url: &str, method: &str, params: Value) -> Option<Value> {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
     let out = Command::new("curl")
-        .args(["-sf", "-m", "2", "-X", "POST", "-H", "content-type: application/json", "--data"])
+        .args([
+            "-sf",
+            "-m",
+            "2",
+            "-X",
+            "POST",
+            "-H",
+            "content-type: application/json",
+            "--data",
+        ])
         .arg(body.to_string())
         .arg(url)
         .output()
@@ -105,14 +120,20 @@ pub fn artifact(name: &str) -> Value {
 
 /// Deploys a test contract from account 0; `ctor` is ABI-encoded constructor args (0x-less hex).
 pub fn deploy(rpc: &str, name: &str, ctor: &str) -> String {
-    let code = artifact(name)["bytecode"].as_str().expect("bytecode").to_string();
+    let code = artifact(name)["bytecode"]
+        .as_str()
+        .expect("bytecode")
+        .to_string();
     let hash = rpc_call(
         rpc,
         "eth_sendTransaction",
         json!([{"from": DEV_ACCOUNT, "data": format!("{code}{ctor}"), "gas": "0x1000000"}]),
     );
     let receipt = wait_receipt(rpc, hash.as_str().expect("tx hash"));
-    receipt["contractAddress"].as_str().expect("contract address").to_string()
+    receipt["contractAddress"]
+        .as_str()
+        .expect("contract address")
+        .to_string()
 }
 
 /// Sends a transaction from account 0 and waits for its receipt (which must succeed).
@@ -166,7 +187,11 @@ pub fn write_config(sb: &Sandbox, rpc: &str, data_dir: &Path, watcher: &str) -> 
 pub fn records(data_dir: &Path) -> Vec<Value> {
     let chain = data_dir.join("chain");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&chain)
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     dirs.sort();
     let mut out = Vec::new();
@@ -178,8 +203,15 @@ pub fn records(data_dir: &Path) -> Vec<Value> {
         files.sort();
         for f in files {
             let text = std::fs::read_to_string(&f).expect("log file");
-            assert!(text.is_empty() || text.ends_with('\n'), "{} ends with a torn line", f.display());
-            out.extend(text.lines().map(|l| serde_json::from_str::<Value>(l).expect("record json")));
+            assert!(
+                text.is_empty() || text.ends_with('\n'),
+                "{} ends with a torn line",
+                f.display()
+            );
+            out.extend(
+                text.lines()
+                    .map(|l| serde_json::from_str::<Value>(l).expect("record json")),
+            );
         }
     }
     out.sort_by_key(|r| {
@@ -253,7 +285,10 @@ pub fn butler_json(sb: &Sandbox, config: &Path, args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("butler {args:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "butler {args:?}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
@@ -279,7 +314,8 @@ pub fn butler_process(sb: &Sandbox, config: &Path, args: &[&str]) -> Command {
 pub fn count_by_event(records: &[Value]) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for r in records {
-        *m.entry(r["event"].as_str().unwrap().to_string()).or_default() += 1;
+        *m.entry(r["event"].as_str().unwrap().to_string())
+            .or_default() += 1;
     }
     m
 }

@@ -58,9 +58,18 @@ fn logs(dn: &Devnet, address: &str, topic0: &str, from: u64, to: u64) -> Vec<Val
     .clone()
 }
 
-fn watcher_config(sb: &Sandbox, dn: &Devnet, sources: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+fn watcher_config(
+    sb: &Sandbox,
+    dn: &Devnet,
+    sources: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
     let data = sb.path().join("data");
-    let config = write_config(sb, dn.rpc(), &data, &format!("confirmations = 0\n{sources}"));
+    let config = write_config(
+        sb,
+        dn.rpc(),
+        &data,
+        &format!("confirmations = 0\n{sources}"),
+    );
     (config, data)
 }
 
@@ -97,12 +106,21 @@ fn indexed_userops_equal_the_chains_user_operation_events() {
             "--count",
             "2",
         ],
-        vec!["--funder-key-file", funder.to_str().unwrap(), "--count", "1"],
+        vec![
+            "--funder-key-file",
+            funder.to_str().unwrap(),
+            "--count",
+            "1",
+        ],
     ] {
         let mut cmd = probe_sb.butler();
         cmd.args(base).args(&extra).args(["--output", "json"]);
         let out = cmd.output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let report: Value = serde_json::from_slice(&out.stdout).unwrap();
         for op in report["ops"].as_array().unwrap() {
             sent.push(op["user_op_hash"].as_str().unwrap().to_string());
@@ -113,21 +131,30 @@ fn indexed_userops_equal_the_chains_user_operation_events() {
     let (config, data) = watcher_config(
         &sb,
         dn,
-        &format!("[[watcher.sources]]\nname = \"ep\"\npreset = \"entrypoint\"\naddress = \"{ep}\"\nstart_block = {start}\n"),
+        &format!(
+            "[[watcher.sources]]\nname = \"ep\"\npreset = \"entrypoint\"\naddress = \"{ep}\"\nstart_block = {start}\n"
+        ),
     );
     butler_json(&sb, &config, &["index"]);
     let last = checkpoint(&data)["lastBlock"].as_u64().unwrap();
     let ops = butler_json(&sb, &config, &["userops", "--limit", "100000"]);
     let ops = ops["userops"].as_array().unwrap();
     let chain = logs(dn, ep, USER_OPERATION_EVENT, start, last);
-    assert_eq!(ops.len(), chain.len(), "one user operation per UserOperationEvent");
+    assert_eq!(
+        ops.len(),
+        chain.len(),
+        "one user operation per UserOperationEvent"
+    );
     assert!(ops.len() >= 3);
     let by_hash: BTreeMap<String, &Value> = ops
         .iter()
         .map(|o| (o["userOpHash"].as_str().unwrap().to_string(), o))
         .collect();
     for hash in &sent {
-        assert!(by_hash.contains_key(&hash.to_lowercase()), "probe op {hash} indexed");
+        assert!(
+            by_hash.contains_key(&hash.to_lowercase()),
+            "probe op {hash} indexed"
+        );
     }
     let mut self_funded = 0;
     for l in &chain {
@@ -135,7 +162,10 @@ fn indexed_userops_equal_the_chains_user_operation_events() {
         let op = by_hash[t[1].as_str().unwrap()];
         let data = l["data"].as_str().unwrap();
         assert_eq!(op["txHash"], l["transactionHash"]);
-        assert_eq!(op["blockNumber"].as_u64().unwrap(), hex_u64(&l["blockNumber"]));
+        assert_eq!(
+            op["blockNumber"].as_u64().unwrap(),
+            hex_u64(&l["blockNumber"])
+        );
         assert_eq!(op["sender"], topic_address(&t[2]).to_checksum(None));
         assert_eq!(op["paymaster"], topic_address(&t[3]).to_checksum(None));
         assert_eq!(op["nonce"], word(data, 0).to_string());
@@ -243,21 +273,43 @@ fn userops_of_the_test_paymaster_carry_its_fee_and_post_op_mode() {
         r
     };
     let ctor = format!("{:0>64}", ep.trim_start_matches("0x"));
-    let code = artifact("TestPaymaster")["bytecode"].as_str().unwrap().to_string();
+    let code = artifact("TestPaymaster")["bytecode"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let deployed = send(None, format!("{code}{ctor}"), "0x0");
-    let pm: Address = deployed["contractAddress"].as_str().unwrap().parse().unwrap();
+    let pm: Address = deployed["contractAddress"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let pm_s = pm.to_checksum(None);
     let two_eth = "0x1bc16d674ec80000";
     let one_eth = "0xde0b6b3a7640000";
     send(Some(&pm_s), calldata("deposit()", &[]), two_eth);
-    send(Some(&pm_s), calldata("addStake(uint32)", &["86400"]), one_eth);
-    let emitter_code = artifact("TestEmitter")["bytecode"].as_str().unwrap().to_string();
+    send(
+        Some(&pm_s),
+        calldata("addStake(uint32)", &["86400"]),
+        one_eth,
+    );
+    let emitter_code = artifact("TestEmitter")["bytecode"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let emitter = send(None, emitter_code, "0x0");
-    let emitter: Address = emitter["contractAddress"].as_str().unwrap().parse().unwrap();
+    let emitter: Address = emitter["contractAddress"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let start = head(dn) + 1;
 
-    let t1: Address = "0x1111111111111111111111111111111111111111".parse().unwrap();
-    let t2: Address = "0x2222222222222222222222222222222222222222".parse().unwrap();
+    let t1: Address = "0x1111111111111111111111111111111111111111"
+        .parse()
+        .unwrap();
+    let t2: Address = "0x2222222222222222222222222222222222222222"
+        .parse()
+        .unwrap();
     let reverting: Bytes = calldata("alwaysReverts()", &[]).parse().unwrap();
     let plan = [
         (t1, 5u64, Bytes::new(), true),
@@ -267,7 +319,11 @@ fn userops_of_the_test_paymaster_carry_its_fee_and_post_op_mode() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut sent = Vec::new();
     for (token, fee, func, ok) in plan.iter().cloned() {
-        let dest = if func.is_empty() { owner.address() } else { emitter };
+        let dest = if func.is_empty() {
+            owner.address()
+        } else {
+            emitter
+        };
         let (hash, success) =
             rt.block_on(send_sponsored(dn, pm, token, U256::from(fee), dest, func));
         assert_eq!(success, ok);
@@ -296,9 +352,16 @@ fn userops_of_the_test_paymaster_carry_its_fee_and_post_op_mode() {
         assert_eq!(op["success"], *ok);
         assert_eq!(op["feeAmount"], fee.to_string());
         assert_eq!(op["feeToken"], token.to_checksum(None));
-        assert_eq!(op["postOpMode"], if *ok { "opSucceeded" } else { "opReverted" });
+        assert_eq!(
+            op["postOpMode"],
+            if *ok { "opSucceeded" } else { "opReverted" }
+        );
     }
-    let failed = butler_json(&sb, &config, &["userops", "--paymaster", &pm_s, "--success", "false"]);
+    let failed = butler_json(
+        &sb,
+        &config,
+        &["userops", "--paymaster", &pm_s, "--success", "false"],
+    );
     assert_eq!(failed["userops"].as_array().unwrap().len(), 1);
 
     // per-paymaster fees by token equal the sums of PostOpHandled on chain
