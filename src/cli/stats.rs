@@ -46,7 +46,12 @@ pub fn run(ctx: &Ctx, _args: StatsArgs) -> anyhow::Result<ExitCode> {
             "eventsBySource": state.events_by_source,
             "userops": state.ops,
             "senders": state.totals.senders.len(),
-            "paymasters": state.totals.paymasters,
+            "paymasters": state
+                .totals
+                .paymasters
+                .iter()
+                .map(|(a, p)| (a.to_checksum(None), p))
+                .collect::<std::collections::BTreeMap<_, _>>(),
             "workflows": workflows,
         }))?,
         OutputFormat::Table => {
