@@ -6,7 +6,6 @@
 //! ranges concurrently, append each range's records in order, and commit (fsync the log, then write
 //! the checkpoint with the state hash) every [`COMMIT_INTERVAL`] or [`COMMIT_EVENTS`] and at the end.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -174,6 +173,13 @@ impl Indexer {
         let confirmations = settings
             .confirmations
             .unwrap_or_else(|| super::default_confirmations(chain_id));
+        tracing::info!(
+            chain_id,
+            confirmations,
+            sources = names.len(),
+            "watcher store {}",
+            dir.display()
+        );
         let fetcher = Fetcher::new(
             client,
             chain_id,
@@ -209,19 +215,9 @@ impl Indexer {
         self.progress.subscribe()
     }
 
-    /// The confirmation depth in use.
-    pub fn confirmations(&self) -> u64 {
-        self.confirmations
-    }
-
     /// The checkpoint as last written.
     pub fn checkpoint(&self) -> &Checkpoint {
         &self.checkpoint
-    }
-
-    /// The chain directory.
-    pub fn chain_dir(&self) -> &PathBuf {
-        &self.settings.chain_dir
     }
 
     /// Runs until cancelled: a pass, then a wait of `poll_interval` once caught up. RPC failures are

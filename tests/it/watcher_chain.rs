@@ -2,13 +2,12 @@
 //! a reorg deeper than the confirmation depth, a provider that refuses large log ranges, and workflows.
 
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
 use serde_json::{Value, json};
 
-use crate::support::{Sandbox, free_port};
+use crate::support::Sandbox;
 use crate::watcher_support::*;
 
 fn ops_source(emitter: &str) -> String {
@@ -170,59 +169,6 @@ fn a_reorg_deeper_than_the_confirmations_is_rolled_back_and_reindexed() {
     assert_eq!(v["matches"], true, "{v}");
 }
 
-/// Requests seen by the range-limiting proxy: (blocks asked for, refused).
-type Seen = Arc<Mutex<Vec<(u64, bool)>>>;
-
-/// A JSON-RPC proxy that refuses `eth_getLogs` ranges over 1,000 blocks the first `refusals` times, with
-/// real provider messages (one with a suggested range), and forwards everything else.
-fn range_limiting_proxy(upstream: String, refusals: usize) -> (String, Seen) {
-    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
-    let port = free_port();
-    let s = seen.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let client = reqwest::Client::new();
-            let app = axum::Router::new().route(
-                "/",
-                axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
-                    let client = client.clone();
-                    let upstream = upstream.clone();
-                    let seen = s.clone();
-                    async move {
-                        if body["method"] == "eth_getLogs" {
-                            let f = &body["params"][0];
-                            let from = hex_u64(&f["fromBlock"]);
-                            let to = hex_u64(&f["toBlock"]);
-                            let size = to - from + 1;
-                            let mut seen = seen.lock().unwrap();
-                            let refused_so_far = seen.iter().filter(|(_, r)| *r).count();
-                            if size > 1000 && refused_so_far < refusals {
-                                seen.push((size, true));
-                                let message = if refused_so_far % 2 == 0 {
-                                    format!("Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range and no limit on the response size, or you can request any block range with a cap of 10K logs in the response. Based on your parameters, this block range should work: [0x{from:x}, 0x{:x}]", from + 999)
-                                } else {
-                                    "query exceeds max block range 1000".to_string()
-                                };
-                                return axum::Json(json!({"jsonrpc": "2.0", "id": body["id"], "error": {"code": -32005, "message": message}}));
-                            }
-                            seen.push((size, false));
-                        }
-                        let resp: Value = client.post(&upstream).json(&body).send().await.unwrap().json().await.unwrap();
-                        axum::Json(resp)
-                    }
-                }),
-            );
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    (format!("http://127.0.0.1:{port}"), seen)
-}
-
 #[test]
 fn refused_log_ranges_shrink_and_grow_back_with_nothing_missing() {
     let Some(anvil) = Anvil::start() else { return };
@@ -233,7 +179,7 @@ fn refused_log_ranges_shrink_and_grow_back_with_nothing_missing() {
             anvil.mine(200);
         }
     }
-    let (proxy, seen) = range_limiting_proxy(anvil.rpc.clone(), 2);
+    let (proxy, seen) = rpc_proxy(anvil.rpc.clone(), 2, Duration::ZERO);
     let sb = Sandbox::new();
     let data = sb.path().join("data");
     let config = write_config(

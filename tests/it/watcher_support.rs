@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -318,4 +319,59 @@ pub fn count_by_event(records: &[Value]) -> BTreeMap<String, usize> {
             .or_default() += 1;
     }
     m
+}
+
+/// Requests seen by the range-limiting proxy: (blocks asked for, refused).
+pub type Seen = Arc<Mutex<Vec<(u64, bool)>>>;
+
+/// A JSON-RPC proxy in front of `upstream`: it refuses `eth_getLogs` ranges over 1,000 blocks the first
+/// `refusals` times with real provider messages (one with a suggested range), delays every `eth_getLogs` by
+/// `delay`, and forwards everything. Returns its URL and the `eth_getLogs` ranges it saw.
+pub fn rpc_proxy(upstream: String, refusals: usize, delay: Duration) -> (String, Seen) {
+    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
+    let port = free_port();
+    let s = seen.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let client = reqwest::Client::new();
+            let app = axum::Router::new().route(
+                "/",
+                axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+                    let client = client.clone();
+                    let upstream = upstream.clone();
+                    let seen = s.clone();
+                    async move {
+                        if body["method"] == "eth_getLogs" {
+                            tokio::time::sleep(delay).await;
+                            let f = &body["params"][0];
+                            let from = hex_u64(&f["fromBlock"]);
+                            let to = hex_u64(&f["toBlock"]);
+                            let size = to - from + 1;
+                            let mut seen = seen.lock().unwrap();
+                            let refused_so_far = seen.iter().filter(|(_, r)| *r).count();
+                            if size > 1000 && refused_so_far < refusals {
+                                seen.push((size, true));
+                                let message = if refused_so_far % 2 == 0 {
+                                    format!("Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range and no limit on the response size, or you can request any block range with a cap of 10K logs in the response. Based on your parameters, this block range should work: [0x{from:x}, 0x{:x}]", from + 999)
+                                } else {
+                                    "query exceeds max block range 1000".to_string()
+                                };
+                                return axum::Json(json!({"jsonrpc": "2.0", "id": body["id"], "error": {"code": -32005, "message": message}}));
+                            }
+                            seen.push((size, false));
+                        }
+                        let resp: Value = client.post(&upstream).json(&body).send().await.unwrap().json().await.unwrap();
+                        axum::Json(resp)
+                    }
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    (format!("http://127.0.0.1:{port}"), seen)
 }
