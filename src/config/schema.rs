@@ -224,6 +224,12 @@ pub struct FeesConfig {
     /// Only from env: `BUTLER_FEES__ADMIN_TOKEN`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_token: Option<Secret>,
+    /// File holding the Postgres password (the URL itself must not carry one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_password_file: Option<PathBuf>,
+    /// Only from env: `BUTLER_FEES__DATABASE_PASSWORD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_password: Option<Secret>,
 }
 
 impl Default for FeesConfig {
@@ -233,6 +239,8 @@ impl Default for FeesConfig {
             database_url: None,
             admin_token_file: None,
             admin_token: None,
+            database_password_file: None,
+            database_password: None,
         }
     }
 }
@@ -378,6 +386,15 @@ impl FeesConfig {
             "admin_token",
             self.admin_token.as_ref(),
             self.admin_token_file.as_deref(),
+        )
+    }
+
+    /// The Postgres password, if any.
+    pub fn database_password(&self) -> Result<Option<Secret>, ConfigError> {
+        resolve_secret(
+            "database_password",
+            self.database_password.as_ref(),
+            self.database_password_file.as_deref(),
         )
     }
 }
