@@ -4,8 +4,12 @@
 mod chain;
 mod config;
 mod context;
+mod fees;
+mod fees_input;
+mod fees_named;
 mod health;
 mod paymaster;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,6 +86,11 @@ pub enum Command {
     Paymaster(paymaster::PaymasterCommand),
     /// Run the health checks (RPC, chain id, paymaster deposits); exit 1 if any fails.
     Health(health::HealthArgs),
+    /// Validator fee configuration (Vouch execution configs, Commit-Boost muxes): the fee manager's store.
+    #[command(subcommand)]
+    Fees(fees::FeesCommand),
+    /// Run long-lived modes (fee manager) until SIGINT/SIGTERM.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs a parsed command line.
@@ -92,6 +101,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Chain(cmd) => chain::run(&ctx, cmd).await,
         Command::Paymaster(cmd) => paymaster::run(&ctx, cmd).await,
         Command::Health(args) => health::run(&ctx, args).await,
+        Command::Fees(cmd) => fees::run(&ctx, cmd).await,
+        Command::Serve(args) => serve::run(&ctx, args).await,
     }
 }
 

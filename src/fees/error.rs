@@ -74,11 +74,7 @@ impl FeesError {
 
 /// A JSON error body with a status.
 pub fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(serde_json::json!({ "error": message.into() })),
-    )
-        .into_response()
+    (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
 }
 
 impl IntoResponse for FeesError {

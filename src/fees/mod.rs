@@ -59,7 +59,11 @@ pub fn database(fees: &FeesConfig, data_dir: &Path) -> Result<Database, ConfigEr
             )));
         }
         let path = PathBuf::from(rest);
-        let path = if path.is_absolute() { path } else { data_dir.join(path) };
+        let path = if path.is_absolute() {
+            path
+        } else {
+            data_dir.join(path)
+        };
         return Ok(Database::Sqlite { path });
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -102,8 +106,14 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(path(db(None).unwrap()), Path::new("/data/fees.db"));
-        assert_eq!(path(db(Some("sqlite://x/f.db")).unwrap()), Path::new("/data/x/f.db"));
-        assert_eq!(path(db(Some("sqlite:///abs/f.db")).unwrap()), Path::new("/abs/f.db"));
+        assert_eq!(
+            path(db(Some("sqlite://x/f.db")).unwrap()),
+            Path::new("/data/x/f.db")
+        );
+        assert_eq!(
+            path(db(Some("sqlite:///abs/f.db")).unwrap()),
+            Path::new("/abs/f.db")
+        );
         assert!(matches!(
             db(Some("postgres://u@127.0.0.1:5432/fees")).unwrap(),
             Database::Postgres { .. }

@@ -333,7 +333,11 @@ fn name_from(prefix: &str, path: Option<&str>, body: Option<&str>) -> Result<Str
 
 impl DefaultConfigInput {
     /// Validates; `path_name` is the name in the URL (update) and `prefix` names the place in a document.
-    pub fn validate(&self, path_name: Option<&str>, prefix: &str) -> Result<DefaultConfig, FeesError> {
+    pub fn validate(
+        &self,
+        path_name: Option<&str>,
+        prefix: &str,
+    ) -> Result<DefaultConfig, FeesError> {
         Ok(DefaultConfig {
             name: name_from(prefix, path_name, self.name.as_deref())?,
             settings: settings(
@@ -445,4 +449,76 @@ pub fn keys(prefix: &str, input: Option<&[String]>) -> Result<Vec<String>, FeesE
         }
     }
     Ok(out)
+}
+
+impl From<&Relay> for RelayInput {
+    fn from(r: &Relay) -> Self {
+        RelayInput {
+            url: Some(r.url.clone()),
+            public_key: r.public_key.clone(),
+            fee_recipient: r.settings.fee_recipient.clone(),
+            gas_limit: r.settings.gas_limit.as_deref().map(Loose::from),
+            grace: r.settings.grace.as_deref().map(Loose::from),
+            min_value: r.settings.min_value.as_deref().map(Loose::from),
+            disabled: Some(r.disabled),
+            id: None,
+        }
+    }
+}
+
+fn relay_inputs(relays: Option<&[Relay]>) -> Option<Vec<RelayInput>> {
+    Some(
+        relays
+            .unwrap_or_default()
+            .iter()
+            .map(RelayInput::from)
+            .collect(),
+    )
+}
+
+impl From<&DefaultConfig> for DefaultConfigInput {
+    fn from(d: &DefaultConfig) -> Self {
+        DefaultConfigInput {
+            name: Some(d.name.clone()),
+            fee_recipient: d.settings.fee_recipient.clone(),
+            gas_limit: d.settings.gas_limit.as_deref().map(Loose::from),
+            grace: d.settings.grace.as_deref().map(Loose::from),
+            min_value: d.settings.min_value.as_deref().map(Loose::from),
+            active: Some(d.active),
+            relays: relay_inputs(d.relays.as_deref()),
+            ..Default::default()
+        }
+    }
+}
+
+impl From<&Proposer> for ProposerInput {
+    fn from(p: &Proposer) -> Self {
+        ProposerInput {
+            public_key: Some(p.public_key.clone()),
+            fee_recipient: p.settings.fee_recipient.clone(),
+            gas_limit: p.settings.gas_limit.as_deref().map(Loose::from),
+            grace: p.settings.grace.as_deref().map(Loose::from),
+            min_value: p.settings.min_value.as_deref().map(Loose::from),
+            reset_relays: Some(p.reset_relays),
+            relays: relay_inputs(p.relays.as_deref()),
+            ..Default::default()
+        }
+    }
+}
+
+impl From<&Pattern> for PatternInput {
+    fn from(p: &Pattern) -> Self {
+        PatternInput {
+            name: Some(p.name.clone()),
+            pattern: Some(p.pattern.clone()),
+            tags: Some(p.tags.clone()),
+            fee_recipient: p.settings.fee_recipient.clone(),
+            gas_limit: p.settings.gas_limit.as_deref().map(Loose::from),
+            grace: p.settings.grace.as_deref().map(Loose::from),
+            min_value: p.settings.min_value.as_deref().map(Loose::from),
+            reset_relays: Some(p.reset_relays),
+            relays: relay_inputs(p.relays.as_deref()),
+            ..Default::default()
+        }
+    }
 }

@@ -79,7 +79,12 @@ pub fn parse(text: &str, format: Format, origin: &Path) -> Result<Configuration,
         Format::Toml => toml::from_str(text).map_err(|e| {
             let at = e
                 .span()
-                .map(|s| format!(":{}", text[..s.start.min(text.len())].matches('\n').count() + 1))
+                .map(|s| {
+                    format!(
+                        ":{}",
+                        text[..s.start.min(text.len())].matches('\n').count() + 1
+                    )
+                })
                 .unwrap_or_default();
             FeesError::Invalid(format!("{}{at}: {}", origin.display(), e.message().trim()))
         })?,
@@ -102,28 +107,50 @@ pub fn validate(doc: &Document) -> Result<Configuration, FeesError> {
         ..Configuration::default()
     };
     for (i, d) in doc.default_configs.iter().enumerate() {
-        out.default_configs.push(d.validate(None, &format!("default_configs[{i}]."))?);
+        out.default_configs
+            .push(d.validate(None, &format!("default_configs[{i}]."))?);
     }
     for (i, p) in doc.proposers.iter().enumerate() {
-        out.proposers.push(p.validate(None, &format!("proposers[{i}]."))?);
+        out.proposers
+            .push(p.validate(None, &format!("proposers[{i}]."))?);
     }
     for (i, p) in doc.proposer_patterns.iter().enumerate() {
-        out.proposer_patterns.push(p.validate(None, &format!("proposer_patterns[{i}]."))?);
+        out.proposer_patterns
+            .push(p.validate(None, &format!("proposer_patterns[{i}]."))?);
     }
     for (i, m) in doc.mux_configs.iter().enumerate() {
-        out.mux_configs.push(m.validate(None, &format!("mux_configs[{i}]."))?);
+        out.mux_configs
+            .push(m.validate(None, &format!("mux_configs[{i}]."))?);
     }
-    unique("default_configs", "name", out.default_configs.iter().map(|d| d.name.as_str()))?;
-    unique("proposers", "public_key", out.proposers.iter().map(|p| p.public_key.as_str()))?;
-    unique("proposer_patterns", "name", out.proposer_patterns.iter().map(|p| p.name.as_str()))?;
-    unique("mux_configs", "name", out.mux_configs.iter().map(|m| m.name.as_str()))?;
+    unique(
+        "default_configs",
+        "name",
+        out.default_configs.iter().map(|d| d.name.as_str()),
+    )?;
+    unique(
+        "proposers",
+        "public_key",
+        out.proposers.iter().map(|p| p.public_key.as_str()),
+    )?;
+    unique(
+        "proposer_patterns",
+        "name",
+        out.proposer_patterns.iter().map(|p| p.name.as_str()),
+    )?;
+    unique(
+        "mux_configs",
+        "name",
+        out.mux_configs.iter().map(|m| m.name.as_str()),
+    )?;
     let mut owner: HashMap<&str, &str> = HashMap::new();
     for (i, m) in out.mux_configs.iter().enumerate() {
         for (j, k) in m.keys.iter().enumerate() {
             if let Some(other) = owner.insert(k, &m.name) {
                 return Err(FeesError::field(
                     format!("mux_configs[{i}].keys[{j}]"),
-                    format!("{k} is also in mux '{other}' (Commit-Boost refuses a key in two muxes)"),
+                    format!(
+                        "{k} is also in mux '{other}' (Commit-Boost refuses a key in two muxes)"
+                    ),
                 ));
             }
         }
@@ -131,7 +158,11 @@ pub fn validate(doc: &Document) -> Result<Configuration, FeesError> {
     Ok(out)
 }
 
-fn unique<'a>(section: &str, field: &str, names: impl Iterator<Item = &'a str>) -> Result<(), FeesError> {
+fn unique<'a>(
+    section: &str,
+    field: &str,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<(), FeesError> {
     let mut seen = HashSet::new();
     for (i, n) in names.enumerate() {
         if !seen.insert(n) {
@@ -176,8 +207,17 @@ impl Plan {
 
     /// Counts per section: (section, created, updated, deleted, unchanged).
     pub fn summary(&self) -> Vec<(&'static str, usize, usize, usize, usize)> {
-        fn row<T>(name: &'static str, c: &Changes<T>) -> (&'static str, usize, usize, usize, usize) {
-            (name, c.create.len(), c.update.len(), c.delete.len(), c.unchanged)
+        fn row<T>(
+            name: &'static str,
+            c: &Changes<T>,
+        ) -> (&'static str, usize, usize, usize, usize) {
+            (
+                name,
+                c.create.len(),
+                c.update.len(),
+                c.delete.len(),
+                c.unchanged,
+            )
         }
         vec![
             row("default_configs", &self.default_configs),
@@ -214,9 +254,13 @@ fn diff<T: Clone + PartialEq>(current: &[T], wanted: &[T], key: impl Fn(&T) -> &
 /// The changes that make the store (`current`) equal to the document (`wanted`).
 pub fn plan(current: &Configuration, wanted: &Configuration) -> Plan {
     Plan {
-        default_configs: diff(&current.default_configs, &wanted.default_configs, |d| &d.name),
+        default_configs: diff(&current.default_configs, &wanted.default_configs, |d| {
+            &d.name
+        }),
         proposers: diff(&current.proposers, &wanted.proposers, |p| &p.public_key),
-        proposer_patterns: diff(&current.proposer_patterns, &wanted.proposer_patterns, |p| &p.name),
+        proposer_patterns: diff(&current.proposer_patterns, &wanted.proposer_patterns, |p| {
+            &p.name
+        }),
         mux_configs: diff(&current.mux_configs, &wanted.mux_configs, |m| &m.name),
     }
 }

@@ -49,16 +49,20 @@ impl From<&str> for Loose {
 /// (or all-uppercase) is accepted. Returns the checksummed form.
 pub fn address(field: &str, text: &str) -> Result<String, FeesError> {
     let t = text.trim();
-    let hex = t
-        .strip_prefix("0x")
-        .ok_or_else(|| FeesError::field(field, format!("'{t}' is not an address (expected 0x and 40 hex digits)")))?;
+    let hex = t.strip_prefix("0x").ok_or_else(|| {
+        FeesError::field(
+            field,
+            format!("'{t}' is not an address (expected 0x and 40 hex digits)"),
+        )
+    })?;
     if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(FeesError::field(
             field,
             format!("'{t}' is not an address (expected 0x and 40 hex digits)"),
         ));
     }
-    let mixed = hex.bytes().any(|b| b.is_ascii_lowercase()) && hex.bytes().any(|b| b.is_ascii_uppercase());
+    let mixed =
+        hex.bytes().any(|b| b.is_ascii_lowercase()) && hex.bytes().any(|b| b.is_ascii_uppercase());
     let parsed = if mixed {
         Address::parse_checksummed(t, None).map_err(|_| {
             FeesError::field(
@@ -84,7 +88,10 @@ pub fn pubkey_shape(field: &str, text: &str) -> Result<String, FeesError> {
     if !ok {
         return Err(FeesError::field(
             field,
-            format!("'{}' is not a validator public key (expected 0x and 96 hex digits)", short(t)),
+            format!(
+                "'{}' is not a validator public key (expected 0x and 96 hex digits)",
+                short(t)
+            ),
         ));
     }
     Ok(t.to_ascii_lowercase())
@@ -106,7 +113,10 @@ pub fn bls_pubkey(field: &str, text: &str) -> Result<String, FeesError> {
         };
         FeesError::field(
             field,
-            format!("'{}' is not a valid BLS12-381 public key ({why})", short(&key)),
+            format!(
+                "'{}' is not a valid BLS12-381 public key ({why})",
+                short(&key)
+            ),
         )
     })?;
     Ok(key)
@@ -205,7 +215,9 @@ pub fn name(field: &str, text: &str) -> Result<String, FeesError> {
     } else {
         Err(FeesError::field(
             field,
-            format!("'{text}' is not a valid name (1-128 characters: letters, digits, '.', '_', '-'; starting with a letter or digit)"),
+            format!(
+                "'{text}' is not a valid name (1-128 characters: letters, digits, '.', '_', '-'; starting with a letter or digit)"
+            ),
         ))
     }
 }
@@ -221,7 +233,14 @@ pub fn short(text: &str) -> String {
         return text.to_string();
     }
     let head: String = text.chars().take(10).collect();
-    let tail: String = text.chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = text
+        .chars()
+        .rev()
+        .take(8)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     format!("{head}...{tail}")
 }
 
@@ -241,14 +260,20 @@ mod tests {
         assert_eq!(address("f", &good.to_lowercase()).unwrap(), good);
         let bad = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD";
         let e = address("fee_recipient", bad).unwrap_err().to_string();
-        assert!(e.starts_with("fee_recipient: ") && e.contains("EIP-55"), "{e}");
+        assert!(
+            e.starts_with("fee_recipient: ") && e.contains("EIP-55"),
+            "{e}"
+        );
         assert!(address("f", "0x1234").is_err());
     }
 
     #[test]
     fn bls_keys() {
         let k = key(1);
-        assert_eq!(bls_pubkey("k", &k.to_uppercase().replace("0X", "0x")).unwrap(), k);
+        assert_eq!(
+            bls_pubkey("k", &k.to_uppercase().replace("0X", "0x")).unwrap(),
+            k
+        );
         let e = bls_pubkey("public_key", &format!("0x{}", "00".repeat(48)))
             .unwrap_err()
             .to_string();
@@ -259,7 +284,12 @@ mod tests {
     #[test]
     fn numbers_and_patterns() {
         assert_eq!(gas_limit("g", &"30000000".into()).unwrap(), "30000000");
-        assert!(gas_limit("gas_limit", &"30M".into()).unwrap_err().to_string().contains("gas_limit: '30M'"));
+        assert!(
+            gas_limit("gas_limit", &"30M".into())
+                .unwrap_err()
+                .to_string()
+                .contains("gas_limit: '30M'")
+        );
         assert!(gas_limit("g", &"1.5".into()).is_err());
         assert_eq!(min_value("m", &"0.50".into()).unwrap(), "0.5");
         assert!(min_value("m", &"-1".into()).is_err());
@@ -268,7 +298,10 @@ mod tests {
         assert_eq!(anchored("^a$"), "^a$");
         assert!(pattern("pattern", "^Pool1/(.*$").is_err());
         assert!(relay_url("u", "ftp://x").is_err());
-        assert_eq!(relay_url("u", "https://relay.example.com").unwrap(), "https://relay.example.com/");
+        assert_eq!(
+            relay_url("u", "https://relay.example.com").unwrap(),
+            "https://relay.example.com/"
+        );
         assert!(name("name", "a/b").is_err());
     }
 }

@@ -112,7 +112,12 @@ fn proposer_relays(relays: Option<&[Relay]>) -> BTreeMap<String, ProposerRelay> 
         .collect()
 }
 
-fn entry(proposer: String, s: &Settings, reset_relays: bool, relays: Option<&[Relay]>) -> ProposerEntry {
+fn entry(
+    proposer: String,
+    s: &Settings,
+    reset_relays: bool,
+    relays: Option<&[Relay]>,
+) -> ProposerEntry {
     ProposerEntry {
         proposer,
         fee_recipient: s.fee_recipient.clone(),
@@ -126,7 +131,11 @@ fn entry(proposer: String, s: &Settings, reset_relays: bool, relays: Option<&[Re
 
 /// Builds the answer from the default config, the known proposers (request order) and the selected
 /// patterns (already in name order). Disabled relays of the default config are left out of `relays`.
-pub fn build(default: &DefaultConfig, proposers: &[Proposer], patterns: &[Pattern]) -> ExecutionConfig {
+pub fn build(
+    default: &DefaultConfig,
+    proposers: &[Proposer],
+    patterns: &[Pattern],
+) -> ExecutionConfig {
     let mut out = ExecutionConfig {
         version: VERSION,
         fee_recipient: default.settings.fee_recipient.clone(),
@@ -231,7 +240,12 @@ fn detailed(body: &[u8], field: &str, err: serde_json::Error) -> FeesError {
 /// Reads `?tags=a,b`: trimmed, empty items dropped, repeats dropped.
 pub fn parse_tags(raw: Option<&str>) -> Result<Vec<String>, FeesError> {
     let mut tags: Vec<String> = Vec::new();
-    for t in raw.unwrap_or_default().split(',').map(str::trim).filter(|t| !t.is_empty()) {
+    for t in raw
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         let t = validate::tag("tags", t)?;
         if !tags.contains(&t) {
             tags.push(t);

@@ -29,7 +29,10 @@ pub async fn get(state: Shared, Path(name): Path<String>) -> Result<Response, Fe
     }
 }
 
-pub async fn create(state: Shared, body: Result<Bytes, BytesRejection>) -> Result<Response, FeesError> {
+pub async fn create(
+    state: Shared,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, FeesError> {
     let input: MuxInput = json_body(body)?;
     let m = input.validate(None, "")?;
     let rec = state.store.create_mux(&m).await?;

@@ -11,9 +11,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::{Shared, bool_param, json_body, page_json, paging, query_map};
+use crate::fees::FeesError;
 use crate::fees::model::*;
 use crate::fees::validate::{self, Loose};
-use crate::fees::FeesError;
 
 const PROPOSER_PARAMS: &[&str] = &[
     "public_key",
@@ -46,7 +46,9 @@ const PATTERN_PARAMS: &[&str] = &[
 ];
 
 /// The exact-match number filters, canonicalised like stored values (`0.50` finds `0.5`).
-fn number_filters(q: &HashMap<String, String>) -> Result<(Option<String>, Option<String>), FeesError> {
+fn number_filters(
+    q: &HashMap<String, String>,
+) -> Result<(Option<String>, Option<String>), FeesError> {
     let gas = q
         .get("gas_limit")
         .map(|v| validate::gas_limit("gas_limit", &Loose(v.clone())))
@@ -108,7 +110,10 @@ fn pattern_not_found(name: &str) -> FeesError {
 
 pub async fn list_proposers(state: Shared, RawQuery(raw): RawQuery) -> Result<Response, FeesError> {
     let q = query_map(raw, PROPOSER_PARAMS)?;
-    let page = state.store.list_proposers(&proposer_filter(&q)?, paging(&q)?).await?;
+    let page = state
+        .store
+        .list_proposers(&proposer_filter(&q)?, paging(&q)?)
+        .await?;
     Ok(page_json("proposers", page))
 }
 
@@ -129,11 +134,18 @@ pub async fn put_proposer(
     let input: ProposerInput = json_body(body)?;
     let p = input.validate(Some(&key), "")?;
     let (rec, created) = state.store.put_proposer(&p).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(rec)).into_response())
 }
 
-pub async fn delete_proposer(state: Shared, Path(key): Path<String>) -> Result<Response, FeesError> {
+pub async fn delete_proposer(
+    state: Shared,
+    Path(key): Path<String>,
+) -> Result<Response, FeesError> {
     let key = validate::pubkey_shape("public_key", &key)?;
     if state.store.delete_proposer(&key).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
@@ -144,7 +156,10 @@ pub async fn delete_proposer(state: Shared, Path(key): Path<String>) -> Result<R
 
 pub async fn list_defaults(state: Shared, RawQuery(raw): RawQuery) -> Result<Response, FeesError> {
     let q = query_map(raw, DEFAULT_PARAMS)?;
-    let page = state.store.list_defaults(&default_filter(&q)?, paging(&q)?).await?;
+    let page = state
+        .store
+        .list_defaults(&default_filter(&q)?, paging(&q)?)
+        .await?;
     Ok(page_json("configs", page))
 }
 
@@ -175,7 +190,10 @@ pub async fn update_default(
     Ok(Json(state.store.update_default(&d).await?).into_response())
 }
 
-pub async fn delete_default(state: Shared, Path(name): Path<String>) -> Result<Response, FeesError> {
+pub async fn delete_default(
+    state: Shared,
+    Path(name): Path<String>,
+) -> Result<Response, FeesError> {
     if state.store.delete_default(&name).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
@@ -185,7 +203,10 @@ pub async fn delete_default(state: Shared, Path(name): Path<String>) -> Result<R
 
 pub async fn list_patterns(state: Shared, RawQuery(raw): RawQuery) -> Result<Response, FeesError> {
     let q = query_map(raw, PATTERN_PARAMS)?;
-    let page = state.store.list_patterns(&pattern_filter(&q)?, paging(&q)?).await?;
+    let page = state
+        .store
+        .list_patterns(&pattern_filter(&q)?, paging(&q)?)
+        .await?;
     Ok(page_json("configs", page))
 }
 
@@ -216,7 +237,10 @@ pub async fn update_pattern(
     Ok(Json(state.store.update_pattern(&p).await?).into_response())
 }
 
-pub async fn delete_pattern(state: Shared, Path(name): Path<String>) -> Result<Response, FeesError> {
+pub async fn delete_pattern(
+    state: Shared,
+    Path(name): Path<String>,
+) -> Result<Response, FeesError> {
     if state.store.delete_pattern(&name).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {

@@ -128,7 +128,8 @@ async fn auth(State(state): Shared, req: Request, next: Next) -> Response {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let ok = given.is_some_and(|g| bool::from(g.trim().as_bytes().ct_eq(token.expose().as_bytes())));
+    let ok =
+        given.is_some_and(|g| bool::from(g.trim().as_bytes().ct_eq(token.expose().as_bytes())));
     if ok {
         return next.run(req).await;
     }
@@ -138,8 +139,10 @@ async fn auth(State(state): Shared, req: Request, next: Next) -> Response {
         "invalid bearer token"
     };
     let mut resp = json_error(StatusCode::UNAUTHORIZED, message);
-    resp.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
     resp
 }
 
@@ -201,36 +204,43 @@ pub(crate) fn paging(q: &HashMap<String, String>) -> Result<Paging, FeesError> {
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| {
-                FeesError::field("limit", format!("'{v}' is not an integer from 1 to {MAX_LIMIT}"))
+                FeesError::field(
+                    "limit",
+                    format!("'{v}' is not an integer from 1 to {MAX_LIMIT}"),
+                )
             })?;
     }
     if let Some(v) = q.get("offset") {
-        p.offset = v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| FeesError::field("offset", format!("'{v}' is not a non-negative integer")))?;
+        p.offset = v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            FeesError::field("offset", format!("'{v}' is not a non-negative integer"))
+        })?;
     }
     Ok(p)
 }
 
 /// A `true`/`false` query parameter.
-pub(crate) fn bool_param(q: &HashMap<String, String>, name: &str) -> Result<Option<bool>, FeesError> {
+pub(crate) fn bool_param(
+    q: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<bool>, FeesError> {
     match q.get(name).map(String::as_str) {
         None => Ok(None),
         Some("true") => Ok(Some(true)),
         Some("false") => Ok(Some(false)),
-        Some(v) => Err(FeesError::field(name, format!("'{v}' is not true or false"))),
+        Some(v) => Err(FeesError::field(
+            name,
+            format!("'{v}' is not true or false"),
+        )),
     }
 }
 
 /// A list answer: `{"<key>": [...], "total", "limit", "offset"}`.
-pub(crate) fn page_json<T: serde::Serialize>(
-    key: &str,
-    page: super::model::Page<T>,
-) -> Response {
+pub(crate) fn page_json<T: serde::Serialize>(key: &str, page: super::model::Page<T>) -> Response {
     let mut m = serde_json::Map::new();
-    m.insert(key.to_string(), serde_json::to_value(&page.items).unwrap_or_default());
+    m.insert(
+        key.to_string(),
+        serde_json::to_value(&page.items).unwrap_or_default(),
+    );
     m.insert("total".into(), page.total.into());
     m.insert("limit".into(), page.limit.into());
     m.insert("offset".into(), page.offset.into());

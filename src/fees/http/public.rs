@@ -21,10 +21,8 @@ pub async fn execution_config(
     let q = query_map(raw, &["tags"])?;
     let tags = vouch::parse_tags(q.get("tags").map(String::as_str))?;
     let keys = vouch::parse_keys(&body_bytes(body)?)?;
-    let (default, proposers, patterns) = state
-        .store
-        .execution_inputs(&config, &keys, &tags)
-        .await?;
+    let (default, proposers, patterns) =
+        state.store.execution_inputs(&config, &keys, &tags).await?;
     Ok(Json(vouch::build(&default, &proposers, &patterns)).into_response())
 }
 
@@ -32,6 +30,8 @@ pub async fn execution_config(
 pub async fn mux_keys(state: Shared, Path(name): Path<String>) -> Result<Response, FeesError> {
     match state.store.mux_keys(&name).await? {
         Some(keys) => Ok(Json(keys).into_response()),
-        None => Err(FeesError::NotFound(format!("Mux config '{name}' not found"))),
+        None => Err(FeesError::NotFound(format!(
+            "Mux config '{name}' not found"
+        ))),
     }
 }

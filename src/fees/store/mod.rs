@@ -3,11 +3,12 @@
 //! Migrations are embedded (`migrations/fees/sqlite`, `migrations/fees/postgres`) and applied on connect.
 //! Queries are plain SQL built at run time with bound parameters (`sqlx::query`, `QueryBuilder`), so the
 //! build needs no database. The query code is written once and expanded per backend by the macros in
-//! `common_sql`, `vouch_sql`, `mux_sql` and `transfer_sql`. Every write runs in one transaction (SQLite:
+//! `common_sql`, `vouch_sql`, `pattern_sql`, `mux_sql` and `transfer_sql`. Every write runs in one transaction (SQLite:
 //! `BEGIN IMMEDIATE`, so concurrent writers queue on the busy timeout instead of failing on upgrade).
 
 mod common_sql;
 mod mux_sql;
+mod pattern_sql;
 mod transfer_sql;
 mod vouch_sql;
 
@@ -29,7 +30,10 @@ pub enum Database {
     /// A SQLite file (created with its directory when missing).
     Sqlite { path: PathBuf },
     /// A PostgreSQL server; the password comes from a secret, never from the URL.
-    Postgres { url: String, password: Option<Secret> },
+    Postgres {
+        url: String,
+        password: Option<Secret>,
+    },
 }
 
 impl Database {
@@ -47,14 +51,13 @@ mod sqlite {
     type Conn = sqlx::SqliteConnection;
     const STRPOS: &str = "instr";
 
-    async fn begin(
-        pool: &sqlx::Pool<Db>,
-    ) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+    async fn begin(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
         pool.begin_with("BEGIN IMMEDIATE").await
     }
 
     super::common_sql::common_queries!();
     super::vouch_sql::vouch_queries!();
+    super::pattern_sql::pattern_queries!();
     super::mux_sql::mux_queries!();
     super::transfer_sql::transfer_queries!();
 }
@@ -64,14 +67,13 @@ mod postgres {
     type Conn = sqlx::PgConnection;
     const STRPOS: &str = "strpos";
 
-    async fn begin(
-        pool: &sqlx::Pool<Db>,
-    ) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+    async fn begin(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
         pool.begin().await
     }
 
     super::common_sql::common_queries!();
     super::vouch_sql::vouch_queries!();
+    super::pattern_sql::pattern_queries!();
     super::mux_sql::mux_queries!();
     super::transfer_sql::transfer_queries!();
 }
@@ -132,7 +134,9 @@ impl Store {
             }
             Database::Postgres { url, password } => {
                 let mut opts = PgConnectOptions::from_str(url).map_err(|e| {
-                    FeesError::Config(format!("[fees] database_url is not a valid postgres URL: {e}"))
+                    FeesError::Config(format!(
+                        "[fees] database_url is not a valid postgres URL: {e}"
+                    ))
                 })?;
                 if let Some(pw) = password {
                     opts = opts.password(pw.expose());
@@ -145,7 +149,9 @@ impl Store {
                     .map_err(|e| {
                         FeesError::Config(format!("cannot connect to the fee database {url}: {e}"))
                     })?;
-                sqlx::migrate!("migrations/fees/postgres").run(&pool).await?;
+                sqlx::migrate!("migrations/fees/postgres")
+                    .run(&pool)
+                    .await?;
                 Pool::Postgres(pool)
             }
         };
@@ -176,17 +182,26 @@ impl Store {
         dispatch!(self.list_defaults(f, paging))
     }
 
-    pub async fn get_default(&self, name: &str) -> Result<Option<Record<DefaultConfig>>, FeesError> {
+    pub async fn get_default(
+        &self,
+        name: &str,
+    ) -> Result<Option<Record<DefaultConfig>>, FeesError> {
         dispatch!(self.get_default(name))
     }
 
     /// Creates a default config; a taken name is a conflict.
-    pub async fn create_default(&self, d: &DefaultConfig) -> Result<Record<DefaultConfig>, FeesError> {
+    pub async fn create_default(
+        &self,
+        d: &DefaultConfig,
+    ) -> Result<Record<DefaultConfig>, FeesError> {
         dispatch!(self.create_default(d))
     }
 
     /// Replaces a default config (and its relays); a missing one is not found.
-    pub async fn update_default(&self, d: &DefaultConfig) -> Result<Record<DefaultConfig>, FeesError> {
+    pub async fn update_default(
+        &self,
+        d: &DefaultConfig,
+    ) -> Result<Record<DefaultConfig>, FeesError> {
         dispatch!(self.update_default(d))
     }
 
@@ -279,7 +294,11 @@ impl Store {
     }
 
     /// Removes keys from a mux: (removed, total).
-    pub async fn remove_mux_keys(&self, name: &str, keys: &[String]) -> Result<(i64, i64), FeesError> {
+    pub async fn remove_mux_keys(
+        &self,
+        name: &str,
+        keys: &[String],
+    ) -> Result<(i64, i64), FeesError> {
         dispatch!(self.remove_mux_keys(name, keys))
     }
 
