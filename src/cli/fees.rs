@@ -258,7 +258,8 @@ pub struct MuxKeysArgs {
 #[derive(Debug, Args)]
 pub struct VouchConfigArgs {
     /// Default config name.
-    pub config: String,
+    #[arg(value_name = "CONFIG")]
+    pub config_name: String,
     #[arg(long = "key")]
     pub keys: Vec<String>,
     #[arg(long)]
@@ -324,7 +325,7 @@ async fn dispatch(store: &Store, out: OutputFormat, cmd: FeesCommand) -> Result<
                 .map(|(i, k)| validate::pubkey_shape(&format!("--key[{i}]"), k))
                 .collect::<Result<Vec<_>, _>>()?;
             let tags = vouch::parse_tags(a.tags.as_deref())?;
-            let (d, p, pats) = store.execution_inputs(&a.config, &keys, &tags).await?;
+            let (d, p, pats) = store.execution_inputs(&a.config_name, &keys, &tags).await?;
             emit_json(&vouch::build(&d, &p, &pats))
         }
         FeesCommand::Export(a) => super::fees_input::export(store, a).await,

@@ -6,7 +6,8 @@
 //! the requested keys come first (in request order), then the patterns selected by `?tags=` (any tag
 //! matches) ordered by pattern name. Numbers are JSON strings (`gas_limit`, `grace` in ms, `min_value` in
 //! ETH), unset values are omitted (Vouch then inherits), and a disabled relay is sent as
-//! `{"disabled": true}` so the proposer does not use the default's relay of that URL.
+//! `{"disabled": true}` so the proposer does not use the default's relay of that URL (see
+//! [`proposer_relays`] for when it is left out instead).
 
 use std::collections::BTreeMap;
 
@@ -87,10 +88,19 @@ fn base_relay(r: &Relay) -> BaseRelay {
     }
 }
 
-fn proposer_relays(relays: Option<&[Relay]>) -> BTreeMap<String, ProposerRelay> {
+/// A proposer's relays. Vouch adds every relay of a proposer entry that is not already in the proposer's
+/// relay set, disabled or not (`setProposerConfigOptions` in Vouch's `services/blockrelay/v2`), so
+/// `{"disabled": true}` is only sent where it removes something: for a relay of the default config when
+/// `reset_relays` is false. Anywhere else a disabled relay is left out, which is what it means.
+fn proposer_relays(
+    relays: Option<&[Relay]>,
+    base: &BTreeMap<String, BaseRelay>,
+    reset_relays: bool,
+) -> BTreeMap<String, ProposerRelay> {
     relays
         .unwrap_or_default()
         .iter()
+        .filter(|r| !r.disabled || (!reset_relays && base.contains_key(&r.url)))
         .map(|r| {
             let entry = if r.disabled {
                 ProposerRelay {
@@ -117,6 +127,7 @@ fn entry(
     s: &Settings,
     reset_relays: bool,
     relays: Option<&[Relay]>,
+    base: &BTreeMap<String, BaseRelay>,
 ) -> ProposerEntry {
     ProposerEntry {
         proposer,
@@ -125,7 +136,7 @@ fn entry(
         grace: s.grace.clone(),
         min_value: s.min_value.clone(),
         reset_relays,
-        relays: proposer_relays(relays),
+        relays: proposer_relays(relays, base, reset_relays),
     }
 }
 
@@ -153,20 +164,24 @@ pub fn build(
         proposers: Vec::with_capacity(proposers.len() + patterns.len()),
     };
     for p in proposers {
-        out.proposers.push(entry(
+        let e = entry(
             p.public_key.clone(),
             &p.settings,
             p.reset_relays,
             p.relays.as_deref(),
-        ));
+            &out.relays,
+        );
+        out.proposers.push(e);
     }
     for p in patterns {
-        out.proposers.push(entry(
+        let e = entry(
             p.pattern.clone(),
             &p.settings,
             p.reset_relays,
             p.relays.as_deref(),
-        ));
+            &out.relays,
+        );
+        out.proposers.push(e);
     }
     out
 }

@@ -2,4 +2,8 @@
 //! Tests never read the user's configuration: see `support::butler`.
 
 mod cli_config;
+mod fees_cli;
+mod fees_http;
+mod fees_mux;
+mod fees_vouch;
 mod support;
