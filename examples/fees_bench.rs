@@ -48,8 +48,13 @@ fn ms(d: Duration) -> f64 {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let db = match std::env::var("BUTLER_BENCH_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Database::Postgres { url, password: None },
-        _ => Database::Sqlite { path: dir.path().join("fees.db") },
+        Ok(url) if !url.is_empty() => Database::Postgres {
+            url,
+            password: None,
+        },
+        _ => Database::Sqlite {
+            path: dir.path().join("fees.db"),
+        },
     };
     let store = Store::connect(&db).await?;
     eprintln!("backend: {}", db.describe());
@@ -67,7 +72,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 min_value: Some("0.1".into()),
             },
             active: true,
-            relays: Some(vec![relay("https://relay1.example.com/", Some("0.2")), relay("https://relay2.example.com/", None)]),
+            relays: Some(vec![
+                relay("https://relay1.example.com/", Some("0.2")),
+                relay("https://relay2.example.com/", None),
+            ]),
         }],
         proposers: keys
             .iter()
@@ -99,7 +107,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let plan = transfer::plan(&store.export().await?, &wanted);
     store.apply(&plan).await?;
-    eprintln!("seeded {KEYS} proposers and {PATTERNS} patterns in {:.1}s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "seeded {KEYS} proposers and {PATTERNS} patterns in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -111,7 +122,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let send = |client: reqwest::Client, url: String, body: Vec<u8>| async move {
         let t = Instant::now();
-        let resp = client.post(&url).header("content-type", "application/json").body(body).send().await?;
+        let resp = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
         let status = resp.status();
         let bytes = resp.bytes().await?;
         if status != 200 {
@@ -119,7 +135,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>((t.elapsed(), bytes))
     };
-    let (_, sample) = send(client.clone(), url.clone(), body.clone()).await.map_err(|e| e.to_string())?;
+    let (_, sample) = send(client.clone(), url.clone(), body.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     let answer: serde_json::Value = serde_json::from_slice(&sample)?;
     let entries = answer["proposers"].as_array().map(Vec::len).unwrap_or(0);
     assert_eq!(entries, KEYS + PATTERNS, "every key and pattern answered");
@@ -127,7 +145,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut lat = Vec::with_capacity(RUNS);
     let t = Instant::now();
     for _ in 0..RUNS {
-        lat.push(send(client.clone(), url.clone(), body.clone()).await.map_err(|e| e.to_string())?.0);
+        lat.push(
+            send(client.clone(), url.clone(), body.clone())
+                .await
+                .map_err(|e| e.to_string())?
+                .0,
+        );
     }
     let seq_rps = RUNS as f64 / t.elapsed().as_secs_f64();
     lat.sort();
@@ -139,7 +162,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (c, u, b) = (client.clone(), url.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
             for _ in 0..RUNS / clients {
-                send(c.clone(), u.clone(), b.clone()).await.map_err(|e| e.to_string())?;
+                send(c.clone(), u.clone(), b.clone())
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
             Ok::<_, String>(())
         }));
@@ -161,12 +186,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     base.sort();
     let median = percentile(&lat, 0.5);
     let b = percentile(&base, 0.5);
-    println!("fee manager bench ({}): request {} keys ({} KiB), response {} entries ({} KiB), {RUNS} runs",
-        store.backend(), KEYS, body.len() / 1024, entries, sample.len() / 1024);
-    println!("  latency median {:.1} ms, p99 {:.1} ms", ms(median), ms(percentile(&lat, 0.99)));
+    println!(
+        "fee manager bench ({}): request {} keys ({} KiB), response {} entries ({} KiB), {RUNS} runs",
+        store.backend(),
+        KEYS,
+        body.len() / 1024,
+        entries,
+        sample.len() / 1024
+    );
+    println!(
+        "  latency median {:.1} ms, p99 {:.1} ms",
+        ms(median),
+        ms(percentile(&lat, 0.99))
+    );
     println!("  requests/s: {seq_rps:.1} sequential, {par_rps:.1} with {clients} clients");
-    println!("  serde_json parse request + serialise response: median {:.2} ms", ms(b));
-    println!("  ratio (median latency / serde_json baseline): {:.1}x", median.as_secs_f64() / b.as_secs_f64());
+    println!(
+        "  serde_json parse request + serialise response: median {:.2} ms",
+        ms(b)
+    );
+    println!(
+        "  ratio (median latency / serde_json baseline): {:.1}x",
+        median.as_secs_f64() / b.as_secs_f64()
+    );
     store.close().await;
     Ok(())
 }
