@@ -7,6 +7,7 @@
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod exporter;
 pub mod output;
 pub mod paymaster;
 pub mod serve;
