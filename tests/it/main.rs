@@ -2,4 +2,7 @@
 //! Tests never read the user's configuration: see `support::butler`.
 
 mod cli_config;
+mod exporter;
+mod exporter_faults;
+mod exporter_prometheus;
 mod support;
