@@ -10,5 +10,6 @@ pub mod config;
 pub mod exporter;
 pub mod output;
 pub mod paymaster;
+pub mod probe;
 pub mod serve;
 pub mod shutdown;

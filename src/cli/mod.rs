@@ -6,6 +6,7 @@ mod config;
 mod context;
 mod health;
 mod paymaster;
+mod probe;
 mod serve;
 
 use std::path::PathBuf;
@@ -30,7 +31,7 @@ use crate::output::OutputFormat;
 operators run continuously.\n\nConfiguration is read from --config, $BUTLER_CONFIG, ./butler.toml or \
 ~/.config/butler/butler.toml (see `butler config init`).\n\nExit codes: 0 ok, 1 runtime failure \
 (RPC unreachable, a failed check), 2 usage or configuration error (including a chain id mismatch).",
-    after_help = "Examples:\n  butler config init --path butler.toml\n  butler --rpc-url http://127.0.0.1:8545 chain status\n  butler paymaster status --output json\n  butler health"
+    after_help = "Examples:\n  butler config init --path butler.toml\n  butler --rpc-url http://127.0.0.1:8545 chain status\n  butler paymaster status --output json\n  butler health\n  butler probe userop --count 3"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -83,6 +84,9 @@ pub enum Command {
     Paymaster(paymaster::PaymasterCommand),
     /// Run the health checks (RPC, chain id, paymaster deposits); exit 1 if any fails.
     Health(health::HealthArgs),
+    /// End-to-end probes: real UserOperations through a bundler.
+    #[command(subcommand)]
+    Probe(probe::ProbeCommand),
     /// Run long-lived modes in one process (--prometheus: the metrics exporter) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
 }
@@ -95,6 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Chain(cmd) => chain::run(&ctx, cmd).await,
         Command::Paymaster(cmd) => paymaster::run(&ctx, cmd).await,
         Command::Health(args) => health::run(&ctx, args).await,
+        Command::Probe(cmd) => probe::run(&ctx, cmd).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
     }
 }

@@ -5,4 +5,5 @@ mod cli_config;
 mod exporter;
 mod exporter_faults;
 mod exporter_prometheus;
+mod foundation;
 mod support;
