@@ -292,7 +292,7 @@ pub fn which(name: &str) -> Option<PathBuf> {
 }
 
 #[test]
-fn exporter_values_equal_the_chain() {
+fn exporter_values_equal_the_chain_and_the_userops_sent() {
     let Some(dn) = Devnet::start() else { return };
     let serve = Serve::start(&devnet_config(&dn, ""));
     let head_before = quantity(&dn.rpc_call("eth_blockNumber", serde_json::json!([])));
@@ -393,4 +393,105 @@ fn exporter_values_equal_the_chain() {
     }
     assert!(m.get("process_resident_memory_bytes", &[]).unwrap() > 0.0);
     assert!(m.get("process_start_time_seconds", &[]).unwrap() > 0.0);
+
+    // Real UserOperations: sponsored ones count for the paymaster, a self-funded one does not.
+    let sponsored = probe(
+        &serve,
+        &dn,
+        &[
+            "--paymaster",
+            pm,
+            "--paymaster-signer-key-file",
+            dn.key_file("pm-signer.key", dn.get("PM_SIGNER_KEY"))
+                .to_str()
+                .unwrap(),
+            "--count",
+            "3",
+        ],
+    );
+    let funder = dn.key_file("funder.key", dn.get("DEPLOYER_KEY"));
+    probe(
+        &serve,
+        &dn,
+        &[
+            "--self-funded",
+            "--funder-key-file",
+            funder.to_str().unwrap(),
+        ],
+    );
+    let ops = sponsored["ops"].as_array().unwrap();
+    assert_eq!(ops.len(), 3);
+    let spent: u128 = ops
+        .iter()
+        .map(|op| {
+            op["actual_gas_cost_wei"]
+                .as_str()
+                .unwrap()
+                .parse::<u128>()
+                .unwrap()
+        })
+        .sum();
+    assert!(spent > 0);
+    let (m, text, _) = serve.scrape();
+    let head = quantity(&dn.rpc_call("eth_blockNumber", serde_json::json!([])));
+    assert_eq!(m.must("butler_chain_head_block", &[]), head as f64);
+    assert_eq!(m.must("butler_paymaster_up", &l), 1.0, "{text}");
+    assert_eq!(
+        m.must("butler_paymaster_sponsored_userops", &l),
+        3.0,
+        "{text}"
+    );
+    assert_eq!(m.must("butler_paymaster_spend_wei", &l), spent as f64);
+    let [deposit_now, ..] = deposit_info(&dn, ep7, pm);
+    assert_eq!(
+        deposit_now,
+        deposit - spent,
+        "the deposit paid exactly for the operations"
+    );
+    assert_eq!(
+        m.must("butler_paymaster_deposit_wei", &l),
+        deposit_now as f64
+    );
+    // The window reaches genesis: its length is head timestamp minus genesis timestamp.
+    let ts = |n: u128| {
+        let b = dn.rpc_call(
+            "eth_getBlockByNumber",
+            serde_json::json!([format!("{n:#x}"), false]),
+        );
+        quantity(&b["timestamp"])
+    };
+    let window_secs = (ts(head) - ts(0)).max(1);
+    let expected = deposit_now as f64 * window_secs as f64 / spent as f64;
+    let runway = m.must("butler_paymaster_runway_seconds", &l);
+    assert!(
+        ((runway - expected) / expected).abs() < 1e-9,
+        "runway {runway}, expected {expected} (deposit {deposit_now} wei, {spent} wei in {window_secs} s)"
+    );
+}
+
+/// `butler probe userop` against this devnet's v0.7 EntryPoint and alto; returns its JSON report.
+fn probe(serve: &Serve, dn: &Devnet, args: &[&str]) -> serde_json::Value {
+    let out = serve
+        .sandbox
+        .butler()
+        .args(["--rpc-url", dn.rpc(), "--output", "json", "probe", "userop"])
+        .args([
+            "--bundler",
+            dn.bundler(),
+            "--entrypoint",
+            dn.get("ENTRYPOINT_V07"),
+        ])
+        .args(["--factory", dn.get("SIMPLE_ACCOUNT_FACTORY")])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "probe userop {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    report
 }
