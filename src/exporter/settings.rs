@@ -92,3 +92,63 @@ impl ExporterSettings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_bundler_entrypoints() {
+        let text = r#"
+[chain]
+rpc_url = "http://127.0.0.1:8545"
+
+[[paymasters]]
+name = "a"
+address = "0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9"
+entrypoint = "0x0000000071727De22E5E9d8BAf0edAc6f37da032"
+
+[[paymasters]]
+name = "b"
+address = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
+entrypoint = "0x0000000071727De22E5E9d8BAf0edAc6f37da032"
+"#;
+        let config = toml::from_str::<Config>(text).unwrap();
+        let chain = config.require_chain().unwrap().clone();
+        let s = ExporterSettings::from_config(&config, &chain).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:9464");
+        assert_eq!(s.target_timeout, Duration::from_secs(3));
+        assert_eq!(s.spend_window_blocks, 7200);
+        assert!(s.cache_ttl.is_zero());
+        assert_eq!(
+            s.bundler_entrypoints.len(),
+            1,
+            "one EntryPoint, listed once"
+        );
+
+        let with_extra = format!(
+            "{text}\n[exporter]\ntimeout_secs = 1.5\ncache_secs = 2\nbundler_entrypoints = [\"0x4337084D9E255Ff0702461CF8895CE9E3b5Ff108\", \"0x0000000071727De22E5E9d8BAf0edAc6f37da032\"]\n"
+        );
+        let config = toml::from_str::<Config>(&with_extra).unwrap();
+        let s = ExporterSettings::from_config(&config, &chain).unwrap();
+        assert_eq!(s.target_timeout, Duration::from_millis(1500));
+        assert_eq!(s.cache_ttl, Duration::from_secs(2));
+        assert_eq!(s.bundler_entrypoints.len(), 2);
+    }
+
+    #[test]
+    fn bad_numbers_are_refused() {
+        for (key, value) in [
+            ("timeout_secs", "0"),
+            ("timeout_secs", "-1"),
+            ("cache_secs", "-0.5"),
+            ("spend_window_blocks", "0"),
+            ("max_block_range", "0"),
+        ] {
+            let text = format!("[exporter]\n{key} = {value}\n");
+            let config = toml::from_str::<Config>(&text).unwrap();
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains(&format!("[exporter] {key}")), "{key}: {err}");
+        }
+    }
+}
