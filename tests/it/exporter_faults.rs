@@ -166,7 +166,7 @@ timeout_secs = 1
     for c in ["chain", "paymaster", "bundler"] {
         assert_eq!(m.must("butler_scrape_success", &[("collector", c)]), 0.0);
         let d = m.must("butler_scrape_duration_seconds", &[("collector", c)]);
-        assert!((0.9..1.5).contains(&d), "{c} took {d} s");
+        assert!((0.9..1.9).contains(&d), "{c} took {d} s");
     }
     assert!(
         serve.log().contains("no answer within 1 s"),
