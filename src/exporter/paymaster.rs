@@ -57,18 +57,21 @@ pub fn runway_secs(deposit: U256, spend: U256, seconds: u64) -> f64 {
     f64::from(deposit) * seconds as f64 / f64::from(spend)
 }
 
-/// The window of `blocks` blocks ending at the head. Computed once per scrape and shared by every paymaster.
+/// The window of `blocks` blocks ending at the head, on a chain whose id is `expected` (when set). Computed once
+/// per scrape and shared by every paymaster, so no paymaster reports values read from the wrong chain.
 pub async fn window(
     client: &ChainClient,
     blocks: u64,
+    expected: Option<u64>,
     cell: &OnceCell<Window>,
 ) -> Result<Window, ExporterError> {
     cell.get_or_try_init(|| async {
-        let p = client.provider();
-        let to = p
-            .get_block_number()
-            .await
-            .map_err(client.rpc_err("eth_blockNumber"))?;
+        let (head, chain_id) = tokio::join!(
+            client.provider().get_block_number(),
+            client.check_chain_id(expected)
+        );
+        chain_id?;
+        let to = head.map_err(client.rpc_err("eth_blockNumber"))?;
         let from = to.saturating_sub(blocks.saturating_sub(1));
         let before = from.saturating_sub(1);
         let (end, start) =
@@ -150,12 +153,19 @@ pub fn block_ranges(from: u64, to: u64, max_range: u64) -> Vec<(u64, u64)> {
     out
 }
 
+/// What the paymaster collector needs besides the target.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope {
+    pub window_blocks: u64,
+    pub max_range: u64,
+    pub chain_id: Option<u64>,
+}
+
 /// Reads one paymaster: its status and its spend over the shared window.
 pub async fn collect(
     client: &ChainClient,
     target: &PaymasterTarget,
-    window_blocks: u64,
-    max_range: u64,
+    scope: Scope,
     cell: &OnceCell<Window>,
 ) -> Result<PaymasterSample, ExporterError> {
     let status = async {
@@ -164,8 +174,8 @@ pub async fn collect(
             .map_err(ExporterError::from)
     };
     let spent = async {
-        let w = window(client, window_blocks, cell).await?;
-        let s = spend(client, target, w, max_range).await?;
+        let w = window(client, scope.window_blocks, scope.chain_id, cell).await?;
+        let s = spend(client, target, w, scope.max_range).await?;
         Ok::<_, ExporterError>((w, s))
     };
     let (status, spent) = tokio::join!(status, spent);

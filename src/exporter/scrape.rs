@@ -67,19 +67,17 @@ impl Collectors {
                     id => Some(id),
                 });
         let window = OnceCell::new();
+        let scope = paymaster::Scope {
+            window_blocks: s.spend_window_blocks,
+            max_range: s.max_block_range,
+            chain_id: s.chain_id,
+        };
         let chain = timed(bounded("chain RPC".to_string(), timeout, async {
             chain::collect(&self.chain, s.chain_id).await
         }));
         let paymasters = timed(futures::future::join_all(s.paymasters.iter().map(|t| {
             bounded(format!("paymaster {}", t.name), timeout, async {
-                paymaster::collect(
-                    &self.chain,
-                    t,
-                    s.spend_window_blocks,
-                    s.max_block_range,
-                    &window,
-                )
-                .await
+                paymaster::collect(&self.chain, t, scope, &window).await
             })
         })));
         let bundlers = timed(futures::future::join_all(

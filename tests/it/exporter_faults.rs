@@ -168,11 +168,17 @@ timeout_secs = 1
         let d = m.must("butler_scrape_duration_seconds", &[("collector", c)]);
         assert!((0.9..1.9).contains(&d), "{c} took {d} s");
     }
-    assert!(
-        serve.log().contains("no answer within 1 s"),
-        "{}",
-        serve.log()
-    );
+    let log = serve.log();
+    for target in ["chain RPC", "paymaster pm", "bundler b1", "bundler b2"] {
+        let line = log
+            .lines()
+            .find(|l| l.contains("scrape target failed") && l.contains(target))
+            .unwrap_or_else(|| panic!("no failure logged for {target}:\n{log}"));
+        assert!(
+            line.contains("timed out") || line.contains("no answer within"),
+            "{line}"
+        );
+    }
 }
 
 #[test]
@@ -259,4 +265,27 @@ fn wait_until(mut cond: impl FnMut() -> bool, what: &str) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn a_wrong_chain_id_takes_every_target_down() {
+    let Some(dn) = crate::support::devnet::shared() else {
+        return;
+    };
+    let config = devnet_config(dn, "").replace("chain_id = 31337", "chain_id = 1");
+    let serve = Serve::start(&config);
+    let (m, text, _) = serve.scrape();
+    assert_eq!(m.must("butler_chain_up", &[]), 0.0, "{text}");
+    assert_eq!(
+        m.must("butler_paymaster_up", &[("name", "verifying")]),
+        0.0,
+        "{text}"
+    );
+    assert_eq!(
+        m.must("butler_bundler_up", &[("bundler", "alto")]),
+        0.0,
+        "{text}"
+    );
+    assert!(m.get("butler_paymaster_deposit_wei", &[]).is_none());
+    assert!(serve.log().contains("chain id mismatch"), "{}", serve.log());
 }
