@@ -133,9 +133,11 @@ pub fn init_tracing(global: &GlobalArgs) {
         Ok(v) if !v.is_empty() && global.verbose == 0 && global.quiet == 0 => EnvFilter::new(v),
         _ => EnvFilter::new(default),
     };
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let _ = match global.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.with_target(false).try_init(),
