@@ -118,6 +118,23 @@ pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
     ExitCode::from(if usage { 2 } else { 1 })
 }
 
+/// The error and its causes on one line, skipping causes whose text the previous message already contains
+/// (HTTP client errors repeat their inner error in their own message).
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// Sets up logging on stderr from `-v`/`-q`, `--log-format` and `RUST_LOG`.
 pub fn init_tracing(global: &GlobalArgs) {
     use tracing_subscriber::EnvFilter;
