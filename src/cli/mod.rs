@@ -122,6 +122,23 @@ pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
     ExitCode::from(if usage { 2 } else { 1 })
 }
 
+/// The error and its causes on one line, skipping causes whose text the previous message already contains
+/// (HTTP client errors repeat their inner error in their own message).
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// Sets up logging on stderr from `-v`/`-q`, `--log-format` and `RUST_LOG`.
 pub fn init_tracing(global: &GlobalArgs) {
     use tracing_subscriber::EnvFilter;
@@ -137,9 +154,11 @@ pub fn init_tracing(global: &GlobalArgs) {
         Ok(v) if !v.is_empty() && global.verbose == 0 && global.quiet == 0 => EnvFilter::new(v),
         _ => EnvFilter::new(default),
     };
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let _ = match global.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.with_target(false).try_init(),
