@@ -7,8 +7,10 @@
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod exporter;
 pub mod fees;
 pub mod output;
 pub mod paymaster;
+pub mod probe;
 pub mod serve;
 pub mod shutdown;

@@ -9,6 +9,7 @@ mod fees_input;
 mod fees_named;
 mod health;
 mod paymaster;
+mod probe;
 mod serve;
 
 use std::path::PathBuf;
@@ -33,7 +34,7 @@ use crate::output::OutputFormat;
 operators run continuously.\n\nConfiguration is read from --config, $BUTLER_CONFIG, ./butler.toml or \
 ~/.config/butler/butler.toml (see `butler config init`).\n\nExit codes: 0 ok, 1 runtime failure \
 (RPC unreachable, a failed check), 2 usage or configuration error (including a chain id mismatch).",
-    after_help = "Examples:\n  butler config init --path butler.toml\n  butler --rpc-url http://127.0.0.1:8545 chain status\n  butler paymaster status --output json\n  butler health"
+    after_help = "Examples:\n  butler config init --path butler.toml\n  butler --rpc-url http://127.0.0.1:8545 chain status\n  butler paymaster status --output json\n  butler health\n  butler probe userop --count 3"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -86,10 +87,14 @@ pub enum Command {
     Paymaster(paymaster::PaymasterCommand),
     /// Run the health checks (RPC, chain id, paymaster deposits); exit 1 if any fails.
     Health(health::HealthArgs),
+    /// End-to-end probes: real UserOperations through a bundler.
+    #[command(subcommand)]
+    Probe(probe::ProbeCommand),
     /// Validator fee configuration (Vouch execution configs, Commit-Boost muxes): the fee manager's store.
     #[command(subcommand)]
     Fees(fees::FeesCommand),
-    /// Run long-lived modes (fee manager) until SIGINT/SIGTERM.
+    /// Run long-lived modes in one process (--prometheus: the metrics exporter; --fee-manager: the fee
+    /// manager) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
 }
 
@@ -101,6 +106,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Chain(cmd) => chain::run(&ctx, cmd).await,
         Command::Paymaster(cmd) => paymaster::run(&ctx, cmd).await,
         Command::Health(args) => health::run(&ctx, args).await,
+        Command::Probe(cmd) => probe::run(&ctx, cmd).await,
         Command::Fees(cmd) => fees::run(&ctx, cmd).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
     }
@@ -124,6 +130,23 @@ pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
     ExitCode::from(if usage { 2 } else { 1 })
 }
 
+/// The error and its causes on one line, skipping causes whose text the previous message already contains
+/// (HTTP client errors repeat their inner error in their own message).
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// Sets up logging on stderr from `-v`/`-q`, `--log-format` and `RUST_LOG`.
 pub fn init_tracing(global: &GlobalArgs) {
     use tracing_subscriber::EnvFilter;
@@ -139,9 +162,11 @@ pub fn init_tracing(global: &GlobalArgs) {
         Ok(v) if !v.is_empty() && global.verbose == 0 && global.quiet == 0 => EnvFilter::new(v),
         _ => EnvFilter::new(default),
     };
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let _ = match global.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.with_target(false).try_init(),

@@ -137,7 +137,37 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
 /// Parses config text, naming `path` (with line and column) in every error.
 pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
     reject_secrets_in_file(text, path)?;
-    toml::from_str::<Config>(text).map_err(|e| parse_error(&e, text, path))
+    let config = toml::from_str::<Config>(text).map_err(|e| parse_error(&e, text, path))?;
+    check_address_checksums(text, path)?;
+    Ok(config)
+}
+
+/// Mixed-case addresses must carry a valid EIP-55 checksum (a typo in one is otherwise silently accepted).
+fn check_address_checksums(text: &str, path: &Path) -> Result<(), ConfigError> {
+    static ADDR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#""(0x[0-9a-fA-F]{40})""#).expect("static regex")
+    });
+    for (idx, line) in text.lines().enumerate() {
+        let code = line.split('#').next().unwrap_or("");
+        for cap in ADDR.captures_iter(code) {
+            let addr = &cap[1];
+            let hex = &addr[2..];
+            let mixed = hex.chars().any(|c| c.is_ascii_lowercase())
+                && hex.chars().any(|c| c.is_ascii_uppercase());
+            if mixed && alloy::primitives::Address::parse_checksummed(addr, None).is_err() {
+                let column = line.find(addr).map(|c| c + 1);
+                return Err(ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    line: Some(idx + 1),
+                    column,
+                    message: format!(
+                        "address {addr} has an invalid EIP-55 checksum (write it all-lowercase or with the correct checksum)"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parse_error(e: &toml::de::Error, text: &str, path: &Path) -> ConfigError {
@@ -562,6 +592,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains(":3:"), "{err}");
+    }
+
+    #[test]
+    fn bad_checksum_is_refused_lowercase_accepted() {
+        let p = PathBuf::from("c.toml");
+        let good = "[probe]\nfactory = \"0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0\"\n";
+        parse_str(good, &p).unwrap();
+        parse_str(&good.to_lowercase(), &p).unwrap();
+        let bad = "[probe]\nfactory = \"0x9FE46736679d2D9a65F0992F2272dE9f3c7fa6e0\"\n";
+        let err = parse_str(bad, &p).unwrap_err().to_string();
+        assert!(
+            err.starts_with("c.toml:2:12:") && err.contains("EIP-55"),
+            "{err}"
+        );
     }
 
     #[test]
