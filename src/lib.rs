@@ -7,6 +7,8 @@
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod exporter;
+pub mod fees;
 pub mod output;
 pub mod paymaster;
 pub mod probe;

@@ -2,6 +2,13 @@
 //! Tests never read the user's configuration: see `support::butler`.
 
 mod cli_config;
+mod exporter;
+mod exporter_faults;
+mod exporter_prometheus;
+mod fees_cli;
+mod fees_http;
+mod fees_mux;
+mod fees_vouch;
 mod foundation;
 mod support;
 mod watcher_chain;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod devnet;
+pub mod fees;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
