@@ -284,3 +284,23 @@ pub(crate) fn page_json<T: serde::Serialize>(key: &str, page: super::model::Page
     m.insert("offset".into(), page.offset.into());
     axum::Json(serde_json::Value::Object(m)).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn a_timeout_is_answered_in_json() {
+        let bare = StatusCode::REQUEST_TIMEOUT.into_response();
+        let resp = timeout_body(bare).await;
+        assert_eq!(resp.status(), StatusCode::REQUEST_TIMEOUT);
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            body,
+            "{\"error\":\"the request took longer than 30 s\"}".as_bytes()
+        );
+        let other = json_error(StatusCode::BAD_REQUEST, "x");
+        assert_eq!(timeout_body(other).await.status(), StatusCode::BAD_REQUEST);
+    }
+}
