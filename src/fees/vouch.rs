@@ -1,4 +1,5 @@
-//! The Vouch execution config (version 2) builder and the request body Vouch sends.
+//! The Vouch execution config (version 2): its top and entries (serialised by [`super::snapshot`], which
+//! assembles answers), and the request body Vouch sends.
 //!
 //! Vouch POSTs a bare JSON array of 0x public keys; the spec's `{"keys": [...]}` is accepted too. The answer
 //! is the hierarchical config Vouch resolves itself: the default config at the top, then proposer entries.
