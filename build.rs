@@ -15,6 +15,8 @@ fn git(args: &[&str]) -> Option<String> {
 
 fn main() {
     println!("cargo:rerun-if-env-changed=BUTLER_BUILD_COMMIT");
+    // The fee manager's migrations are embedded by `sqlx::migrate!`: a new file must rebuild the crate.
+    println!("cargo:rerun-if-changed=migrations");
     // Rebuild when HEAD moves: the HEAD file, the branch it points to, and packed refs.
     // A path that does not exist would make the script run on every build, so only existing ones are named.
     let mut watched: Vec<PathBuf> = Vec::new();

@@ -1,7 +1,8 @@
 //! Fee-manager benchmark (run by `scripts/bench/fees.sh`): the Vouch execution config for a request of
 //! 10,000 keys against 10,000 stored proposers and 100 patterns, over HTTP on loopback. Prints median and
-//! p99 latency, requests/s (sequential and with 4 clients), and the ratio of the median to the time
-//! serde_json takes to parse the request and serialise a response of the same size.
+//! p99 latency, requests/s (sequential and with 4 clients), the latency of the first request after a write
+//! (which reloads the server's configuration snapshot), and the ratio of the median to the time serde_json
+//! takes to parse the request and serialise a response of the same size.
 //!
 //! Backend: SQLite in a temp dir, or PostgreSQL when `BUTLER_BENCH_POSTGRES_URL` names a database.
 
@@ -14,6 +15,7 @@ use butler::fees::{Database, Store, http};
 const KEYS: usize = 10_000;
 const PATTERNS: usize = 100;
 const RUNS: usize = 60;
+const RELOADS: usize = 5;
 
 fn key(i: usize) -> String {
     let mut ikm = [3u8; 32];
@@ -114,7 +116,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let router = http::router(store.clone(), None);
+    let router = http::router(store.clone(), None).await?;
     tokio::spawn(async move { axum::serve(listener, router).await });
     let url = format!("http://{addr}/vouch/v2/execution-config/main?tags=bench");
     let body = serde_json::to_vec(&keys)?;
@@ -154,6 +156,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let seq_rps = RUNS as f64 / t.elapsed().as_secs_f64();
     lat.sort();
+
+    // The first request after a write pays for reloading the snapshot.
+    let mut reload = Vec::with_capacity(RELOADS);
+    for i in 0..RELOADS {
+        let mut p = wanted.proposers[i].clone();
+        p.settings.grace = Some(i.to_string());
+        store.put_proposer(&p).await?;
+        reload.push(
+            send(client.clone(), url.clone(), body.clone())
+                .await
+                .map_err(|e| e.to_string())?
+                .0,
+        );
+    }
+    reload.sort();
 
     let clients = 4;
     let t = Instant::now();
@@ -200,6 +217,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ms(percentile(&lat, 0.99))
     );
     println!("  requests/s: {seq_rps:.1} sequential, {par_rps:.1} with {clients} clients");
+    println!(
+        "  first request after a write (snapshot reload): median {:.1} ms of {RELOADS}",
+        ms(percentile(&reload, 0.5))
+    );
     println!(
         "  serde_json parse request + serialise response: median {:.2} ms",
         ms(b)

@@ -14,6 +14,7 @@ use super::fees_input::{
 };
 use super::{Ctx, UsageError};
 use crate::fees::model::*;
+use crate::fees::snapshot::Snapshot;
 use crate::fees::validate;
 use crate::fees::{FeesError, FeesSettings, Store, vouch};
 use crate::output::{OutputFormat, kv_table};
@@ -322,11 +323,20 @@ async fn dispatch(store: &Store, out: OutputFormat, cmd: FeesCommand) -> Result<
             let keys = keys
                 .iter()
                 .enumerate()
-                .map(|(i, k)| validate::pubkey_shape(&format!("--key[{i}]"), k))
+                .map(|(i, k)| {
+                    validate::pubkey_bytes(k)
+                        .ok_or_else(|| validate::not_a_pubkey(&format!("--key[{i}]"), k))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let tags = vouch::parse_tags(a.tags.as_deref())?;
-            let (d, p, pats) = store.execution_inputs(&a.config_name, &keys, &tags).await?;
-            emit_json(&vouch::build(&d, &p, &pats))
+            let (version, config) = store.load().await?;
+            let answer = Snapshot::build(version, &config)?.execution_config(
+                &a.config_name,
+                &keys,
+                &tags,
+            )?;
+            // Field order is kept (serde_json's preserve_order), so this prints what the server answers.
+            emit_json(&serde_json::from_slice::<serde_json::Value>(&answer)?)
         }
         FeesCommand::Export(a) => super::fees_input::export(store, a).await,
         FeesCommand::Import(a) => super::fees_input::import(store, out, a).await,

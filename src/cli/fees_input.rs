@@ -18,7 +18,7 @@ pub(super) async fn export(store: &Store, a: ExportArgs) -> Result<(), FeesError
     let text = transfer::render(&store.export().await?, format)?;
     match a.out {
         Some(path) => {
-            std::fs::write(&path, text).map_err(|source| FeesError::ReadFile { path, source })
+            std::fs::write(&path, text).map_err(|source| FeesError::WriteFile { path, source })
         }
         None => {
             print!("{text}");

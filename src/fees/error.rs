@@ -36,10 +36,18 @@ pub enum FeesError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot write {path}: {source}")]
+    WriteFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot apply the fee manager's database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Db(sqlx::Error),
+    #[error("cannot encode JSON: {0}")]
+    Json(#[from] serde_json::Error),
 }
 
 impl From<sqlx::Error> for FeesError {

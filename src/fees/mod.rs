@@ -3,11 +3,14 @@
 //!
 //! - [`model`]: entities, raw inputs and filters; [`validate`]: field checks (EIP-55, BLS, regex, numbers).
 //! - [`store`]: sqlx store (SQLite by default, PostgreSQL by URL), embedded migrations.
-//! - [`vouch`]: the execution-config builder; [`transfer`]: whole-configuration export and import.
+//! - [`vouch`]: the execution-config entries and request body; [`snapshot`]: the in-memory configuration the
+//!   public routes answer from, reloaded when the database's configuration version changes.
+//! - [`transfer`]: whole-configuration export and import.
 //! - [`http`]: the public and admin routes, and the `serve --fee-manager` mode.
 
 pub mod http;
 pub mod model;
+pub mod snapshot;
 pub mod store;
 pub mod transfer;
 pub mod validate;

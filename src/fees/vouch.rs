@@ -1,4 +1,5 @@
-//! The Vouch execution config (version 2) builder and the request body Vouch sends.
+//! The Vouch execution config (version 2): its top and entries (serialised by [`super::snapshot`], which
+//! assembles answers), and the request body Vouch sends.
 //!
 //! Vouch POSTs a bare JSON array of 0x public keys; the spec's `{"keys": [...]}` is accepted too. The answer
 //! is the hierarchical config Vouch resolves itself: the default config at the top, then proposer entries.
@@ -9,9 +10,10 @@
 //! `{"disabled": true}` so the proposer does not use the default's relay of that URL (see
 //! [`proposer_relays`] for when it is left out instead).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::FeesError;
 use super::model::{DefaultConfig, Pattern, Proposer, Relay, Settings};
@@ -123,14 +125,14 @@ fn proposer_relays(
 }
 
 fn entry(
-    proposer: String,
+    proposer: &str,
     s: &Settings,
     reset_relays: bool,
     relays: Option<&[Relay]>,
     base: &BTreeMap<String, BaseRelay>,
 ) -> ProposerEntry {
     ProposerEntry {
-        proposer,
+        proposer: proposer.to_string(),
         fee_recipient: s.fee_recipient.clone(),
         gas_limit: s.gas_limit.clone(),
         grace: s.grace.clone(),
@@ -140,14 +142,10 @@ fn entry(
     }
 }
 
-/// Builds the answer from the default config, the known proposers (request order) and the selected
-/// patterns (already in name order). Disabled relays of the default config are left out of `relays`.
-pub fn build(
-    default: &DefaultConfig,
-    proposers: &[Proposer],
-    patterns: &[Pattern],
-) -> ExecutionConfig {
-    let mut out = ExecutionConfig {
+/// The top of the answer for a default config: its values and its relays (disabled ones left out), with no
+/// proposer entries yet.
+pub fn head(default: &DefaultConfig) -> ExecutionConfig {
+    ExecutionConfig {
         version: VERSION,
         fee_recipient: default.settings.fee_recipient.clone(),
         gas_limit: default.settings.gas_limit.clone(),
@@ -161,43 +159,78 @@ pub fn build(
             .filter(|r| !r.disabled)
             .map(|r| (r.url.clone(), base_relay(r)))
             .collect(),
-        proposers: Vec::with_capacity(proposers.len() + patterns.len()),
-    };
-    for p in proposers {
-        let e = entry(
-            p.public_key.clone(),
-            &p.settings,
-            p.reset_relays,
-            p.relays.as_deref(),
-            &out.relays,
-        );
-        out.proposers.push(e);
+        proposers: Vec::new(),
     }
-    for p in patterns {
-        let e = entry(
-            p.pattern.clone(),
-            &p.settings,
-            p.reset_relays,
-            p.relays.as_deref(),
-            &out.relays,
-        );
-        out.proposers.push(e);
+}
+
+/// The entry of a known proposer under the default config's relays `base`.
+pub fn key_entry(p: &Proposer, base: &BTreeMap<String, BaseRelay>) -> ProposerEntry {
+    entry(
+        &p.public_key,
+        &p.settings,
+        p.reset_relays,
+        p.relays.as_deref(),
+        base,
+    )
+}
+
+/// The entry of a pattern under the default config's relays `base`.
+pub fn pattern_entry(p: &Pattern, base: &BTreeMap<String, BaseRelay>) -> ProposerEntry {
+    entry(
+        &p.pattern,
+        &p.settings,
+        p.reset_relays,
+        p.relays.as_deref(),
+        base,
+    )
+}
+
+/// Whether an entry depends on the default config's relays: only a disabled relay without `reset_relays`
+/// does (it is sent when the default has that relay, left out otherwise; see [`proposer_relays`]).
+pub fn depends_on_base(relays: Option<&[Relay]>, reset_relays: bool) -> bool {
+    !reset_relays && relays.unwrap_or_default().iter().any(|r| r.disabled)
+}
+
+/// A request key as it appears in the body: borrowed from the body unless it holds JSON escapes.
+struct RawKey<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawKey<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawKey<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<RawKey<'de>, E> {
+                Ok(RawKey(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<RawKey<'de>, E> {
+                Ok(RawKey(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<RawKey<'de>, E> {
+                Ok(RawKey(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
     }
-    out
 }
 
 /// Reads the request body: a bare JSON array of keys (what Vouch sends) or `{"keys": [...]}`. Keys are
-/// checked for shape (0x and 96 hex digits) and lowercased; repeats are dropped.
-pub fn parse_keys(body: &[u8]) -> Result<Vec<String>, FeesError> {
-    #[derive(serde::Deserialize)]
-    struct Object {
-        keys: Option<Vec<String>>,
+/// checked for shape only (0x and 96 hex digits, either case) and returned as bytes, in request order with
+/// repeats kept (the answer lists each known key once). The curve check belongs to admin writes: a key that
+/// is not configured is simply not answered.
+pub fn parse_keys(body: &[u8]) -> Result<Vec<[u8; 48]>, FeesError> {
+    #[derive(Deserialize)]
+    struct Object<'a> {
+        #[serde(borrow)]
+        keys: Option<Vec<RawKey<'a>>>,
     }
     let invalid = |m: &str| FeesError::Invalid(format!("Invalid request body: {m}"));
     let expected = "expected a JSON array of public keys or {\"keys\": [...]}";
     let (raw, field) = match body.iter().find(|b| !b.is_ascii_whitespace()) {
         None => return Err(invalid(&format!("empty; {expected}"))),
-        Some(b'[') => match serde_json::from_slice::<Vec<String>>(body) {
+        Some(b'[') => match serde_json::from_slice::<Vec<RawKey>>(body) {
             Ok(v) => (v, ""),
             Err(e) => return Err(detailed(body, "", e)),
         },
@@ -213,12 +246,11 @@ pub fn parse_keys(body: &[u8]) -> Result<Vec<String>, FeesError> {
             });
         }
     };
-    let mut seen = std::collections::HashSet::with_capacity(raw.len());
     let mut keys = Vec::with_capacity(raw.len());
     for (i, text) in raw.iter().enumerate() {
-        let k = validate::pubkey_shape(&format!("{field}[{i}]"), text)?;
-        if seen.insert(k.clone()) {
-            keys.push(k);
+        match validate::pubkey_bytes(&text.0) {
+            Some(k) => keys.push(k),
+            None => return Err(validate::not_a_pubkey(&format!("{field}[{i}]"), &text.0)),
         }
     }
     Ok(keys)

@@ -221,6 +221,16 @@ async fn cli_admin_and_transfer(b: Backend) {
         json_out(&sb, &["fees", "import", toml_path.to_str().unwrap()])["applied"],
         json!(false)
     );
+    // A file that cannot be written is named as such.
+    let unwritable = sb.path().join("no-such-dir").join("fees.json");
+    sb.butler()
+        .args(["fees", "export", "--out", unwritable.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "cannot write {}",
+            unwritable.display()
+        )));
     // An invalid document is refused as a whole, naming the place, and writes nothing.
     let mut bad = edited.clone();
     bad["mux_configs"][1]["keys"] = json!([k1]);

@@ -6,6 +6,7 @@ mod exporter;
 mod exporter_faults;
 mod exporter_prometheus;
 mod fees_cli;
+mod fees_fresh;
 mod fees_http;
 mod fees_mux;
 mod fees_vouch;

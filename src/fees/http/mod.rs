@@ -8,6 +8,7 @@ mod public;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -19,8 +20,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
+use tower_http::timeout::TimeoutLayer;
 
 use super::model::{MAX_LIMIT, Paging};
+use super::snapshot::Snapshots;
 use super::{FeesError, FeesSettings, Store, json_error};
 use crate::config::Secret;
 use crate::serve::Mode;
@@ -28,9 +31,15 @@ use crate::serve::Mode;
 /// The largest request body accepted (a Vouch request for 100,000 keys is about 10 MiB).
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
+/// How long a request may take, body included, before it is answered 408 (a stuck database or a client that
+/// stalls while sending must not hold a connection forever).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What every handler shares.
 pub struct AppState {
     pub store: Store,
+    /// What the public routes answer from.
+    pub snapshots: Snapshots,
     pub admin_token: Option<Secret>,
 }
 
@@ -49,14 +58,22 @@ pub async fn mode(settings: &FeesSettings, listen: SocketAddr) -> Result<Mode, F
     Ok(Mode {
         name: "fee-manager",
         listen,
-        router: router(store, settings.admin_token.clone()),
+        router: router(store, settings.admin_token.clone()).await?,
         tasks: Vec::new(),
     })
 }
 
-/// All fee manager routes: public (Vouch, Commit-Boost) and admin (behind the bearer token).
-pub fn router(store: Store, admin_token: Option<Secret>) -> Router {
-    let state = Arc::new(AppState { store, admin_token });
+/// All fee manager routes: public (Vouch, Commit-Boost) and admin (behind the bearer token), each request
+/// limited to [`REQUEST_TIMEOUT`]. Loads the configuration snapshot first, so a database that cannot be read
+/// fails here rather than at the first request.
+pub async fn router(store: Store, admin_token: Option<Secret>) -> Result<Router, FeesError> {
+    let snapshots = Snapshots::new(store.clone());
+    snapshots.get().await?;
+    let state = Arc::new(AppState {
+        store,
+        snapshots,
+        admin_token,
+    });
     let public = Router::new()
         .route(
             "/vouch/v2/execution-config/{config}",
@@ -109,10 +126,31 @@ pub fn router(store: Store, admin_token: Option<Secret>) -> Router {
             post(admin_mux::add_keys).delete(admin_mux::remove_keys),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
-    public
+    Ok(public
         .merge(admin)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(middleware::map_response(timeout_body))
+        .with_state(state))
+}
+
+/// Gives the timeout layer's bare 408 the JSON error body every other rejection has.
+async fn timeout_body(resp: Response) -> Response {
+    if resp.status() == StatusCode::REQUEST_TIMEOUT
+        && !resp.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return json_error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request took longer than {} s",
+                REQUEST_TIMEOUT.as_secs()
+            ),
+        );
+    }
+    resp
 }
 
 /// `Authorization: Bearer <token>`, compared in constant time. No token configured: 503, never open.
@@ -245,4 +283,24 @@ pub(crate) fn page_json<T: serde::Serialize>(key: &str, page: super::model::Page
     m.insert("limit".into(), page.limit.into());
     m.insert("offset".into(), page.offset.into());
     axum::Json(serde_json::Value::Object(m)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn a_timeout_is_answered_in_json() {
+        let bare = StatusCode::REQUEST_TIMEOUT.into_response();
+        let resp = timeout_body(bare).await;
+        assert_eq!(resp.status(), StatusCode::REQUEST_TIMEOUT);
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            body,
+            "{\"error\":\"the request took longer than 30 s\"}".as_bytes()
+        );
+        let other = json_error(StatusCode::BAD_REQUEST, "x");
+        assert_eq!(timeout_body(other).await.status(), StatusCode::BAD_REQUEST);
+    }
 }

@@ -18,6 +18,33 @@ macro_rules! common_queries {
         /// Bound parameters per statement stay well under both backends' limits.
         const CHUNK: usize = 500;
 
+        /// Begins a write transaction and bumps the configuration version first: every write (HTTP admin API,
+        /// `butler fees`, import) changes the version servers compare their snapshot with, and concurrent
+        /// writers queue on the version row.
+        async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+            let mut tx = begin(pool).await?;
+            sqlx::query(
+                "INSERT INTO config_version (id, version) VALUES (1, 1) \
+                 ON CONFLICT (id) DO UPDATE SET version = config_version.version + 1",
+            )
+            .execute(&mut *tx)
+            .await?;
+            Ok(tx)
+        }
+
+        async fn version_in(c: &mut Conn) -> Result<i64, sqlx::Error> {
+            let row = sqlx::query("SELECT version FROM config_version WHERE id = 1")
+                .fetch_optional(&mut *c)
+                .await?;
+            row.map(|r| r.try_get(0)).transpose().map(Option::unwrap_or_default)
+        }
+
+        /// The configuration version (one primary-key lookup).
+        pub async fn config_version(pool: &sqlx::Pool<Db>) -> Result<i64, FeesError> {
+            let mut c = pool.acquire().await?;
+            Ok(version_in(&mut c).await?)
+        }
+
         fn settings_from(row: &DbRow) -> Result<Settings, sqlx::Error> {
             Ok(Settings {
                 fee_recipient: row.try_get("fee_recipient")?,

@@ -4,7 +4,9 @@
 //! Queries are plain SQL built at run time with bound parameters (`sqlx::query`, `QueryBuilder`), so the
 //! build needs no database. The query code is written once and expanded per backend by the macros in
 //! `common_sql`, `vouch_sql`, `pattern_sql`, `mux_sql` and `transfer_sql`. Every write runs in one transaction (SQLite:
-//! `BEGIN IMMEDIATE`, so concurrent writers queue on the busy timeout instead of failing on upgrade).
+//! `BEGIN IMMEDIATE`, so concurrent writers queue on the busy timeout instead of failing on upgrade) that first
+//! bumps the one-row `config_version` table, so servers notice every change, including changes made by
+//! another process (`butler fees`), with one primary-key read.
 
 mod common_sql;
 mod mux_sql;
@@ -55,6 +57,13 @@ mod sqlite {
         pool.begin_with("BEGIN IMMEDIATE").await
     }
 
+    /// A read transaction: in WAL mode every statement of it sees the same snapshot.
+    async fn begin_read(
+        pool: &sqlx::Pool<Db>,
+    ) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+        pool.begin().await
+    }
+
     super::common_sql::common_queries!();
     super::vouch_sql::vouch_queries!();
     super::pattern_sql::pattern_queries!();
@@ -69,6 +78,15 @@ mod postgres {
 
     async fn begin(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
         pool.begin().await
+    }
+
+    /// A read transaction whose statements all see the same snapshot (the default, read committed, takes a
+    /// new one per statement).
+    async fn begin_read(
+        pool: &sqlx::Pool<Db>,
+    ) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+        pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
     }
 
     super::common_sql::common_queries!();
@@ -255,17 +273,6 @@ impl Store {
         dispatch!(self.delete_pattern(name))
     }
 
-    /// What the Vouch builder needs: the active default config, the known proposers among `keys` (request
-    /// order) and the patterns carrying any of `tags` (by name).
-    pub async fn execution_inputs(
-        &self,
-        config: &str,
-        keys: &[String],
-        tags: &[String],
-    ) -> Result<(DefaultConfig, Vec<Proposer>, Vec<Pattern>), FeesError> {
-        dispatch!(self.execution_inputs(config, keys, tags))
-    }
-
     pub async fn list_mux(&self, paging: Paging) -> Result<Page<Record<MuxSummary>>, FeesError> {
         dispatch!(self.list_mux(paging))
     }
@@ -302,14 +309,20 @@ impl Store {
         dispatch!(self.remove_mux_keys(name, keys))
     }
 
-    /// The keys of a mux, in order; `None` when there is no such mux.
-    pub async fn mux_keys(&self, name: &str) -> Result<Option<Vec<String>>, FeesError> {
-        dispatch!(self.mux_keys(name))
-    }
-
     /// The whole configuration.
     pub async fn export(&self) -> Result<Configuration, FeesError> {
-        dispatch!(self.export_all())
+        Ok(self.load().await?.1)
+    }
+
+    /// The whole configuration and the configuration version it is at, read from one snapshot of the
+    /// database.
+    pub async fn load(&self) -> Result<(i64, Configuration), FeesError> {
+        dispatch!(self.load_all())
+    }
+
+    /// The configuration version: bumped by every write transaction, whichever process makes it.
+    pub async fn config_version(&self) -> Result<i64, FeesError> {
+        dispatch!(self.config_version())
     }
 
     /// Applies an import plan atomically.

@@ -169,7 +169,7 @@ macro_rules! mux_queries {
         }
 
         pub async fn create_mux(pool: &sqlx::Pool<Db>, m: &Mux) -> Result<Record<MuxSummary>, FeesError> {
-            let mut tx = begin(pool).await?;
+            let mut tx = begin_write(pool).await?;
             insert_mux(&mut tx, m).await?;
             let rec = mux_summary(&mut tx, &m.name).await?;
             tx.commit().await?;
@@ -177,7 +177,7 @@ macro_rules! mux_queries {
         }
 
         pub async fn update_mux(pool: &sqlx::Pool<Db>, m: &Mux) -> Result<Record<MuxSummary>, FeesError> {
-            let mut tx = begin(pool).await?;
+            let mut tx = begin_write(pool).await?;
             update_mux_in(&mut tx, m).await?;
             let rec = mux_summary(&mut tx, &m.name).await?;
             tx.commit().await?;
@@ -198,7 +198,7 @@ macro_rules! mux_queries {
         }
 
         pub async fn delete_mux(pool: &sqlx::Pool<Db>, name: &str) -> Result<bool, FeesError> {
-            let mut tx = begin(pool).await?;
+            let mut tx = begin_write(pool).await?;
             let found = delete_mux_in(&mut tx, name).await?;
             tx.commit().await?;
             Ok(found)
@@ -210,7 +210,7 @@ macro_rules! mux_queries {
             name: &str,
             keys: &[String],
         ) -> Result<(i64, i64), FeesError> {
-            let mut tx = begin(pool).await?;
+            let mut tx = begin_write(pool).await?;
             let Some((id, _)) = mux_row(&mut tx, name).await? else {
                 return Err(FeesError::NotFound(format!("Mux config '{name}' not found")));
             };
@@ -237,7 +237,7 @@ macro_rules! mux_queries {
             name: &str,
             keys: &[String],
         ) -> Result<(i64, i64), FeesError> {
-            let mut tx = begin(pool).await?;
+            let mut tx = begin_write(pool).await?;
             let Some((id, _)) = mux_row(&mut tx, name).await? else {
                 return Err(FeesError::NotFound(format!("Mux config '{name}' not found")));
             };
@@ -258,17 +258,6 @@ macro_rules! mux_queries {
             let total = key_count(&mut tx, id).await?;
             tx.commit().await?;
             Ok((removed as i64, total))
-        }
-
-        /// The keys of a mux in order, for Commit-Boost; `None` when there is no such mux.
-        pub async fn mux_keys(pool: &sqlx::Pool<Db>, name: &str) -> Result<Option<Vec<String>>, FeesError> {
-            let mut tx = pool.begin().await?;
-            let keys = match mux_row(&mut tx, name).await? {
-                Some((id, _)) => Some(mux_keys_of(&mut tx, id).await?),
-                None => None,
-            };
-            tx.commit().await?;
-            Ok(keys)
         }
     };
 }

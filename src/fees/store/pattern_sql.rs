@@ -1,5 +1,4 @@
-//! Vouch proposer patterns (with tags and relays) and the lookup that feeds the execution-config builder.
-//! Expanded once per backend by [`pattern_queries!`].
+//! Vouch proposer patterns (with tags and relays). Expanded once per backend by [`pattern_queries!`].
 
 /// Expands the pattern queries inside a backend module (after [`super::vouch_sql::vouch_queries!`]).
 macro_rules! pattern_queries {
@@ -220,7 +219,7 @@ macro_rules! pattern_queries {
             pool: &sqlx::Pool<Db>,
             p: &Pattern,
         ) -> Result<Record<Pattern>, FeesError> {
-            let mut tx = begin(pool).await?;
+            let mut tx = begin_write(pool).await?;
             insert_pattern(&mut tx, p).await?;
             let rec = get_pattern_in(&mut tx, &p.name).await?;
             tx.commit().await?;
@@ -231,7 +230,7 @@ macro_rules! pattern_queries {
             pool: &sqlx::Pool<Db>,
             p: &Pattern,
         ) -> Result<Record<Pattern>, FeesError> {
-            let mut tx = begin(pool).await?;
+            let mut tx = begin_write(pool).await?;
             update_pattern_in(&mut tx, p).await?;
             let rec = get_pattern_in(&mut tx, &p.name).await?;
             tx.commit().await?;
@@ -239,62 +238,10 @@ macro_rules! pattern_queries {
         }
 
         pub async fn delete_pattern(pool: &sqlx::Pool<Db>, name: &str) -> Result<bool, FeesError> {
-            let mut tx = begin(pool).await?;
+            let mut tx = begin_write(pool).await?;
             let found = delete_pattern_in(&mut tx, name).await?;
             tx.commit().await?;
             Ok(found)
-        }
-
-        // ---- execution config ----
-
-        /// The default config (active), the proposers among `keys` (in request order) and the patterns
-        /// carrying any of `tags` (ordered by name), read in one transaction.
-        pub async fn execution_inputs(
-            pool: &sqlx::Pool<Db>,
-            config: &str,
-            keys: &[String],
-            tags: &[String],
-        ) -> Result<(DefaultConfig, Vec<Proposer>, Vec<Pattern>), FeesError> {
-            let mut tx = pool.begin().await?;
-            let Some(default) = get_default_in(&mut tx, config).await? else {
-                return Err(FeesError::NotFound(format!("Default config '{config}' not found")));
-            };
-            if !default.item.active {
-                return Err(FeesError::NotFound(format!(
-                    "Default config '{config}' is not active"
-                )));
-            }
-            let mut found = proposers_by_keys(&mut tx, keys).await?;
-            let mut proposers = Vec::with_capacity(found.len());
-            for k in keys {
-                if let Some(p) = found.remove(k) {
-                    proposers.push(p.item);
-                }
-            }
-            let mut patterns = Vec::new();
-            if !tags.is_empty() {
-                let mut qb = QueryBuilder::<Db>::new(format!(
-                    "SELECT {PATTERN_COLS} FROM proposer_patterns p WHERE EXISTS (SELECT 1 FROM pattern_tags t \
-                     WHERE t.pattern_id = p.id AND t.tag IN ("
-                ));
-                let mut sep = qb.separated(", ");
-                for t in tags {
-                    sep.push_bind(t.clone());
-                }
-                qb.push(")) ORDER BY p.name");
-                let rows = qb.build().fetch_all(&mut *tx).await?;
-                let mut items = rows.iter().map(pattern_from).collect::<Result<Vec<_>, _>>()?;
-                fill_tags(&mut tx, &mut items).await?;
-                let names: Vec<String> = items.iter().map(|(_, p)| p.item.name.clone()).collect();
-                let mut relays = load_relays(&mut tx, "pattern", &names).await?;
-                for (_, mut p) in items {
-                    p.item.relays = Some(relays.remove(&p.item.name).unwrap_or_default());
-                    patterns.push(p.item);
-                }
-                patterns.sort_by(|a: &Pattern, b: &Pattern| a.name.as_bytes().cmp(b.name.as_bytes()));
-            }
-            tx.commit().await?;
-            Ok((default.item, proposers, patterns))
         }
     };
 }

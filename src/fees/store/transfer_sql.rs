@@ -1,12 +1,17 @@
-//! Whole-configuration reads and writes for `butler fees export` / `import`: one consistent snapshot out, one
-//! transaction in. Expanded once per backend by [`transfer_queries!`].
+//! Whole-configuration reads and writes: one consistent snapshot out (`butler fees export`, the servers'
+//! in-memory snapshot), one transaction in (`butler fees import`). Expanded once per backend by
+//! [`transfer_queries!`].
 
 /// Expands export and plan application inside a backend module (after the other query macros).
 macro_rules! transfer_queries {
     () => {
-        /// Everything in the store, in a stable order, without row ids.
-        pub async fn export_all(pool: &sqlx::Pool<Db>) -> Result<crate::fees::transfer::Configuration, FeesError> {
-            let mut tx = pool.begin().await?;
+        /// Everything in the store (stable order, no row ids) and the configuration version it is at, read
+        /// in one transaction that sees a single snapshot: a few queries returning all rows.
+        pub async fn load_all(
+            pool: &sqlx::Pool<Db>,
+        ) -> Result<(i64, crate::fees::transfer::Configuration), FeesError> {
+            let mut tx = begin_read(pool).await?;
+            let version = version_in(&mut tx).await?;
             let mut relays = all_relays(&mut tx).await?;
             let mut take = |kind: &str, owner: &str| -> Vec<Relay> {
                 relays
@@ -45,30 +50,39 @@ macro_rules! transfer_queries {
                 p.relays = Some(take("pattern", &p.name));
                 proposer_patterns.push(p);
             }
-            let rows = sqlx::query("SELECT id, name FROM mux_configs ORDER BY name")
-                .fetch_all(&mut *tx)
-                .await?;
-            let mut mux_configs = Vec::with_capacity(rows.len());
+            let rows = sqlx::query(
+                "SELECT m.name, k.public_key FROM mux_configs m LEFT JOIN mux_keys k ON k.mux_id = m.id \
+                 ORDER BY m.name, k.position",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut mux_configs: Vec<Mux> = Vec::new();
             for row in &rows {
-                let id: i64 = row.try_get("id")?;
-                mux_configs.push(Mux {
-                    name: row.try_get("name")?,
-                    keys: mux_keys_of(&mut tx, id).await?,
-                });
+                let name: String = row.try_get(0)?;
+                let key: Option<String> = row.try_get(1)?;
+                if mux_configs.last().is_none_or(|m| m.name != name) {
+                    mux_configs.push(Mux { name, keys: Vec::new() });
+                }
+                if let (Some(m), Some(k)) = (mux_configs.last_mut(), key) {
+                    m.keys.push(k);
+                }
             }
             tx.commit().await?;
-            Ok(crate::fees::transfer::Configuration {
-                version: crate::fees::transfer::DOCUMENT_VERSION,
-                default_configs,
-                proposers,
-                proposer_patterns,
-                mux_configs,
-            })
+            Ok((
+                version,
+                crate::fees::transfer::Configuration {
+                    version: crate::fees::transfer::DOCUMENT_VERSION,
+                    default_configs,
+                    proposers,
+                    proposer_patterns,
+                    mux_configs,
+                },
+            ))
         }
 
         /// Applies an import plan in one transaction: all of it or nothing.
         pub async fn apply_plan(pool: &sqlx::Pool<Db>, plan: &crate::fees::transfer::Plan) -> Result<(), FeesError> {
-            let mut tx = begin(pool).await?;
+            let mut tx = begin_write(pool).await?;
             // Muxes first: free the keys of every changed or deleted mux before any mux takes them.
             let changed = plan.mux_configs.update.iter().map(|m| m.name.as_str());
             for name in plan.mux_configs.delete.iter().map(String::as_str).chain(changed) {

@@ -158,7 +158,7 @@ macro_rules! vouch_queries {
             pool: &sqlx::Pool<Db>,
             d: &DefaultConfig,
         ) -> Result<Record<DefaultConfig>, FeesError> {
-            let mut tx = begin(pool).await?;
+            let mut tx = begin_write(pool).await?;
             insert_default(&mut tx, d).await?;
             let rec = get_default_in(&mut tx, &d.name).await?;
             tx.commit().await?;
@@ -169,7 +169,7 @@ macro_rules! vouch_queries {
             pool: &sqlx::Pool<Db>,
             d: &DefaultConfig,
         ) -> Result<Record<DefaultConfig>, FeesError> {
-            let mut tx = begin(pool).await?;
+            let mut tx = begin_write(pool).await?;
             update_default_in(&mut tx, d).await?;
             let rec = get_default_in(&mut tx, &d.name).await?;
             tx.commit().await?;
@@ -177,7 +177,7 @@ macro_rules! vouch_queries {
         }
 
         pub async fn delete_default(pool: &sqlx::Pool<Db>, name: &str) -> Result<bool, FeesError> {
-            let mut tx = begin(pool).await?;
+            let mut tx = begin_write(pool).await?;
             let found = delete_default_in(&mut tx, name).await?;
             tx.commit().await?;
             Ok(found)
@@ -294,7 +294,7 @@ macro_rules! vouch_queries {
             pool: &sqlx::Pool<Db>,
             p: &Proposer,
         ) -> Result<(Record<Proposer>, bool), FeesError> {
-            let mut tx = begin(pool).await?;
+            let mut tx = begin_write(pool).await?;
             let created = upsert_proposer(&mut tx, p).await?;
             let rec = proposers_by_keys(&mut tx, std::slice::from_ref(&p.public_key))
                 .await?
@@ -307,7 +307,7 @@ macro_rules! vouch_queries {
         }
 
         pub async fn delete_proposer(pool: &sqlx::Pool<Db>, key: &str) -> Result<bool, FeesError> {
-            let mut tx = begin(pool).await?;
+            let mut tx = begin_write(pool).await?;
             let found = delete_proposer_in(&mut tx, key).await?;
             tx.commit().await?;
             Ok(found)
