@@ -6,6 +6,7 @@ mod config;
 mod context;
 mod health;
 mod paymaster;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,6 +83,8 @@ pub enum Command {
     Paymaster(paymaster::PaymasterCommand),
     /// Run the health checks (RPC, chain id, paymaster deposits); exit 1 if any fails.
     Health(health::HealthArgs),
+    /// Run long-lived modes (the watcher and its HTTP API) until SIGINT/SIGTERM.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs a parsed command line.
@@ -92,6 +95,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Chain(cmd) => chain::run(&ctx, cmd).await,
         Command::Paymaster(cmd) => paymaster::run(&ctx, cmd).await,
         Command::Health(args) => health::run(&ctx, args).await,
+        Command::Serve(args) => serve::run(&ctx, args).await,
     }
 }
 

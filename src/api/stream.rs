@@ -1,0 +1,149 @@
+//! `GET /api/logs/stream`: Server-Sent Events (`event: log`, `id: <event id>`, `data: <event JSON>`) with
+//! keep-alive comments and `Last-Event-ID` resume.
+//!
+//! Each client gets a forwarding task with a bounded queue (`[api] sse_client_queue`). Ingest never waits
+//! on a client: when a client falls that far behind, its task sends a last `event: dropped` if there is
+//! room, stops, and frees the client's slot (`[api] sse_max_clients`); the client reconnects with
+//! `Last-Event-ID` to resume from the ring.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+
+use super::error::{ApiError, ErrorBody};
+use super::input;
+use super::logs::LogsQuery;
+use super::state::ApiState;
+use crate::logs::{LogEvent, LogFilter};
+
+/// Streams matching events as they are stored; resumes after `Last-Event-ID` from the in-memory ring.
+#[utoipa::path(
+    get,
+    path = "/api/logs/stream",
+    tag = "logs",
+    params(
+        LogsQuery,
+        ("last-event-id" = Option<u64>, Header, description = "Resume after this event id"),
+    ),
+    responses(
+        (status = 200, description = "An SSE stream of `event: log` messages", content_type = "text/event-stream", body = String),
+        (status = 400, description = "Unknown parameter or bad Last-Event-ID", body = ErrorBody),
+        (status = 422, description = "Invalid parameter value", body = ErrorBody),
+        (status = 503, description = "Too many stream clients", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn stream(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    q: Result<Query<LogsQuery>, QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let q = input::query(q)?;
+    let filter = q.filter()?;
+    let after = match headers.get("last-event-id") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "header `last-event-id`: expected an event id (an integer)",
+                    )
+                })?,
+        ),
+    };
+    let max = state.settings().api.sse_max_clients;
+    let permit = state
+        .sse_permits()
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| {
+            ApiError::unavailable(format!(
+                "too many stream clients (at most {max}, [api] sse_max_clients); retry later"
+            ))
+        })?;
+    let queue = state.settings().api.sse_client_queue;
+    let (tx, rx) = mpsc::channel::<Event>(queue);
+    let sub = state.logs().subscribe(after);
+    let cancel = state.cancel().clone();
+    tokio::spawn(async move {
+        let _permit = permit;
+        let mut last = after.unwrap_or(0);
+        for e in sub.backlog {
+            if !filter.matches(&e) {
+                continue;
+            }
+            last = e.id;
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                sent = tx.send(log_event(&e)) => if sent.is_err() { return },
+            }
+        }
+        forward(sub.live, tx, filter, last, queue, cancel).await;
+    });
+    let stream =
+        futures::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
+        );
+    let keepalive = Duration::from_secs(state.settings().api.sse_keepalive_secs);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keepalive).text("keep-alive")))
+}
+
+async fn forward(
+    mut live: tokio::sync::broadcast::Receiver<Arc<LogEvent>>,
+    tx: mpsc::Sender<Event>,
+    filter: LogFilter,
+    mut last: u64,
+    queue: usize,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        let next = tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tx.closed() => return,
+            r = live.recv() => r,
+        };
+        let e = match next {
+            Ok(e) => e,
+            Err(RecvError::Closed) => return,
+            Err(RecvError::Lagged(_)) => return drop_slow(&tx, queue),
+        };
+        if e.id <= last || !filter.matches(&e) {
+            continue;
+        }
+        last = e.id;
+        match tx.try_send(log_event(&e)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => return drop_slow(&tx, queue),
+            Err(mpsc::error::TrySendError::Closed(_)) => return,
+        }
+    }
+}
+
+fn drop_slow(tx: &mpsc::Sender<Event>, queue: usize) {
+    tracing::warn!(
+        queue,
+        "dropping a log stream client that fell too far behind"
+    );
+    let _ = tx.try_send(Event::default().event("dropped").data(format!(
+        "this client fell more than {queue} events behind; reconnect with Last-Event-ID"
+    )));
+}
+
+fn log_event(e: &LogEvent) -> Event {
+    let data = serde_json::to_string(e).unwrap_or_else(|_| "{}".to_string());
+    Event::default()
+        .event("log")
+        .id(e.id.to_string())
+        .data(data)
+}
