@@ -1,13 +1,13 @@
 //! `GET /api/logs/stream`: Server-Sent Events (`event: log`, `id: <event id>`, `data: <event JSON>`) with
 //! keep-alive comments and `Last-Event-ID` resume.
 //!
-//! Each client gets a forwarding task with a bounded queue (`[api] sse_client_queue`). Ingest never waits
-//! on a client: when a client falls that far behind, its task sends a last `event: dropped` if there is
-//! room, stops, and frees the client's slot (`[api] sse_max_clients`); the client reconnects with
-//! `Last-Event-ID` to resume from the ring.
+//! Each client gets a forwarding task reading the store's broadcast of committed batches, a bounded queue
+//! of `[api] sse_client_queue` batches per client. Ingest never waits on a client: when a client falls more
+//! than that many batches behind (it reads too slowly, or not at all), its task sends a last
+//! `event: dropped` if there is room, stops, and frees the client's slot (`[api] sse_max_clients`); the
+//! client reconnects with `Last-Event-ID` to resume from the ring.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
@@ -22,6 +22,7 @@ use super::error::{ApiError, ErrorBody};
 use super::input;
 use super::logs::LogsQuery;
 use super::state::ApiState;
+use crate::logs::store::Batch;
 use crate::logs::{LogEvent, LogFilter};
 
 /// Streams matching events as they are stored; resumes after `Last-Event-ID` from the in-memory ring.
@@ -72,7 +73,7 @@ pub async fn stream(
             ))
         })?;
     let queue = state.settings().api.sse_client_queue;
-    let (tx, rx) = mpsc::channel::<Event>(queue);
+    let (tx, rx) = mpsc::channel::<Event>(WIRE_QUEUE);
     let sub = state.logs().subscribe(after);
     let cancel = state.cancel().clone();
     tokio::spawn(async move {
@@ -99,8 +100,13 @@ pub async fn stream(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keepalive).text("keep-alive")))
 }
 
+/// Events buffered between a client's forwarding task and its connection.
+const WIRE_QUEUE: usize = 64;
+/// How often a blocked forwarding task checks how far behind its client is.
+const LAG_CHECK: Duration = Duration::from_millis(100);
+
 async fn forward(
-    mut live: tokio::sync::broadcast::Receiver<Arc<LogEvent>>,
+    mut live: tokio::sync::broadcast::Receiver<Batch>,
     tx: mpsc::Sender<Event>,
     filter: LogFilter,
     mut last: u64,
@@ -113,19 +119,31 @@ async fn forward(
             _ = tx.closed() => return,
             r = live.recv() => r,
         };
-        let e = match next {
-            Ok(e) => e,
+        let batch = match next {
+            Ok(b) => b,
             Err(RecvError::Closed) => return,
             Err(RecvError::Lagged(_)) => return drop_slow(&tx, queue),
         };
-        if e.id <= last || !filter.matches(&e) {
-            continue;
-        }
-        last = e.id;
-        match tx.try_send(log_event(&e)) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => return drop_slow(&tx, queue),
-            Err(mpsc::error::TrySendError::Closed(_)) => return,
+        for e in batch.iter() {
+            if e.id <= last || !filter.matches(e) {
+                continue;
+            }
+            last = e.id;
+            let slot = loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    slot = tx.reserve() => match slot {
+                        Ok(slot) => break slot,
+                        Err(_) => return,
+                    },
+                    _ = tokio::time::sleep(LAG_CHECK) => {
+                        if live.len() > queue {
+                            return drop_slow(&tx, queue);
+                        }
+                    }
+                }
+            };
+            slot.send(log_event(e));
         }
     }
 }

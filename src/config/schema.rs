@@ -215,7 +215,7 @@ pub struct ApiConfig {
     /// Concurrent `GET /api/logs/stream` clients (more: 503).
     #[serde(default = "default_sse_max_clients")]
     pub sse_max_clients: usize,
-    /// Events an SSE client may fall behind before it is disconnected.
+    /// Committed ingest batches an SSE client may fall behind before it is disconnected.
     #[serde(default = "default_sse_client_queue")]
     pub sse_client_queue: usize,
     /// Seconds between SSE keep-alive comments.

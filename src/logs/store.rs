@@ -30,7 +30,7 @@ pub struct LogSettings {
     pub dir: PathBuf,
     /// Events kept in memory.
     pub retention_max: usize,
-    /// Events a stream subscriber may fall behind before it is dropped.
+    /// Committed batches a stream subscriber may fall behind before it is dropped.
     pub subscriber_queue: usize,
 }
 
@@ -46,9 +46,12 @@ pub struct LogStats {
     pub newest_id: Option<u64>,
 }
 
+/// The events of one commit, in id order.
+pub type Batch = Arc<Vec<Arc<LogEvent>>>;
+
 struct Shared {
     ring: RwLock<VecDeque<Arc<LogEvent>>>,
-    tx: broadcast::Sender<Arc<LogEvent>>,
+    tx: broadcast::Sender<Batch>,
     retention_max: usize,
 }
 
@@ -62,7 +65,7 @@ pub struct LogStore {
 /// A new stream subscription: the stored events after the resume point, then the live feed.
 pub struct Subscription {
     pub backlog: Vec<Arc<LogEvent>>,
-    pub live: broadcast::Receiver<Arc<LogEvent>>,
+    pub live: broadcast::Receiver<Batch>,
 }
 
 impl LogStore {
@@ -138,15 +141,15 @@ impl Shared {
     }
 
     fn push(&self, items: Vec<LogEvent>) {
+        let batch: Vec<Arc<LogEvent>> = items.into_iter().map(Arc::new).collect();
         let mut ring = self.ring.write().unwrap_or_else(|p| p.into_inner());
-        for item in items {
-            let item = Arc::new(item);
+        for item in &batch {
             if ring.len() >= self.retention_max {
                 ring.pop_front();
             }
             ring.push_back(item.clone());
-            let _ = self.tx.send(item);
         }
+        let _ = self.tx.send(Arc::new(batch));
     }
 }
 
@@ -177,7 +180,7 @@ mod tests {
             let (a, b) = store.ingest(vec![ev("x"), ev("y")]).await.unwrap();
             assert_eq!((a, b), (round * 2 + 1, round * 2 + 2));
             let mut live = sub.live;
-            assert_eq!(live.recv().await.unwrap().id, a);
+            assert_eq!(live.recv().await.unwrap()[0].id, a);
             cancel.cancel();
             task.await.unwrap().unwrap();
         }
