@@ -5,6 +5,7 @@ mod chain;
 mod config;
 mod context;
 mod health;
+mod logs;
 mod paymaster;
 mod serve;
 
@@ -83,6 +84,9 @@ pub enum Command {
     Paymaster(paymaster::PaymasterCommand),
     /// Run the health checks (RPC, chain id, paymaster deposits); exit 1 if any fails.
     Health(health::HealthArgs),
+    /// Query and follow the log events stored by the watcher's API.
+    #[command(subcommand)]
+    Logs(logs::LogsCommand),
     /// Run long-lived modes (the watcher and its HTTP API) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
 }
@@ -95,6 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Chain(cmd) => chain::run(&ctx, cmd).await,
         Command::Paymaster(cmd) => paymaster::run(&ctx, cmd).await,
         Command::Health(args) => health::run(&ctx, args).await,
+        Command::Logs(cmd) => logs::run(&ctx, cmd).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
     }
 }

@@ -2,6 +2,7 @@
 //! filters, the durable daily NDJSON journal with one writer and group commit, and the in-memory ring
 //! that queries and SSE streams read.
 
+pub mod client;
 pub mod event;
 pub mod filter;
 pub mod journal;

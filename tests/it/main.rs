@@ -2,6 +2,7 @@
 //! Tests never read the user's configuration: see `support::butler`.
 
 mod api;
+mod api_cli;
 mod api_durability;
 mod api_sse;
 mod cli_config;
