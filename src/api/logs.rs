@@ -48,7 +48,7 @@ pub struct IngestEvent {
     pub tx_hash: Option<String>,
     #[schema(pattern = "^0x[0-9a-fA-F]{40}$")]
     pub sender: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub meta: Option<Value>,
 }
 

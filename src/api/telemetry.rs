@@ -29,7 +29,7 @@ pub struct SessionBody {
     /// A stable id of the app session (default: the owner).
     #[schema(max_length = 256)]
     pub session_id: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub meta: Option<Value>,
 }
 
@@ -47,7 +47,7 @@ pub struct EventBody {
     pub session_id: Option<String>,
     #[schema(pattern = "^0x[0-9a-fA-F]{64}$")]
     pub user_op_hash: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub meta: Option<Value>,
 }
 
@@ -110,7 +110,7 @@ pub async fn session(
         owner: Some(owner),
         sender: address(&mut obj, "sender")?,
         user_op_hash: None,
-        meta: obj.remove("meta").filter(|v| !v.is_null()),
+        meta: meta(&mut obj)?,
     };
     store(&state, record).await
 }
@@ -157,7 +157,7 @@ pub async fn event(
         owner: address(&mut obj, "owner")?,
         sender: address(&mut obj, "sender")?,
         user_op_hash,
-        meta: obj.remove("meta").filter(|v| !v.is_null()),
+        meta: meta(&mut obj)?,
     };
     store(&state, record).await
 }
@@ -213,6 +213,17 @@ fn session_id(obj: &mut Map<String, Value>) -> Result<Option<String>, ApiError> 
             "field `sessionId`: longer than {MAX_ID_LEN} bytes"
         ))),
         other => Ok(other),
+    }
+}
+
+fn meta(obj: &mut Map<String, Value>) -> Result<Option<Value>, ApiError> {
+    match obj.remove("meta") {
+        None | Some(Value::Null) => Ok(None),
+        Some(m @ Value::Object(_)) => Ok(Some(m)),
+        Some(v) => Err(ApiError::invalid(format!(
+            "field `meta`: expected a JSON object, got {}",
+            kind(&v)
+        ))),
     }
 }
 

@@ -91,8 +91,8 @@ pub struct LogEvent {
     #[serde(serialize_with = "ser::opt_address")]
     #[schema(value_type = Option<String>, pattern = "^0x[0-9a-fA-F]{40}$")]
     pub sender: Option<Address>,
-    /// Free-form JSON.
-    #[schema(value_type = Object)]
+    /// Free-form JSON object.
+    #[schema(value_type = Option<Object>)]
     pub meta: Option<Value>,
 }
 
@@ -169,7 +169,16 @@ pub fn parse_event(value: Value) -> Result<LogEvent, String> {
     let user_op_hash = optional_parsed(&mut obj, "userOpHash", parse_hash)?;
     let tx_hash = optional_parsed(&mut obj, "txHash", parse_hash)?;
     let sender = optional_parsed(&mut obj, "sender", parse_address)?;
-    let meta = take(&mut obj, "meta");
+    let meta = match take(&mut obj, "meta") {
+        None => None,
+        Some(m @ Value::Object(_)) => Some(m),
+        Some(v) => {
+            return Err(format!(
+                "field `meta`: expected a JSON object, got {}",
+                kind(&v)
+            ));
+        }
+    };
     Ok(LogEvent {
         id: 0,
         ts,
@@ -313,6 +322,7 @@ mod tests {
             ),
             ("requestID", json!("x"), "unknown field `requestID`"),
             ("service", json!(""), "field `service`"),
+            ("meta", json!([1]), "field `meta`: expected a JSON object"),
         ];
         for (k, v, want) in cases {
             let mut b = base();
