@@ -29,7 +29,7 @@ SCHEMATHESIS_VERSION=4.32.5
 if [ "$(st --version 2>/dev/null | awk '{print $NF}')" != "$SCHEMATHESIS_VERSION" ]; then
   step "installing schemathesis==$SCHEMATHESIS_VERSION from PyPI"
   python3 -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" ||
-    { echo "cannot install schemathesis" >&2; [ "${CI:-}" = true ] && exit 1; }
+    { echo "cannot install schemathesis" >&2; if [ "${CI:-}" = true ]; then exit 1; fi; }
 fi
 
 step "devnet (anvil, EntryPoints, alto) from npm"
