@@ -14,3 +14,4 @@ pub mod paymaster;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;
+pub mod watcher;

@@ -38,6 +38,14 @@ pub struct HealthResponse {
     pub version: String,
     pub uptime_secs: u64,
     pub checks: Vec<Check>,
+    /// The indexer's last committed block (null without a watcher or before the first commit).
+    pub indexed_block: Option<u64>,
+    /// The block the current indexing pass runs to.
+    pub target_block: Option<u64>,
+    pub caught_up: Option<bool>,
+    /// Records in the event log.
+    pub events: Option<u64>,
+    pub reorgs: Option<u64>,
 }
 
 /// A degraded-mode banner for the user app.
@@ -78,7 +86,22 @@ pub struct DbHealthResponse {
     /// Events in memory, newest id.
     pub retained_logs: usize,
     pub newest_log_id: Option<u64>,
+    /// The watcher's checkpoint (`DATA_DIR/chain/indexer_state.json`); null without a watcher.
+    pub checkpoint: Option<CheckpointHealth>,
 }
+
+/// The watcher's checkpoint file.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointHealth {
+    pub path: String,
+    /// Seconds since it was last written; null when it cannot be read.
+    pub age_secs: Option<u64>,
+    pub last_block: Option<u64>,
+}
+
+/// Blocks beyond the confirmation depth the indexer may trail the head before it counts as lagging.
+pub const LAG_BLOCKS: u64 = 10;
 
 /// The checks from the snapshot, plus the stores.
 pub fn checks(state: &ApiState, snap: &Snapshot) -> Vec<(Check, Option<Banner>)> {
@@ -124,6 +147,42 @@ pub fn checks(state: &ApiState, snap: &Snapshot) -> Vec<(Check, Option<Banner>)>
         out.push((
             Check {
                 name: "rpc".into(),
+                status,
+                detail,
+            },
+            b,
+        ));
+    }
+    if let Some(w) = state.watcher() {
+        let p = w.progress.borrow().clone();
+        let head = snap.chain.as_ref().and_then(|c| c.head_block);
+        let lag = match (head, p.indexed_block) {
+            (Some(h), Some(i)) => h.saturating_sub(i),
+            (Some(h), None) => h,
+            _ => 0,
+        };
+        let detail = format!(
+            "indexed block {} of head {}",
+            p.indexed_block.map_or("-".to_string(), |b| b.to_string()),
+            head.map_or("-".to_string(), |b| b.to_string())
+        );
+        let (status, b) = if lag > w.confirmations + LAG_BLOCKS {
+            (
+                Status::Degraded,
+                Some(banner(
+                    "indexer_lagging",
+                    "warning",
+                    format!(
+                        "the indexer is {lag} blocks behind the chain; recent operations may be missing"
+                    ),
+                )),
+            )
+        } else {
+            (Status::Ok, None)
+        };
+        out.push((
+            Check {
+                name: "indexer".into(),
                 status,
                 detail,
             },
@@ -237,11 +296,17 @@ pub fn store_health(dir: &Path) -> StoreHealth {
 fn health_response(state: &ApiState) -> HealthResponse {
     let snap = state.snapshot();
     let checks: Vec<Check> = checks(state, &snap).into_iter().map(|(c, _)| c).collect();
+    let p = state.watcher().map(|w| w.progress.borrow().clone());
     HealthResponse {
         status: checks.iter().map(|c| c.status).max().unwrap_or(Status::Ok),
         version: env!("CARGO_PKG_VERSION").to_string(),
         uptime_secs: state.uptime().as_secs(),
         checks,
+        indexed_block: p.as_ref().and_then(|p| p.indexed_block),
+        target_block: p.as_ref().map(|p| p.pass_target),
+        caught_up: p.as_ref().map(|p| p.caught_up),
+        events: p.as_ref().map(|p| p.events),
+        reorgs: p.as_ref().map(|p| p.reorgs),
     }
 }
 
@@ -275,12 +340,25 @@ pub async fn public_status(State(state): State<ApiState>) -> Json<StatusResponse
     })
 }
 
-/// The stores' health: writable directories.
+/// The stores' health: writable directories, the watcher's checkpoint age.
 #[utoipa::path(get, path = "/health/db", tag = "health",
     responses((status = 200, description = "Serving; read `status`", body = DbHealthResponse)))]
 pub async fn health_db(State(state): State<ApiState>) -> Json<DbHealthResponse> {
     let logs = store_health(&state.settings().data_dir.join("logs"));
     let telemetry = store_health(&state.settings().data_dir.join("telemetry"));
+    let checkpoint = state.watcher().map(|w| {
+        let path = crate::watcher::checkpoint::Checkpoint::path(&w.chain_dir);
+        let age_secs = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .map(|d| d.as_secs());
+        CheckpointHealth {
+            path: path.display().to_string(),
+            age_secs,
+            last_block: w.progress.borrow().indexed_block,
+        }
+    });
     let ok = logs.writable && telemetry.writable;
     let stats = state.logs().stats();
     Json(DbHealthResponse {
@@ -290,5 +368,6 @@ pub async fn health_db(State(state): State<ApiState>) -> Json<DbHealthResponse> 
         telemetry,
         retained_logs: stats.retained,
         newest_log_id: stats.newest_id,
+        checkpoint,
     })
 }

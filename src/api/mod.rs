@@ -6,17 +6,21 @@
 //! `/api/openapi.json` are open; `/api/logs/ingest` and `/api/telemetry/*` are open unless an ingest token
 //! is configured; `GET /api/logs`, `GET /api/logs/stream` and `/api/admin/*` need the admin token.
 
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod health;
 pub mod input;
 pub mod logs;
+pub mod metrics;
 pub mod monitor;
 pub mod openapi;
 pub mod public;
 pub mod state;
 pub mod stream;
 pub mod telemetry;
+pub mod users;
+pub mod workflows;
 
 use std::time::Duration;
 
@@ -29,7 +33,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use state::{ApiSettings, ApiState, StartError};
+pub use state::{ApiSettings, ApiState, StartError, WatcherView};
 
 use crate::serve::Mode;
 
@@ -43,6 +47,9 @@ fn open_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(public::bundlers))
         .routes(routes!(public::deployments))
         .routes(routes!(openapi::document))
+        .routes(routes!(workflows::list))
+        .routes(routes!(workflows::detail))
+        .routes(routes!(workflows::stats))
 }
 
 /// Routes that need the ingest token when one is configured.
@@ -58,6 +65,13 @@ fn admin_routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(logs::query))
         .routes(routes!(stream::stream))
+        .routes(routes!(admin::bundlers))
+        .routes(routes!(admin::paymaster_status_handler))
+        .routes(routes!(admin::revenue))
+        .routes(routes!(users::users))
+        .routes(routes!(users::userops))
+        .routes(routes!(metrics::summary))
+        .routes(routes!(metrics::timeseries))
 }
 
 /// The OpenAPI document of every route [`router`] serves.
@@ -111,10 +125,15 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-/// The API as a serve mode: its router, the stores' writers and the health monitor as tasks.
-pub fn mode(settings: ApiSettings, cancel: CancellationToken) -> Result<Mode, StartError> {
+/// The API as a serve mode: its router, the stores' writers and the health monitor as tasks; the data
+/// endpoints read `watcher` (the indexer of the same process), if any.
+pub fn mode(
+    settings: ApiSettings,
+    watcher: Option<WatcherView>,
+    cancel: CancellationToken,
+) -> Result<Mode, StartError> {
     let listen = settings.listen;
-    let (state, tasks) = ApiState::open(settings, cancel)?;
+    let (state, tasks) = ApiState::open(settings, watcher, cancel)?;
     Ok(Mode {
         name: "api",
         listen,

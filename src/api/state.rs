@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::auth::Token;
@@ -18,6 +18,31 @@ use crate::config::{
 use crate::logs::{JournalError, LogSettings, LogStore};
 use crate::serve::Task;
 use crate::telemetry::TelemetryStore;
+use crate::watcher::reduce::State;
+use crate::watcher::{Indexer, Progress};
+
+/// What the API reads of the watcher running in the same process.
+#[derive(Clone)]
+pub struct WatcherView {
+    pub progress: watch::Receiver<Progress>,
+    /// The reduced state as of the indexer's last commit.
+    pub state: watch::Receiver<Arc<State>>,
+    /// `DATA_DIR/chain`.
+    pub chain_dir: PathBuf,
+    pub confirmations: u64,
+}
+
+impl WatcherView {
+    /// A view of `indexer` (subscribe before the indexer task starts).
+    pub fn of(indexer: &Indexer) -> WatcherView {
+        WatcherView {
+            progress: indexer.progress(),
+            state: indexer.state(),
+            chain_dir: indexer.chain_dir().clone(),
+            confirmations: indexer.confirmations(),
+        }
+    }
+}
 
 /// Everything the API needs, resolved from the configuration.
 #[derive(Debug, Clone)]
@@ -92,6 +117,8 @@ struct Inner {
     sse: Arc<Semaphore>,
     cancel: CancellationToken,
     chain: Option<ChainClient>,
+    watcher: Option<WatcherView>,
+    empty: Arc<State>,
     started: Instant,
 }
 
@@ -101,9 +128,11 @@ pub struct ApiState(Arc<Inner>);
 
 impl ApiState {
     /// Opens the stores under `data_dir` and returns the state and the background tasks to run (the log
-    /// and telemetry writers, the health monitor). Every task stops when `cancel` fires.
+    /// and telemetry writers, the health monitor). Every task stops when `cancel` fires. Without a
+    /// watcher, the data endpoints answer as for an empty event store.
     pub fn open(
         settings: ApiSettings,
+        watcher: Option<WatcherView>,
         cancel: CancellationToken,
     ) -> Result<(ApiState, Vec<(String, Task)>), StartError> {
         let (logs, log_writer) = LogStore::open(&LogSettings {
@@ -152,6 +181,8 @@ impl ApiState {
             snapshot,
             cancel,
             chain,
+            watcher,
+            empty: Arc::new(State::new(0)),
             started: Instant::now(),
         }));
         Ok((state, tasks))
@@ -187,6 +218,16 @@ impl ApiState {
     }
     pub fn chain(&self) -> Option<&ChainClient> {
         self.0.chain.as_ref()
+    }
+    pub fn watcher(&self) -> Option<&WatcherView> {
+        self.0.watcher.as_ref()
+    }
+    /// The watcher's reduced state (empty without a watcher).
+    pub fn indexed(&self) -> Arc<State> {
+        match &self.0.watcher {
+            Some(w) => w.state.borrow().clone(),
+            None => self.0.empty.clone(),
+        }
     }
     pub fn uptime(&self) -> Duration {
         self.0.started.elapsed()

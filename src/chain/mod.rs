@@ -5,6 +5,7 @@ pub mod bindings;
 mod client;
 mod error;
 pub mod num;
+pub mod range_limit;
 pub mod retry;
 pub mod ser;
 pub mod units;

@@ -63,7 +63,9 @@ pub fn is_retryable(err: &TransportError) -> bool {
             _ => false,
         },
         TransportError::ErrorResp(payload) => {
-            payload.is_retry_err() && !payload.message.to_lowercase().contains("revert")
+            payload.is_retry_err()
+                && !payload.message.to_lowercase().contains("revert")
+                && super::range_limit::range_limit(&payload.message).is_none()
         }
         _ => false,
     }

@@ -5,9 +5,14 @@ mod chain;
 mod config;
 mod context;
 mod health;
+mod index;
 mod logs;
 mod paymaster;
+mod replay;
 mod serve;
+mod stats;
+mod userops;
+mod workflows;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,6 +89,16 @@ pub enum Command {
     Paymaster(paymaster::PaymasterCommand),
     /// Run the health checks (RPC, chain id, paymaster deposits); exit 1 if any fails.
     Health(health::HealthArgs),
+    /// Backfill the event store from [[watcher.sources]] up to the (confirmed) head, then exit.
+    Index(index::IndexArgs),
+    /// User operations from the event store, joined with their paymaster's PostOpHandled.
+    Userops(userops::UseropsArgs),
+    /// Workflow states and timelines from the event store.
+    Workflows(workflows::WorkflowsArgs),
+    /// What the event store holds: events, user operations, paymasters, workflows.
+    Stats(stats::StatsArgs),
+    /// Rebuild the state from the event log; --verify compares it with the checkpoint.
+    Replay(replay::ReplayArgs),
     /// Query and follow the log events stored by the watcher's API.
     #[command(subcommand)]
     Logs(logs::LogsCommand),
@@ -99,6 +114,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Chain(cmd) => chain::run(&ctx, cmd).await,
         Command::Paymaster(cmd) => paymaster::run(&ctx, cmd).await,
         Command::Health(args) => health::run(&ctx, args).await,
+        Command::Index(args) => index::run(&ctx, args).await,
+        Command::Userops(args) => userops::run(&ctx, args),
+        Command::Workflows(args) => workflows::run(&ctx, args),
+        Command::Stats(args) => stats::run(&ctx, args),
+        Command::Replay(args) => replay::run(&ctx, args),
         Command::Logs(cmd) => logs::run(&ctx, cmd).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
     }

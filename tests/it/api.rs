@@ -22,6 +22,16 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/logs/stream"),
     ("post", "/api/telemetry/session"),
     ("post", "/api/telemetry/event"),
+    ("get", "/api/admin/bundlers"),
+    ("get", "/api/admin/paymaster/status"),
+    ("get", "/api/admin/paymaster/revenue"),
+    ("get", "/api/admin/users"),
+    ("get", "/api/admin/userops"),
+    ("get", "/api/admin/metrics/summary"),
+    ("get", "/api/admin/metrics/timeseries"),
+    ("get", "/workflows"),
+    ("get", "/workflows/{id}"),
+    ("get", "/stats"),
 ];
 
 /// Routes that need the admin token.

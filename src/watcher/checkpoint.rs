@@ -1,0 +1,150 @@
+//! The checkpoint `DATA_DIR/chain/indexer_state.json`: how far the log is complete, the recent block hashes
+//! that detect reorgs, and the state hash of the reduced log.
+//!
+//! It is written only after the log it covers is fsynced, atomically: a temp file, fsync, rename, fsync of
+//! the directory. Records past `lastBlock` are not committed and are dropped on the next start.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::B256;
+use serde::{Deserialize, Serialize};
+
+use super::WatcherError;
+use super::sources::SourceFingerprint;
+
+/// The checkpoint file's name inside `DATA_DIR/chain`.
+pub const CHECKPOINT_FILE: &str = "indexer_state.json";
+
+/// The format this version writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A block number and its hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockRef {
+    pub number: u64,
+    pub hash: B256,
+}
+
+/// The checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checkpoint {
+    pub format_version: u32,
+    pub chain_id: u64,
+    /// The first block indexed (the lowest start of any source).
+    pub start_block: u64,
+    /// The last block whose events are all in the log; `None` before the first batch.
+    pub last_block: Option<u64>,
+    pub last_block_hash: Option<B256>,
+    /// Recent indexed blocks and their hashes, oldest first (the reorg window).
+    pub recent: Vec<BlockRef>,
+    /// Hash of the canonical serialisation of the state reduced from the log up to `last_block`.
+    pub state_hash: B256,
+    /// Records in the log up to `last_block`.
+    pub events: u64,
+    /// Reorgs detected and rolled back so far.
+    pub reorgs: u64,
+    /// The reducer setting the state hash depends on.
+    pub retention_max: usize,
+    pub sources: Vec<SourceFingerprint>,
+}
+
+impl Checkpoint {
+    /// The next block to index.
+    pub fn next_block(&self) -> u64 {
+        self.last_block.map_or(self.start_block, |b| b + 1)
+    }
+
+    /// The path of the checkpoint in a chain directory.
+    pub fn path(chain_dir: &Path) -> PathBuf {
+        chain_dir.join(CHECKPOINT_FILE)
+    }
+
+    /// Reads the checkpoint; `None` when there is none yet.
+    pub fn load(chain_dir: &Path) -> Result<Option<Checkpoint>, WatcherError> {
+        let path = Self::path(chain_dir);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(WatcherError::io(&path)(e)),
+        };
+        let cp: Checkpoint =
+            serde_json::from_slice(&bytes).map_err(|e| WatcherError::Checkpoint {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        if cp.format_version != FORMAT_VERSION {
+            return Err(WatcherError::Checkpoint {
+                path,
+                message: format!(
+                    "format version {} (this butler reads version {FORMAT_VERSION})",
+                    cp.format_version
+                ),
+            });
+        }
+        Ok(Some(cp))
+    }
+
+    /// Writes the checkpoint atomically: temp file, fsync, rename, fsync of the directory.
+    pub fn save(&self, chain_dir: &Path) -> Result<(), WatcherError> {
+        let path = Self::path(chain_dir);
+        let tmp = chain_dir.join(format!("{CHECKPOINT_FILE}.tmp"));
+        let mut body = serde_json::to_vec_pretty(self).map_err(|e| WatcherError::Checkpoint {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        body.push(b'\n');
+        let mut f = File::create(&tmp).map_err(WatcherError::io(&tmp))?;
+        f.write_all(&body).map_err(WatcherError::io(&tmp))?;
+        f.sync_all().map_err(WatcherError::io(&tmp))?;
+        drop(f);
+        fs::rename(&tmp, &path).map_err(WatcherError::io(&path))?;
+        sync_dir(chain_dir)
+    }
+}
+
+/// fsyncs a directory so a created, renamed or removed entry survives a crash.
+pub fn sync_dir(dir: &Path) -> Result<(), WatcherError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(WatcherError::io(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_then_load_and_version_check() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Checkpoint::load(dir.path()).unwrap().is_none());
+        let cp = Checkpoint {
+            format_version: FORMAT_VERSION,
+            chain_id: 31337,
+            start_block: 5,
+            last_block: Some(9),
+            last_block_hash: Some(B256::repeat_byte(9)),
+            recent: vec![BlockRef {
+                number: 9,
+                hash: B256::repeat_byte(9),
+            }],
+            state_hash: B256::repeat_byte(1),
+            events: 3,
+            reorgs: 0,
+            retention_max: 10,
+            sources: vec![],
+        };
+        cp.save(dir.path()).unwrap();
+        assert_eq!(Checkpoint::load(dir.path()).unwrap(), Some(cp.clone()));
+        assert_eq!(cp.next_block(), 10);
+        assert!(!dir.path().join("indexer_state.json.tmp").exists());
+        let text = fs::read_to_string(Checkpoint::path(dir.path()))
+            .unwrap()
+            .replace("\"formatVersion\": 1", "\"formatVersion\": 99");
+        fs::write(Checkpoint::path(dir.path()), text).unwrap();
+        let e = Checkpoint::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("indexer_state.json") && e.contains("99"), "{e}");
+    }
+}

@@ -1,0 +1,405 @@
+//! Fetching: `eth_getLogs` over a block range (split and shrunk when the provider refuses the range or the
+//! result size, grown back after successes), then the block timestamps the logs lack and the sender of
+//! each transaction with a `UserOperationEvent`, both as batched JSON-RPC requests, then decoding.
+//!
+//! [`Fetcher::fetch_range`] is self-contained so the indexer can run several ranges at once.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::{Address, B256, U64};
+use alloy::providers::Provider;
+use alloy::rpc::client::BatchRequest;
+use alloy::rpc::types::{Filter, Log};
+use alloy::transports::TransportError;
+use serde::Deserialize;
+
+use super::WatcherError;
+use super::checkpoint::BlockRef;
+use super::record::{LogMeta, Record, decode_args};
+use super::sources::{Router, Source};
+use crate::chain::ChainClient;
+use crate::chain::range_limit::range_limit;
+
+/// Calls per JSON-RPC batch.
+const BATCH: usize = 100;
+
+/// The adaptive `eth_getLogs` range: at most `max` blocks, shrunk on refusals, doubled after successes.
+#[derive(Debug)]
+pub struct RangeSizer {
+    max: u64,
+    current: AtomicU64,
+    shrinks: AtomicU64,
+}
+
+impl RangeSizer {
+    pub fn new(max: u64) -> RangeSizer {
+        let max = max.max(1);
+        RangeSizer {
+            max,
+            current: AtomicU64::new(max),
+            shrinks: AtomicU64::new(0),
+        }
+    }
+
+    /// Blocks per request right now.
+    pub fn current(&self) -> u64 {
+        self.current.load(Ordering::Relaxed)
+    }
+
+    /// Times a range was refused.
+    pub fn shrinks(&self) -> u64 {
+        self.shrinks.load(Ordering::Relaxed)
+    }
+
+    /// A range of `tried` blocks was refused: use the provider's suggestion when it gave one, else half.
+    pub fn shrink(&self, tried: u64, suggested: Option<u64>) -> u64 {
+        let next = suggested.filter(|s| *s < tried).unwrap_or(tried / 2).max(1);
+        self.current.fetch_min(next, Ordering::Relaxed);
+        self.shrinks.fetch_add(1, Ordering::Relaxed);
+        next
+    }
+
+    /// A range succeeded: grow back towards the maximum.
+    pub fn grow(&self) {
+        let cur = self.current();
+        if cur < self.max {
+            let _ = self.current.compare_exchange(
+                cur,
+                cur.saturating_mul(2).min(self.max),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+    }
+}
+
+/// What one fetched range yields.
+#[derive(Debug)]
+pub struct RangeBatch {
+    pub from: u64,
+    pub to: u64,
+    /// The last block of the range and its hash.
+    pub end: BlockRef,
+    /// Decoded records in canonical order.
+    pub records: Vec<Record>,
+    /// Logs no source could decode (skipped, logged).
+    pub undecodable: u64,
+}
+
+/// Fetches and decodes ranges; cheap to clone into concurrent tasks.
+#[derive(Clone)]
+pub struct Fetcher {
+    client: ChainClient,
+    chain_id: u64,
+    sources: Arc<Vec<Source>>,
+    router: Arc<Router>,
+    addresses: Vec<Address>,
+    topics: Vec<B256>,
+    starts: Arc<Vec<u64>>,
+    pub sizer: Arc<RangeSizer>,
+}
+
+#[derive(Debug, Deserialize)]
+struct HeaderLite {
+    hash: B256,
+    timestamp: U64,
+}
+
+#[derive(Debug, Deserialize)]
+struct TxLite {
+    from: Address,
+}
+
+impl Fetcher {
+    /// `starts[i]` is the first block of `sources[i]` (earlier logs are ignored).
+    pub fn new(
+        client: ChainClient,
+        chain_id: u64,
+        sources: Vec<Source>,
+        starts: Vec<u64>,
+        max_block_range: u64,
+    ) -> Fetcher {
+        let router = Router::new(&sources);
+        Fetcher {
+            addresses: Router::filter_addresses(&sources),
+            topics: Router::filter_topics(&sources),
+            router: Arc::new(router),
+            sources: Arc::new(sources),
+            starts: Arc::new(starts),
+            client,
+            chain_id,
+            sizer: Arc::new(RangeSizer::new(max_block_range)),
+        }
+    }
+
+    fn rpc_err(&self, method: &'static str) -> impl Fn(TransportError) -> WatcherError + '_ {
+        move |e| WatcherError::Rpc {
+            url: self.client.url().to_string(),
+            method,
+            message: e.to_string(),
+        }
+    }
+
+    /// `eth_blockNumber`.
+    pub async fn head(&self) -> Result<u64, WatcherError> {
+        self.client
+            .provider()
+            .get_block_number()
+            .await
+            .map_err(self.rpc_err("eth_blockNumber"))
+    }
+
+    /// Hashes (and timestamps) of blocks, batched; a block the node does not know is absent.
+    pub async fn headers(
+        &self,
+        numbers: &[u64],
+    ) -> Result<HashMap<u64, (B256, u64)>, WatcherError> {
+        let mut out = HashMap::with_capacity(numbers.len());
+        let chunks = numbers.chunks(BATCH).map(|chunk| async move {
+            let mut batch = BatchRequest::new(self.client.provider().client());
+            let mut waiters = Vec::with_capacity(chunk.len());
+            for n in chunk {
+                let w = batch
+                    .add_call::<_, Option<HeaderLite>>(
+                        "eth_getBlockByNumber",
+                        &(BlockNumberOrTag::Number(*n), false),
+                    )
+                    .map_err(self.rpc_err("eth_getBlockByNumber"))?;
+                waiters.push((*n, w));
+            }
+            batch
+                .send()
+                .await
+                .map_err(self.rpc_err("eth_getBlockByNumber"))?;
+            let mut got = Vec::with_capacity(chunk.len());
+            for (n, w) in waiters {
+                if let Some(h) = w.await.map_err(self.rpc_err("eth_getBlockByNumber"))? {
+                    got.push((n, (h.hash, h.timestamp.to::<u64>())));
+                }
+            }
+            Ok::<_, WatcherError>(got)
+        });
+        for chunk in futures::future::try_join_all(chunks).await? {
+            out.extend(chunk);
+        }
+        Ok(out)
+    }
+
+    /// The sender of each transaction, batched.
+    async fn tx_senders(&self, txs: &[B256]) -> Result<HashMap<B256, Address>, WatcherError> {
+        let chunks = txs.chunks(BATCH).map(|chunk| async move {
+            let mut batch = BatchRequest::new(self.client.provider().client());
+            let mut waiters = Vec::with_capacity(chunk.len());
+            for h in chunk {
+                let w = batch
+                    .add_call::<_, Option<TxLite>>("eth_getTransactionByHash", &(h,))
+                    .map_err(self.rpc_err("eth_getTransactionByHash"))?;
+                waiters.push((*h, w));
+            }
+            batch
+                .send()
+                .await
+                .map_err(self.rpc_err("eth_getTransactionByHash"))?;
+            let mut got = Vec::with_capacity(chunk.len());
+            for (h, w) in waiters {
+                match w.await.map_err(self.rpc_err("eth_getTransactionByHash"))? {
+                    Some(tx) => got.push((h, tx.from)),
+                    None => {
+                        return Err(WatcherError::Rpc {
+                            url: self.client.url().to_string(),
+                            method: "eth_getTransactionByHash",
+                            message: format!("the node does not know transaction {h}"),
+                        });
+                    }
+                }
+            }
+            Ok(got)
+        });
+        let mut out = HashMap::with_capacity(txs.len());
+        for chunk in futures::future::try_join_all(chunks).await? {
+            out.extend(chunk);
+        }
+        Ok(out)
+    }
+
+    /// `eth_getLogs` for `[from, to]`, split as the provider demands.
+    async fn logs(&self, from: u64, to: u64) -> Result<Vec<Log>, WatcherError> {
+        let mut all = Vec::new();
+        let mut start = from;
+        while start <= to {
+            let size = self.sizer.current();
+            let end = to.min(start.saturating_add(size - 1));
+            let mut filter = Filter::new()
+                .from_block(start)
+                .to_block(end)
+                .event_signature(self.topics.clone());
+            if !self.addresses.is_empty() {
+                filter = filter.address(self.addresses.clone());
+            }
+            match self.client.provider().get_logs(&filter).await {
+                Ok(logs) => {
+                    all.extend(logs);
+                    self.sizer.grow();
+                    start = end + 1;
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    match range_limit(&text) {
+                        Some(limit) if end > start => {
+                            let tried = end - start + 1;
+                            let next = self.sizer.shrink(tried, limit.suggested_len());
+                            tracing::info!(
+                                from = start,
+                                to = end,
+                                next_range = next,
+                                "provider refused the log range; shrinking"
+                            );
+                        }
+                        _ => return Err(self.rpc_err("eth_getLogs")(e)),
+                    }
+                }
+            }
+        }
+        Ok(all)
+    }
+
+    /// Fetches, enriches and decodes `[from, to]`.
+    pub async fn fetch_range(&self, from: u64, to: u64) -> Result<RangeBatch, WatcherError> {
+        let logs = self.logs(from, to).await?;
+        let mut routed = Vec::with_capacity(logs.len());
+        let mut need_ts: BTreeSet<u64> = BTreeSet::new();
+        let mut need_from: BTreeSet<B256> = BTreeSet::new();
+        for log in logs {
+            let Some(topic0) = log.topic0().copied() else {
+                continue;
+            };
+            let Some((si, ei)) = self.router.route(log.address(), topic0) else {
+                continue;
+            };
+            let meta = LogMeta::of(&log).map_err(|e| WatcherError::Rpc {
+                url: self.client.url().to_string(),
+                method: "eth_getLogs",
+                message: e.to_string(),
+            })?;
+            if meta.block_number < self.starts[si] || log.removed {
+                continue;
+            }
+            if log.block_timestamp.is_none() {
+                need_ts.insert(meta.block_number);
+            }
+            if self.sources[si].events[ei].abi.name == "UserOperationEvent" {
+                need_from.insert(meta.tx_hash);
+            }
+            routed.push((si, ei, meta, log));
+        }
+        let mut blocks: Vec<u64> = need_ts.into_iter().collect();
+        blocks.push(to);
+        let txs: Vec<B256> = need_from.into_iter().collect();
+        let (headers, senders) = tokio::try_join!(self.headers(&blocks), self.tx_senders(&txs))?;
+        let Some(&(end_hash, _)) = headers.get(&to) else {
+            return Err(WatcherError::Rpc {
+                url: self.client.url().to_string(),
+                method: "eth_getBlockByNumber",
+                message: format!("the node does not know block {to} yet"),
+            });
+        };
+        let mut records = Vec::with_capacity(routed.len());
+        let mut undecodable = 0;
+        let mut seen_hashes: BTreeMap<u64, B256> = BTreeMap::new();
+        for (si, ei, meta, log) in routed {
+            let spec = &self.sources[si].events[ei];
+            let ts = match log.block_timestamp {
+                Some(ts) => ts,
+                None => match headers.get(&meta.block_number) {
+                    Some((hash, ts)) if *hash == meta.block_hash => *ts,
+                    _ => return Err(self.changed(meta.block_number)),
+                },
+            };
+            if *seen_hashes
+                .entry(meta.block_number)
+                .or_insert(meta.block_hash)
+                != meta.block_hash
+                || (meta.block_number == to && meta.block_hash != end_hash)
+            {
+                return Err(self.changed(meta.block_number));
+            }
+            let args = match decode_args(spec, &log) {
+                Ok(a) => a,
+                Err(e) => {
+                    undecodable += 1;
+                    tracing::warn!(
+                        source = %self.sources[si].name,
+                        event = %spec.abi.name,
+                        tx = %meta.tx_hash,
+                        log_index = meta.log_index,
+                        error = %e,
+                        "log does not decode with the configured signature; skipped"
+                    );
+                    continue;
+                }
+            };
+            records.push(Record {
+                chain_id: self.chain_id,
+                block_number: meta.block_number,
+                block_hash: meta.block_hash,
+                block_timestamp: ts,
+                tx_hash: meta.tx_hash,
+                tx_index: meta.tx_index,
+                log_index: meta.log_index,
+                address: log.address(),
+                source: self.sources[si].name.clone(),
+                event: spec.abi.name.clone(),
+                args,
+                tx_from: senders.get(&meta.tx_hash).copied(),
+            });
+        }
+        records.sort_by_key(Record::position);
+        Ok(RangeBatch {
+            from,
+            to,
+            end: BlockRef {
+                number: to,
+                hash: end_hash,
+            },
+            records,
+            undecodable,
+        })
+    }
+
+    fn changed(&self, block: u64) -> WatcherError {
+        WatcherError::Rpc {
+            url: self.client.url().to_string(),
+            method: "eth_getLogs",
+            message: format!("block {block} changed while it was being fetched (reorg); retrying"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizer_shrinks_to_the_suggestion_or_half_and_grows_back() {
+        let s = RangeSizer::new(2000);
+        assert_eq!(s.shrink(2000, None), 1000);
+        assert_eq!(s.current(), 1000);
+        assert_eq!(s.shrink(1000, Some(300)), 300);
+        assert_eq!(
+            s.shrink(300, Some(5000)),
+            150,
+            "a larger suggestion is ignored"
+        );
+        s.grow();
+        assert_eq!(s.current(), 300);
+        for _ in 0..5 {
+            s.grow();
+        }
+        assert_eq!(s.current(), 2000);
+        assert_eq!(s.shrinks(), 3);
+        assert_eq!(RangeSizer::new(1).shrink(1, None), 1);
+    }
+}
