@@ -5,7 +5,7 @@
 //! answer) and replayed on start into [`Aggregates`], so the owner→sender mapping survives a restart.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use alloy::primitives::{Address, B256};
@@ -140,7 +140,7 @@ pub struct TelemetryStore {
 
 impl TelemetryStore {
     /// Replays `dir` (`DATA_DIR/telemetry`); run the returned writer as a task.
-    pub fn open(dir: &PathBuf) -> Result<(TelemetryStore, Writer<Record>), JournalError> {
+    pub fn open(dir: &Path) -> Result<(TelemetryStore, Writer<Record>), JournalError> {
         journal::repair_tail(dir)?;
         let mut agg = Aggregates::default();
         let last = journal::read_all::<Record>(dir, |r| agg.apply(&r))?;

@@ -56,7 +56,7 @@ pub struct IngestEvent {
 #[derive(Debug, ToSchema)]
 #[serde(untagged)]
 pub enum IngestBody {
-    One(IngestEvent),
+    One(Box<IngestEvent>),
     Many(Vec<IngestEvent>),
 }
 

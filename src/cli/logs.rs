@@ -25,7 +25,7 @@ pub enum LogsCommand {
     #[command(
         after_help = "Examples:\n  butler logs query --service bundler1 --level error --since 1730000000\n  butler logs query --user-op-hash 0x... --output json\n  butler logs query --text \"denied\" --limit 500"
     )]
-    Query(QueryArgs),
+    Query(Box<QueryArgs>),
 }
 
 /// Where the API is.
@@ -94,7 +94,7 @@ pub struct QueryArgs {
 pub async fn run(ctx: &Ctx, cmd: LogsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         LogsCommand::Tail(args) => tail(ctx, args).await,
-        LogsCommand::Query(args) => query(ctx, args).await,
+        LogsCommand::Query(args) => query(ctx, *args).await,
     }
 }
 

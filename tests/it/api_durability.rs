@@ -60,7 +60,7 @@ async fn acknowledged_events_survive_sigkill_exactly_once() {
     let mut server = ApiServer::start("", &[]);
     let acked_total = Arc::new(AtomicUsize::new(0));
     let acked: Arc<Mutex<BTreeSet<String>>> = Arc::default();
-    let mut resume = vec![0usize; CLIENTS];
+    let mut resume = [0usize; CLIENTS];
 
     // phase 1: ingest until the kill
     let mut handles = Vec::new();
