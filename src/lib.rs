@@ -11,6 +11,7 @@ pub mod config;
 pub mod logs;
 pub mod output;
 pub mod paymaster;
+pub mod probe;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;

@@ -20,3 +20,11 @@ pub fn opt_address<S: Serializer>(a: &Option<Address>, s: S) -> Result<S::Ok, S:
 pub fn decimal<S: Serializer>(v: &U256, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&v.to_string())
 }
+
+/// An optional `U256` as a decimal string, or null.
+pub fn opt_decimal<S: Serializer>(v: &Option<U256>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_str(&v.to_string()),
+        None => s.serialize_none(),
+    }
+}

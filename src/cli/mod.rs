@@ -8,6 +8,7 @@ mod health;
 mod index;
 mod logs;
 mod paymaster;
+mod probe;
 mod replay;
 mod serve;
 mod stats;
@@ -36,7 +37,7 @@ use crate::output::OutputFormat;
 operators run continuously.\n\nConfiguration is read from --config, $BUTLER_CONFIG, ./butler.toml or \
 ~/.config/butler/butler.toml (see `butler config init`).\n\nExit codes: 0 ok, 1 runtime failure \
 (RPC unreachable, a failed check), 2 usage or configuration error (including a chain id mismatch).",
-    after_help = "Examples:\n  butler config init --path butler.toml\n  butler --rpc-url http://127.0.0.1:8545 chain status\n  butler paymaster status --output json\n  butler health"
+    after_help = "Examples:\n  butler config init --path butler.toml\n  butler --rpc-url http://127.0.0.1:8545 chain status\n  butler paymaster status --output json\n  butler health\n  butler probe userop --count 3"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -104,6 +105,9 @@ pub enum Command {
     Logs(logs::LogsCommand),
     /// Run long-lived modes (the watcher and its HTTP API) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
+    /// End-to-end probes: real UserOperations through a bundler.
+    #[command(subcommand)]
+    Probe(probe::ProbeCommand),
 }
 
 /// Runs a parsed command line.
@@ -121,6 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => replay::run(&ctx, args),
         Command::Logs(cmd) => logs::run(&ctx, cmd).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
+        Command::Probe(cmd) => probe::run(&ctx, cmd).await,
     }
 }
 

@@ -6,4 +6,5 @@ mod api_cli;
 mod api_durability;
 mod api_sse;
 mod cli_config;
+mod foundation;
 mod support;

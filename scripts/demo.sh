@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The butler demo on a fresh machine: installs the local ERC-4337 devnet if missing (anvil, EntryPoint v0.7
+# and v0.8, SimpleAccountFactory, VerifyingPaymaster, the alto bundler), builds butler, brings the devnet
+# up, sends a few sponsored UserOperations with `butler probe userop`, and shows `butler chain status`,
+# `butler paymaster status` and `butler health` against it.
+#
+# Usage: scripts/demo.sh [--stop | --keep]
+#   --stop   stop the devnet at the end (the default when stdin is not a terminal, e.g. in CI)
+#   --keep   leave it running and print how to stop it (the default at a terminal)
+# Env: RUN_DIR (./run/demo), ANVIL_PORT and BUNDLER_PORT (8545 and 4337, or free ports when those are busy),
+#      COUNT (sponsored operations to send, 3), BUTLER_DEVNET_HOME (where the devnet is installed, ./.devnet),
+#      LIFETIME (upper bound in seconds for the devnet's processes, 3600).
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+
+STOP=
+for arg in "$@"; do
+  case "$arg" in
+    --stop) STOP=1 ;;
+    --keep) STOP=0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown argument: $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+if [ -z "$STOP" ]; then
+  if [ -t 0 ] && [ -z "${CI:-}" ]; then STOP=0; else STOP=1; fi
+fi
+
+RUN_DIR=${RUN_DIR:-$REPO/run/demo}
+mkdir -p "$RUN_DIR"
+RUN_DIR=$(cd "$RUN_DIR" && pwd)
+COUNT=${COUNT:-3}
+if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD= PLAIN=; fi
+step() { printf '\n%s==> %s%s\n' "$BOLD" "$*" "$PLAIN"; }
+
+for tool in cargo node npm jq curl; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "the demo needs \`$tool\` on PATH" >&2; exit 1; }
+done
+
+step "devnet packages (installed once into ${BUTLER_DEVNET_HOME:-$REPO/.devnet})"
+scripts/devnet/install.sh
+
+step "building butler (cargo build; the test suite reuses this build)"
+cargo build --bin butler
+BUTLER=${CARGO_TARGET_DIR:-$REPO/target}/debug/butler
+[ -x "$BUTLER" ] || { echo "no butler binary at $BUTLER after the build" >&2; exit 1; }
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pick_port() {  # pick_port PREFERRED: the preferred port if free, else a free one
+  local p=$1
+  for _ in $(seq 1 50); do
+    port_busy "$p" || { echo "$p"; return 0; }
+    p=$((20000 + RANDOM % 30000))
+  done
+  echo "no free port found" >&2; return 1
+}
+
+# A previous demo run in the same RUN_DIR is stopped first (down.sh stops only the PIDs it recorded).
+RUN_DIR=$RUN_DIR scripts/devnet/down.sh >/dev/null || true
+
+stop_devnet() { RUN_DIR=$RUN_DIR "$REPO/scripts/devnet/down.sh" || true; }
+on_exit() {
+  local rc=$?
+  if [ $rc -ne 0 ]; then
+    echo "demo failed (exit $rc); logs in $RUN_DIR (anvil.log, alto.log)" >&2
+    stop_devnet
+  elif [ "$STOP" = 1 ]; then
+    step "stopping the devnet"
+    stop_devnet
+  fi
+  exit $rc
+}
+trap on_exit EXIT
+
+ANVIL_PORT=$(pick_port "${ANVIL_PORT:-8545}")
+BUNDLER_PORT=$(pick_port "${BUNDLER_PORT:-4337}")
+[ "$ANVIL_PORT" != "$BUNDLER_PORT" ] || BUNDLER_PORT=$(pick_port $((ANVIL_PORT + 1)))
+step "devnet up: anvil on 127.0.0.1:$ANVIL_PORT, alto on 127.0.0.1:$BUNDLER_PORT, run dir $RUN_DIR"
+RUN_DIR=$RUN_DIR ANVIL_PORT=$ANVIL_PORT BUNDLER_PORT=$BUNDLER_PORT LIFETIME=${LIFETIME:-3600} \
+  scripts/devnet/up.sh
+
+env_get() { sed -n "s/^$1=//p" "$RUN_DIR/env"; }
+KEY_FILE=$RUN_DIR/paymaster-signer.key
+(umask 077 && env_get PM_SIGNER_KEY >"$KEY_FILE")
+CONFIG=$RUN_DIR/butler.toml
+cat >"$CONFIG" <<TOML
+# butler configuration for the demo devnet (written by scripts/demo.sh).
+
+[chain]
+rpc_url = "$(env_get ANVIL_RPC)"
+chain_id = $(env_get CHAIN_ID)
+
+[[paymasters]]
+name = "verifying"
+address = "$(env_get VERIFYING_PAYMASTER)"
+entrypoint = "$(env_get ENTRYPOINT_V07)"
+min_deposit_eth = "1.0"
+
+[probe]
+factory = "$(env_get SIMPLE_ACCOUNT_FACTORY)"
+bundler = "$(env_get BUNDLER_RPC)"
+entrypoint = "$(env_get ENTRYPOINT_V07)"
+paymaster = "$(env_get VERIFYING_PAYMASTER)"
+paymaster_signer_key_file = "$KEY_FILE"
+
+[[bundlers]]
+name = "alto"
+rpc_url = "$(env_get BUNDLER_RPC)"
+executors = ["$(env_get EXECUTOR_ADDRESS)"]
+TOML
+echo "config: $CONFIG"
+
+run() { printf '\n$ butler %s\n' "$*"; "$BUTLER" --config "$CONFIG" "$@"; }
+
+step "sending $COUNT sponsored UserOperations through alto"
+run probe userop --count "$COUNT"
+
+step "the chain, the paymaster (its deposit paid for the operations above) and the health checks"
+run chain status
+run paymaster status
+run health
+
+if [ "$STOP" = 0 ]; then
+  step "the devnet keeps running (for at most ${LIFETIME:-3600} s)"
+  cat <<EOF
+Try, for example:
+  $BUTLER --config $CONFIG probe userop --count 10
+  $BUTLER --config $CONFIG paymaster status --output json
+Stop it with:
+  RUN_DIR=$RUN_DIR scripts/devnet/down.sh
+EOF
+fi
