@@ -3,6 +3,7 @@
 
 mod api;
 mod api_cli;
+mod api_devnet;
 mod api_durability;
 mod api_sse;
 mod cli_config;
