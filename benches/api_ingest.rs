@@ -22,7 +22,10 @@ use tokio_util::sync::CancellationToken;
 const TOKEN: &str = "bench-token";
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// The baseline: hyper, parse the JSON body into a `serde_json::Value`, answer 200.
@@ -137,6 +140,12 @@ async fn subscribers(base: &str, n: usize, cancel: CancellationToken) -> Arc<Ato
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!(
+            "api_ingest: a benchmark; run it with `cargo bench --bench api_ingest` (scripts/bench/api.sh)"
+        );
+        return;
+    }
     let secs = env_u64("BENCH_SECS", 5);
     let clients = env_u64("BENCH_CLIENTS", 16);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
@@ -146,29 +155,43 @@ async fn main() {
         data_dir: Some(dir.path().to_path_buf()),
         ..Config::default()
     };
-    let mut settings = ApiSettings::from_config(&config, Some(SocketAddr::from(([127, 0, 0, 1], 0))), None)
-        .unwrap_or_else(|e| panic!("settings: {e}"));
+    let mut settings =
+        ApiSettings::from_config(&config, Some(SocketAddr::from(([127, 0, 0, 1], 0))), None)
+            .unwrap_or_else(|e| panic!("settings: {e}"));
     settings.admin_token = Some(Secret::new(TOKEN));
     settings.api.sse_max_clients = 200;
     settings.api.body_limit_bytes = 4 << 20;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-    let api_addr = listener.local_addr().unwrap_or_else(|e| panic!("addr: {e}"));
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let api_addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("addr: {e}"));
     drop(listener);
     settings.listen = api_addr;
     let mode = api::mode(settings, None, cancel.clone()).unwrap_or_else(|e| panic!("api: {e}"));
     let c = cancel.clone();
-    let server = tokio::spawn(async move { serve::run_with(vec![mode], c, ServeOptions::default()).await });
+    let server =
+        tokio::spawn(async move { serve::run_with(vec![mode], c, ServeOptions::default()).await });
 
-    let base_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
-    let base_addr = base_listener.local_addr().unwrap_or_else(|e| panic!("addr: {e}"));
+    let base_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let base_addr = base_listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("addr: {e}"));
     tokio::spawn(baseline(base_listener, cancel.clone()));
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let api_base = format!("http://{api_addr}");
     let api_url = format!("{api_base}/api/logs/ingest");
     let base_url = format!("http://{base_addr}/ingest");
-    println!("ingest benchmark: {clients} connections, {secs} s per case, events/s (ratio = butler / baseline)");
-    println!("{:<34} {:>12} {:>12} {:>7}", "case", "butler", "baseline", "ratio");
+    println!(
+        "ingest benchmark: {clients} connections, {secs} s per case, events/s (ratio = butler / baseline)"
+    );
+    println!(
+        "{:<34} {:>12} {:>12} {:>7}",
+        "case", "butler", "baseline", "ratio"
+    );
     let mut sse_cancel = None;
     let mut received = None;
     for (label, batch, sse) in [
@@ -184,10 +207,16 @@ async fn main() {
         }
         let ours = load(api_url.clone(), batch, clients, secs).await;
         let theirs = load(base_url.clone(), batch, clients, secs).await;
-        println!("{label:<34} {ours:>12.0} {theirs:>12.0} {:>7.3}", ours / theirs);
+        println!(
+            "{label:<34} {ours:>12.0} {theirs:>12.0} {:>7.3}",
+            ours / theirs
+        );
     }
     if let Some(r) = received {
-        println!("SSE subscribers received {} events in total", r.load(Ordering::Relaxed));
+        println!(
+            "SSE subscribers received {} events in total",
+            r.load(Ordering::Relaxed)
+        );
     }
     if let Some(c) = sse_cancel {
         c.cancel();

@@ -124,7 +124,8 @@ async fn forward(
             Err(RecvError::Closed) => return,
             Err(RecvError::Lagged(_)) => return drop_slow(&tx, queue),
         };
-        for e in batch.iter() {
+        for c in batch.iter() {
+            let e = &c.event;
             if e.id <= last || !filter.matches(e) {
                 continue;
             }
@@ -143,7 +144,12 @@ async fn forward(
                     }
                 }
             };
-            slot.send(log_event(e));
+            slot.send(
+                Event::default()
+                    .event("log")
+                    .id(e.id.to_string())
+                    .data(&c.json),
+            );
         }
     }
 }

@@ -94,7 +94,19 @@ impl<T: Entry> Journal<T> {
         last_seq: u64,
         on_commit: OnCommit<T>,
     ) -> Result<(Journal<T>, Writer<T>), JournalError> {
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        if !dir.is_dir() {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+            if let Some(parent) = dir.parent() {
+                let parent = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
+                File::open(parent)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io_err(parent))?;
+            }
+        }
         let (tx, rx) = mpsc::unbounded_channel();
         Ok((
             Journal { tx },

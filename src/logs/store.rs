@@ -46,8 +46,15 @@ pub struct LogStats {
     pub newest_id: Option<u64>,
 }
 
+/// A committed event and its JSON text (serialised once for every stream subscriber).
+#[derive(Debug)]
+pub struct Committed {
+    pub event: Arc<LogEvent>,
+    pub json: String,
+}
+
 /// The events of one commit, in id order.
-pub type Batch = Arc<Vec<Arc<LogEvent>>>;
+pub type Batch = Arc<Vec<Committed>>;
 
 struct Shared {
     ring: RwLock<VecDeque<Arc<LogEvent>>>,
@@ -141,13 +148,19 @@ impl Shared {
     }
 
     fn push(&self, items: Vec<LogEvent>) {
-        let batch: Vec<Arc<LogEvent>> = items.into_iter().map(Arc::new).collect();
+        let batch: Vec<Committed> = items
+            .into_iter()
+            .map(|e| Committed {
+                json: serde_json::to_string(&e).unwrap_or_default(),
+                event: Arc::new(e),
+            })
+            .collect();
         let mut ring = self.ring.write().unwrap_or_else(|p| p.into_inner());
         for item in &batch {
             if ring.len() >= self.retention_max {
                 ring.pop_front();
             }
-            ring.push_back(item.clone());
+            ring.push_back(item.event.clone());
         }
         let _ = self.tx.send(Arc::new(batch));
     }
@@ -180,7 +193,7 @@ mod tests {
             let (a, b) = store.ingest(vec![ev("x"), ev("y")]).await.unwrap();
             assert_eq!((a, b), (round * 2 + 1, round * 2 + 2));
             let mut live = sub.live;
-            assert_eq!(live.recv().await.unwrap()[0].id, a);
+            assert_eq!(live.recv().await.unwrap()[0].event.id, a);
             cancel.cancel();
             task.await.unwrap().unwrap();
         }
