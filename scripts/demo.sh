@@ -121,12 +121,16 @@ run chain status
 run paymaster status
 run health
 
+step "the exporter: butler serve --prometheus, scraped once"
+scripts/demo-exporter.sh "$CONFIG"
+
 if [ "$STOP" = 0 ]; then
   step "the devnet keeps running (for at most ${LIFETIME:-3600} s)"
   cat <<EOF
 Try, for example:
   $BUTLER --config $CONFIG probe userop --count 10
   $BUTLER --config $CONFIG paymaster status --output json
+  $BUTLER --config $CONFIG serve --prometheus    # then: curl http://127.0.0.1:9464/metrics
 Stop it with:
   RUN_DIR=$RUN_DIR scripts/devnet/down.sh
 EOF

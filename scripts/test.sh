@@ -41,6 +41,13 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --all-targets -- -D warnings
 
+step "PostgreSQL for the fee manager's Postgres tests"
+. scripts/lib/postgres.sh
+trap pg_stop EXIT
+if ! pg_start; then
+  echo "cannot start PostgreSQL; the Postgres tests will fail in CI and skip locally" >&2
+fi
+
 step "cargo test"
 cargo test --all-targets -- --color never
 

@@ -8,6 +8,8 @@ pub mod api;
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod exporter;
+pub mod fees;
 pub mod logs;
 pub mod output;
 pub mod paymaster;

@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     match runtime.block_on(butler::cli::run(cli)) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", butler::cli::error_message(&err));
             butler::cli::exit_code_for(&err)
         }
     }

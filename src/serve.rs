@@ -42,6 +42,10 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "modes {modes} cannot share {addr}: they serve the same path; give them different listen addresses"
+    )]
+    RouteClash { addr: SocketAddr, modes: String },
     #[error("HTTP server on {addr} failed: {source}")]
     Server {
         addr: SocketAddr,
@@ -93,7 +97,13 @@ pub async fn run_with(
             .entry(mode.listen)
             .or_insert_with(|| (Vec::new(), Router::new()));
         entry.0.push(mode.name);
-        entry.1 = std::mem::take(&mut entry.1).merge(mode.router);
+        let current = std::mem::take(&mut entry.1);
+        let merged =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| current.merge(mode.router)));
+        entry.1 = merged.map_err(|_| ServeError::RouteClash {
+            addr: mode.listen,
+            modes: entry.0.join(" + "),
+        })?;
         tasks.extend(mode.tasks);
     }
     let mut listeners = Vec::new();
@@ -187,4 +197,56 @@ async fn serve_listener(
         tracing::warn!("open connections did not finish in time; closing them");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+
+    fn mode(name: &'static str, listen: SocketAddr, path: &str) -> Mode {
+        Mode {
+            name,
+            listen,
+            router: Router::new().route(path, get(|| async { "ok" })),
+            tasks: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn clashing_routes_on_one_address_are_an_error() {
+        let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let err = run(
+            vec![mode("a", addr, "/metrics"), mode("b", addr, "/metrics")],
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, ServeError::RouteClash { .. }), "{err}");
+        assert!(err.to_string().contains("a + b"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn modes_share_a_listener_and_stop_on_cancel() {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = probe.local_addr().unwrap();
+        drop(probe);
+        let cancel = CancellationToken::new();
+        let server = tokio::spawn(run(
+            vec![mode("a", addr, "/a"), mode("b", addr, "/b")],
+            cancel.clone(),
+        ));
+        let mut ok = 0;
+        for _ in 0..100 {
+            let a = tokio::net::TcpStream::connect(addr).await;
+            if a.is_ok() {
+                ok += 1;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(ok, 1, "server did not start");
+        cancel.cancel();
+        server.await.unwrap().unwrap();
+    }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use alloy::primitives::U256;
+use alloy::primitives::{Address, U256};
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
@@ -127,7 +127,7 @@ pub async fn paymaster_status_handler(
             let totals = indexed
                 .totals
                 .paymasters
-                .get(&p.address.to_checksum(None))
+                .get(&p.address)
                 .cloned()
                 .unwrap_or_default();
             let min = p.min_deposit_eth.map(|m| m.0);
@@ -166,7 +166,7 @@ pub async fn paymaster_status_handler(
 fn fees(t: &PaymasterTotals) -> BTreeMap<String, String> {
     t.fees_by_token
         .iter()
-        .map(|(k, v)| (k.clone(), v.to_string()))
+        .map(|(k, v)| (k.to_checksum(None), v.to_string()))
         .collect()
 }
 
@@ -204,7 +204,7 @@ pub struct RevenueResponse {
     security(("bearer" = [])))]
 pub async fn revenue(State(state): State<ApiState>) -> Json<RevenueResponse> {
     let indexed = state.indexed();
-    let mut all_fees: BTreeMap<String, U256> = BTreeMap::new();
+    let mut all_fees: BTreeMap<Address, U256> = BTreeMap::new();
     let mut all_cost = U256::ZERO;
     let paymasters = indexed
         .totals
@@ -212,16 +212,16 @@ pub async fn revenue(State(state): State<ApiState>) -> Json<RevenueResponse> {
         .iter()
         .map(|(addr, t)| {
             for (token, v) in &t.fees_by_token {
-                *all_fees.entry(token.clone()).or_default() += *v;
+                *all_fees.entry(*token).or_default() += *v;
             }
             all_cost += t.sponsored_gas_cost_wei;
             PaymasterRevenue {
-                address: addr.clone(),
+                address: addr.to_checksum(None),
                 name: state
                     .settings()
                     .paymasters
                     .iter()
-                    .find(|p| p.address.to_checksum(None) == *addr)
+                    .find(|p| p.address == *addr)
                     .map(|p| p.name.clone()),
                 sponsored_ops: t.sponsored_ops,
                 succeeded: t.succeeded,
@@ -238,7 +238,7 @@ pub async fn revenue(State(state): State<ApiState>) -> Json<RevenueResponse> {
         paymasters,
         fees_by_token: all_fees
             .into_iter()
-            .map(|(k, v)| (k, v.to_string()))
+            .map(|(k, v)| (k.to_checksum(None), v.to_string()))
             .collect(),
         sponsored_gas_cost_wei: all_cost.to_string(),
     })

@@ -51,8 +51,8 @@ pub struct HealthResponse {
 /// A degraded-mode banner for the user app.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Banner {
-    /// `rpc_down`, `indexer_lagging`, `paymaster_deposit_low`, `paymaster_unreachable`, `no_bundler_up`,
-    /// `store_not_writable` or `starting`.
+    /// `rpc_down`, `indexer_lagging`, `paymaster_deposit_low`, `paymaster_unreachable`, `no_bundler_up`
+    /// or `store_not_writable`.
     pub code: String,
     /// `warning` or `critical`.
     pub severity: String,
@@ -112,17 +112,14 @@ pub fn checks(state: &ApiState, snap: &Snapshot) -> Vec<(Check, Option<Banner>)>
         message,
     };
     if !snap.ready {
+        // the first probe round takes at most the probe timeout; until then nothing is known to be wrong
         out.push((
             Check {
                 name: "monitor".into(),
-                status: Status::Degraded,
+                status: Status::Ok,
                 detail: "first health probes still running".into(),
             },
-            Some(banner(
-                "starting",
-                "warning",
-                "health checks are starting".into(),
-            )),
+            None,
         ));
     }
     if let Some(c) = &snap.chain {
@@ -347,7 +344,8 @@ pub async fn health_db(State(state): State<ApiState>) -> Json<DbHealthResponse> 
     let logs = store_health(&state.settings().data_dir.join("logs"));
     let telemetry = store_health(&state.settings().data_dir.join("telemetry"));
     let checkpoint = state.watcher().map(|w| {
-        let path = crate::watcher::checkpoint::Checkpoint::path(&w.chain_dir);
+        let chain_dir = crate::watcher::chain_dir(&state.settings().data_dir);
+        let path = crate::watcher::checkpoint::Checkpoint::path(&chain_dir);
         let age_secs = std::fs::metadata(&path)
             .and_then(|m| m.modified())
             .ok()

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use alloy::primitives::U256;
+use alloy::primitives::{Address, U256};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -98,12 +98,12 @@ pub struct SummaryResponse {
 pub async fn summary(State(state): State<ApiState>) -> Json<SummaryResponse> {
     let indexed = state.indexed();
     let tel = state.telemetry().snapshot();
-    let mut fees: BTreeMap<String, U256> = BTreeMap::new();
+    let mut fees: BTreeMap<Address, U256> = BTreeMap::new();
     let mut cost = U256::ZERO;
     for b in indexed.totals.buckets.values() {
         cost += b.actual_gas_cost_wei;
         for (t, v) in &b.fees_by_token {
-            *fees.entry(t.clone()).or_default() += *v;
+            *fees.entry(*t).or_default() += *v;
         }
     }
     let progress = state.watcher().map(|w| w.progress.borrow().clone());
@@ -117,7 +117,10 @@ pub async fn summary(State(state): State<ApiState>) -> Json<SummaryResponse> {
             senders: indexed.totals.senders.len(),
             paymasters: indexed.totals.paymasters.len(),
             actual_gas_cost_wei: cost.to_string(),
-            fees_by_token: fees.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
+            fees_by_token: fees
+                .into_iter()
+                .map(|(k, v)| (k.to_checksum(None), v.to_string()))
+                .collect(),
         },
         workflows: WorkflowStats::of(indexed.workflows.values()).into(),
         telemetry: TelemetrySummary {
@@ -245,7 +248,7 @@ pub async fn timeseries(
         s.actual_gas_cost_wei += b.actual_gas_cost_wei;
         s.actual_gas_used += b.actual_gas_used;
         for (t, v) in &b.fees_by_token {
-            *s.fees_by_token.entry(t.clone()).or_default() += *v;
+            *s.fees_by_token.entry(*t).or_default() += *v;
         }
     }
     let points = (0..count)
@@ -262,7 +265,7 @@ pub async fn timeseries(
                 fees_by_token: b
                     .fees_by_token
                     .into_iter()
-                    .map(|(k, v)| (k, v.to_string()))
+                    .map(|(k, v)| (k.to_checksum(None), v.to_string()))
                     .collect(),
             }
         })

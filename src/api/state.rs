@@ -27,8 +27,6 @@ pub struct WatcherView {
     pub progress: watch::Receiver<Progress>,
     /// The reduced state as of the indexer's last commit.
     pub state: watch::Receiver<Arc<State>>,
-    /// `DATA_DIR/chain`.
-    pub chain_dir: PathBuf,
     pub confirmations: u64,
 }
 
@@ -38,7 +36,6 @@ impl WatcherView {
         WatcherView {
             progress: indexer.progress(),
             state: indexer.state(),
-            chain_dir: indexer.chain_dir().clone(),
             confirmations: indexer.confirmations(),
         }
     }

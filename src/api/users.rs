@@ -190,7 +190,7 @@ pub async fn users(State(state): State<ApiState>) -> Json<UsersResponse> {
         indexed
             .totals
             .senders
-            .get(&sender.to_checksum(None))
+            .get(sender)
             .cloned()
             .unwrap_or_default()
     };
@@ -224,7 +224,8 @@ pub async fn users(State(state): State<ApiState>) -> Json<UsersResponse> {
         .collect();
     let mut senders: BTreeMap<String, SenderItem> = BTreeMap::new();
     for (key, t) in &indexed.totals.senders {
-        senders.insert(key.clone(), sender_item(key.clone(), t));
+        let key = key.to_checksum(None);
+        senders.insert(key.clone(), sender_item(key, t));
     }
     for (sender, seen) in &tel.senders {
         let key = sender.to_checksum(None);

@@ -4,6 +4,9 @@
 mod chain;
 mod config;
 mod context;
+mod fees;
+mod fees_input;
+mod fees_named;
 mod health;
 mod index;
 mod logs;
@@ -103,11 +106,15 @@ pub enum Command {
     /// Query and follow the log events stored by the watcher's API.
     #[command(subcommand)]
     Logs(logs::LogsCommand),
-    /// Run long-lived modes (the watcher and its HTTP API) until SIGINT/SIGTERM.
-    Serve(serve::ServeArgs),
     /// End-to-end probes: real UserOperations through a bundler.
     #[command(subcommand)]
     Probe(probe::ProbeCommand),
+    /// Validator fee configuration (Vouch execution configs, Commit-Boost muxes): the fee manager's store.
+    #[command(subcommand)]
+    Fees(fees::FeesCommand),
+    /// Run long-lived modes in one process (--prometheus: the metrics exporter; --fee-manager: the fee
+    /// manager; --watcher: the event indexer and its HTTP API) until SIGINT/SIGTERM.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs a parsed command line.
@@ -124,8 +131,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(args) => stats::run(&ctx, args),
         Command::Replay(args) => replay::run(&ctx, args),
         Command::Logs(cmd) => logs::run(&ctx, cmd).await,
-        Command::Serve(args) => serve::run(&ctx, args).await,
         Command::Probe(cmd) => probe::run(&ctx, cmd).await,
+        Command::Fees(cmd) => fees::run(&ctx, cmd).await,
+        Command::Serve(args) => serve::run(&ctx, args).await,
     }
 }
 
@@ -147,6 +155,23 @@ pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
     ExitCode::from(if usage { 2 } else { 1 })
 }
 
+/// The error and its causes on one line, skipping causes whose text the previous message already contains
+/// (HTTP client errors repeat their inner error in their own message).
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// Sets up logging on stderr from `-v`/`-q`, `--log-format` and `RUST_LOG`.
 pub fn init_tracing(global: &GlobalArgs) {
     use tracing_subscriber::EnvFilter;
@@ -162,9 +187,11 @@ pub fn init_tracing(global: &GlobalArgs) {
         Ok(v) if !v.is_empty() && global.verbose == 0 && global.quiet == 0 => EnvFilter::new(v),
         _ => EnvFilter::new(default),
     };
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let _ = match global.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.with_target(false).try_init(),

@@ -1,41 +1,70 @@
-//! `butler serve`: runs the selected modes in one process until SIGINT/SIGTERM. A thin mapper from flags
-//! to each mode's constructor; the modes share listeners when their addresses are equal.
+//! `butler serve`: maps the mode flags to each mode's settings and runs them together until SIGINT/SIGTERM.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::Args;
 
 use super::{Ctx, UsageError};
 use crate::api::{self, ApiSettings, WatcherView};
+use crate::exporter::{self, ExporterSettings};
+use crate::fees::FeesSettings;
 use crate::serve::{self, ServeOptions};
+use crate::shutdown;
 use crate::watcher::{Indexer, WatcherSettings};
 
+/// `butler serve` flags: one per mode, and each mode's own listen address.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  butler serve --watcher\n  BUTLER_API__ADMIN_TOKEN=secret butler serve --watcher --api-listen 127.0.0.1:8080"
+    after_help = "Examples:\n  butler serve --prometheus\n  butler serve --prometheus --exporter-listen 127.0.0.1:9464\n  curl -s http://127.0.0.1:9464/metrics | grep butler_chain_head_block\n  butler serve --fee-manager --fees-listen 127.0.0.1:8081\n  BUTLER_API__ADMIN_TOKEN=secret butler serve --watcher --api-listen 127.0.0.1:8080\n  butler serve --prometheus --watcher --fee-manager"
 )]
 pub struct ServeArgs {
+    /// Serve Prometheus metrics for the chain, the [[paymasters]] and [[bundlers]] at /metrics (and /healthz).
+    #[arg(long)]
+    pub prometheus: bool,
+    /// Listen address of the exporter (default: [exporter] listen, else 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR", requires = "prometheus")]
+    pub exporter_listen: Option<SocketAddr>,
+    /// Serve the fee manager: Vouch execution configs, Commit-Boost mux keys and the admin API ([fees]).
+    #[arg(long)]
+    pub fee_manager: bool,
+    /// Listen address of the fee manager (default: [fees] listen, else 127.0.0.1:8081).
+    #[arg(long, value_name = "ADDR", requires = "fee_manager")]
+    pub fees_listen: Option<SocketAddr>,
     /// Run the watcher: index [[watcher.sources]] continuously (the single writer of DATA_DIR/chain) and
-    /// serve its HTTP API (logs, telemetry, user operations, workflows, metrics). Without a [watcher]
-    /// section only the API runs (logs and telemetry; the data endpoints are empty).
+    /// serve its HTTP API (logs, telemetry, user operations, workflows, metrics; docs/api.md). Without a
+    /// [watcher] section only the API runs (logs and telemetry; the data endpoints are empty).
     #[arg(long)]
     pub watcher: bool,
-    /// Where the watcher's HTTP API listens; overrides [api] listen (default 127.0.0.1:8080).
-    #[arg(long, value_name = "ADDR")]
+    /// Listen address of the watcher's HTTP API (default: [api] listen, else 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR", requires = "watcher")]
     pub api_listen: Option<SocketAddr>,
 }
 
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    if !args.watcher {
-        return Err(UsageError("choose at least one mode to serve: --watcher".into()).into());
+    if !(args.prometheus || args.fee_manager || args.watcher) {
+        return Err(UsageError(
+            "choose at least one mode to serve: --prometheus, --fee-manager, --watcher".into(),
+        )
+        .into());
     }
-    let cancel = crate::shutdown::on_signals().context("cannot install signal handlers")?;
-    let config = ctx.config()?;
+    let cancel = shutdown::on_signals()?;
     let mut modes = Vec::new();
     let mut options = ServeOptions::default();
+    if args.prometheus {
+        let mut settings = ExporterSettings::from_config(ctx.config()?, &ctx.chain_config()?)?;
+        if let Some(addr) = args.exporter_listen {
+            settings.listen = addr;
+        }
+        modes.push(exporter::mode(settings));
+    }
+    if args.fee_manager {
+        let settings = FeesSettings::from_config(ctx.config()?)?;
+        let listen = args.fees_listen.unwrap_or(settings.listen);
+        modes.push(crate::fees::http::mode(&settings, listen).await?);
+    }
     if args.watcher {
+        let config = ctx.config()?;
         let chain = config
             .chain
             .as_ref()

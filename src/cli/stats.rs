@@ -46,7 +46,12 @@ pub fn run(ctx: &Ctx, _args: StatsArgs) -> anyhow::Result<ExitCode> {
             "eventsBySource": state.events_by_source,
             "userops": state.ops,
             "senders": state.totals.senders.len(),
-            "paymasters": state.totals.paymasters,
+            "paymasters": state
+                .totals
+                .paymasters
+                .iter()
+                .map(|(a, p)| (a.to_checksum(None), p))
+                .collect::<std::collections::BTreeMap<_, _>>(),
             "workflows": workflows,
         }))?,
         OutputFormat::Table => {
@@ -103,7 +108,7 @@ pub fn run(ctx: &Ctx, _args: StatsArgs) -> anyhow::Result<ExitCode> {
                 ]);
                 for (pm, p) in &state.totals.paymasters {
                     t.add_row(vec![
-                        pm.clone(),
+                        pm.to_string(),
                         p.sponsored_ops.to_string(),
                         p.sponsored_gas_used.to_string(),
                         p.sponsored_gas_cost_wei.to_string(),

@@ -79,14 +79,11 @@ impl RangeSizer {
 /// What one fetched range yields.
 #[derive(Debug)]
 pub struct RangeBatch {
-    pub from: u64,
     pub to: u64,
     /// The last block of the range and its hash.
     pub end: BlockRef,
     /// Decoded records in canonical order.
     pub records: Vec<Record>,
-    /// Logs no source could decode (skipped, logged).
-    pub undecodable: u64,
 }
 
 /// Fetches and decodes ranges; cheap to clone into concurrent tasks.
@@ -307,7 +304,6 @@ impl Fetcher {
             });
         };
         let mut records = Vec::with_capacity(routed.len());
-        let mut undecodable = 0;
         let mut seen_hashes: BTreeMap<u64, B256> = BTreeMap::new();
         for (si, ei, meta, log) in routed {
             let spec = &self.sources[si].events[ei];
@@ -329,7 +325,6 @@ impl Fetcher {
             let args = match decode_args(spec, &log) {
                 Ok(a) => a,
                 Err(e) => {
-                    undecodable += 1;
                     tracing::warn!(
                         source = %self.sources[si].name,
                         event = %spec.abi.name,
@@ -358,14 +353,12 @@ impl Fetcher {
         }
         records.sort_by_key(Record::position);
         Ok(RangeBatch {
-            from,
             to,
             end: BlockRef {
                 number: to,
                 hash: end_hash,
             },
             records,
-            undecodable,
         })
     }
 

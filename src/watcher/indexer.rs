@@ -6,7 +6,6 @@
 //! ranges concurrently, append each range's records in order, and commit (fsync the log, then write
 //! the checkpoint with the state hash) every [`COMMIT_INTERVAL`] or [`COMMIT_EVENTS`] and at the end.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -26,7 +25,8 @@ use super::store::{StoreWriter, log_files};
 use super::{WatcherError, WatcherSettings};
 use crate::chain::ChainClient;
 
-/// Longest time appended records wait for their commit during a backfill.
+/// Longest time appended records wait for their commit during a backfill (at least ten times what the
+/// last commit took, so hashing a large state never dominates).
 pub const COMMIT_INTERVAL: Duration = Duration::from_millis(500);
 /// Most records appended before a commit.
 pub const COMMIT_EVENTS: u64 = 50_000;
@@ -82,6 +82,7 @@ pub struct Indexer {
     state: State,
     last_applied: Option<Position>,
     written: u64,
+    last_commit_cost: Duration,
     progress: watch::Sender<Progress>,
     /// The reduced state as of the last commit, for readers in the same process (the HTTP API).
     shared: watch::Sender<Arc<State>>,
@@ -178,6 +179,13 @@ impl Indexer {
         let confirmations = settings
             .confirmations
             .unwrap_or_else(|| super::default_confirmations(chain_id));
+        tracing::info!(
+            chain_id,
+            confirmations,
+            sources = names.len(),
+            "watcher store {}",
+            dir.display()
+        );
         let fetcher = Fetcher::new(
             client,
             chain_id,
@@ -208,6 +216,7 @@ impl Indexer {
             state: replayed.state,
             last_applied: replayed.last,
             written: 0,
+            last_commit_cost: Duration::ZERO,
             progress,
             _lock: lock,
         })
@@ -231,11 +240,6 @@ impl Indexer {
     /// The checkpoint as last written.
     pub fn checkpoint(&self) -> &Checkpoint {
         &self.checkpoint
-    }
-
-    /// The chain directory.
-    pub fn chain_dir(&self) -> &PathBuf {
-        &self.settings.chain_dir
     }
 
     /// Runs until cancelled: a pass, then a wait of `poll_interval` once caught up. RPC failures are
@@ -387,7 +391,7 @@ impl Indexer {
             pending = Some(batch.end);
             if batch.to == tip
                 || uncommitted >= COMMIT_EVENTS
-                || since_commit.elapsed() >= COMMIT_INTERVAL
+                || since_commit.elapsed() >= COMMIT_INTERVAL.max(self.last_commit_cost * 10)
             {
                 self.commit(batch.end)?;
                 pending = None;
@@ -432,6 +436,7 @@ impl Indexer {
 
     /// Makes the log durable, then moves the checkpoint to `end`.
     fn commit(&mut self, end: BlockRef) -> Result<(), WatcherError> {
+        let started = Instant::now();
         self.store.sync()?;
         let cp = &mut self.checkpoint;
         cp.last_block = Some(end.number);
@@ -440,7 +445,9 @@ impl Indexer {
         cp.state_hash = self.state.state_hash();
         cp.events = self.state.events;
         cp.retention_max = self.settings.retention_max;
-        cp.save(&self.settings.chain_dir)
+        cp.save(&self.settings.chain_dir)?;
+        self.last_commit_cost = started.elapsed();
+        Ok(())
     }
 
     /// Rolls the log back to the fork point: the checkpoint first (so a crash in between is harmless),

@@ -4,7 +4,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use fs4::fs_std::FileExt;
 
@@ -17,7 +17,6 @@ pub const LOCK_FILE: &str = "writer.lock";
 #[derive(Debug)]
 pub struct WriterLock {
     file: File,
-    path: PathBuf,
 }
 
 impl WriterLock {
@@ -58,12 +57,7 @@ impl WriterLock {
             .and_then(|_| file.write_all(info.as_bytes()))
             .and_then(|_| file.sync_data())
             .map_err(WatcherError::io(&path))?;
-        Ok(WriterLock { file, path })
-    }
-
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(WriterLock { file })
     }
 }
 

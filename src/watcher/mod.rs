@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::WatcherError;
-pub use indexer::{COMMIT_EVENTS, COMMIT_INTERVAL, Indexer, PassOutcome, Progress, Target};
+pub use indexer::{Indexer, PassOutcome, Progress, Target};
 pub use mode::mode;
 pub use sources::{Source, sources_from_config};
 

@@ -39,5 +39,7 @@ async fn health(progress: watch::Receiver<Progress>) -> Json<serde_json::Value> 
         "caughtUp": p.caught_up,
         "events": p.events,
         "reorgs": p.reorgs,
+        "logRange": p.range,
+        "logRangeRefusals": p.range_refusals,
     }))
 }

@@ -20,7 +20,7 @@ pub struct Record {
     pub tx_hash: B256,
     pub tx_index: u64,
     pub log_index: u64,
-    #[serde(serialize_with = "crate::chain::ser::address")]
+    #[serde(serialize_with = "checksummed")]
     pub address: Address,
     /// The `[[watcher.sources]]` name.
     pub source: String,
@@ -32,9 +32,42 @@ pub struct Record {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::chain::ser::opt_address"
+        serialize_with = "opt_checksummed"
     )]
     pub tx_from: Option<Address>,
+}
+
+/// EIP-55 form of an address, from a small per-thread cache (the same contracts, paymasters and bundlers
+/// recur in almost every record, and each checksum costs a keccak).
+pub fn checksum(a: &Address) -> String {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static CACHE: RefCell<HashMap<Address, String>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(s) = c.get(a) {
+            return s.clone();
+        }
+        if c.len() >= 4096 {
+            c.clear();
+        }
+        let s = a.to_checksum(None);
+        c.insert(*a, s.clone());
+        s
+    })
+}
+
+fn checksummed<S: serde::Serializer>(a: &Address, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&checksum(a))
+}
+
+fn opt_checksummed<S: serde::Serializer>(a: &Option<Address>, s: S) -> Result<S::Ok, S::Error> {
+    match a {
+        Some(a) => s.serialize_str(&checksum(a)),
+        None => s.serialize_none(),
+    }
 }
 
 /// The canonical order of records: block, transaction index, log index.
@@ -120,7 +153,7 @@ pub fn to_json(v: &DynSolValue) -> Value {
         DynSolValue::Int(i, _) => Value::String(i.to_string()),
         DynSolValue::Uint(u, _) => Value::String(u.to_string()),
         DynSolValue::FixedBytes(w, n) => Value::String(format!("0x{}", hex::encode(&w[..*n]))),
-        DynSolValue::Address(a) => Value::String(a.to_checksum(None)),
+        DynSolValue::Address(a) => Value::String(checksum(a)),
         DynSolValue::Function(f) => Value::String(format!("0x{}", hex::encode(f.as_slice()))),
         DynSolValue::Bytes(b) => Value::String(format!("0x{}", hex::encode(b))),
         DynSolValue::String(s) => Value::String(s.clone()),

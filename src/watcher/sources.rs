@@ -37,8 +37,7 @@ pub const WORKFLOW_EVENTS: &[&str] = &[
 ];
 
 /// A built-in set of events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
     Entrypoint,
     Paymaster,
@@ -78,7 +77,6 @@ pub struct EventSpec {
 #[derive(Debug, Clone)]
 pub struct Source {
     pub name: String,
-    pub preset: Option<Preset>,
     /// Empty: logs of any contract with these events.
     pub addresses: Vec<Address>,
     pub start_block: Option<u64>,
@@ -217,7 +215,6 @@ fn source_from_config(s: &WatcherSource) -> Result<Source, ConfigError> {
     addresses.dedup();
     Ok(Source {
         name: s.name.clone(),
-        preset,
         addresses,
         start_block: s.start_block,
         events,

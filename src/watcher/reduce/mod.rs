@@ -1,21 +1,22 @@
 //! Reducers: pure functions of the ordered log (block time only, never the wall clock) that derive user
 //! operations, per-sender and per-paymaster totals, workflows and time buckets.
 //!
-//! [`State::state_hash`] is keccak-256 over the canonical serialisation of the state (JSON with sorted
-//! maps and fixed field order); the same log always gives the same hash, which `butler replay --verify`
+//! [`State::state_hash`] is SHA-256 over the canonical serialisation of the state ([`canon`]: a fixed
+//! field order, sorted maps); the same log always gives the same hash, which `butler replay --verify`
 //! checks against the checkpoint.
 
+pub mod canon;
 pub mod totals;
 pub mod userops;
 pub mod workflows;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::Write;
 
-use alloy::primitives::{B256, Keccak256};
+use alloy::primitives::B256;
 use serde::Serialize;
 
 use super::record::Record;
+use canon::Canon;
 use totals::Totals;
 use userops::{Fact, Join, UserOp};
 use workflows::Workflow;
@@ -105,23 +106,23 @@ impl State {
         }
     }
 
-    /// keccak-256 of the canonical serialisation.
+    /// SHA-256 of the canonical serialisation ([`canon`]).
     pub fn state_hash(&self) -> B256 {
-        struct HashWriter(Keccak256);
-        impl Write for HashWriter {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.update(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
+        let mut c = Canon::default();
+        c.u64(self.events);
+        c.map(
+            &self.events_by_source,
+            |c, k| c.str(k),
+            |c, m| c.map(m, |c, k| c.str(k), |c, n| c.u64(*n)),
+        );
+        let o = &self.ops;
+        for n in [o.total, o.succeeded, o.failed, o.with_post_op] {
+            c.u64(n);
         }
-        let mut w = std::io::BufWriter::with_capacity(1 << 16, HashWriter(Keccak256::new()));
-        // serialising plain structs, string-keyed maps and numbers into a hasher cannot fail
-        let _ = serde_json::to_writer(&mut w, self);
-        let _ = w.flush();
-        w.into_parts().0.0.finalize()
+        c.deque(&self.userops, |c, op| op.canon(c));
+        self.totals.canon(&mut c);
+        c.map(&self.workflows, |c, k| c.b256(k), |c, w| w.canon(c));
+        c.finish()
     }
 }
 

@@ -205,3 +205,26 @@ pub fn query<E>(
     }
     Ok(newest.into_iter().rev().collect())
 }
+
+impl UserOp {
+    /// Canonical encoding for the state hash.
+    pub fn canon(&self, c: &mut super::canon::Canon) {
+        c.u64(self.ts);
+        c.u64(self.chain_id);
+        c.u64(self.block_number);
+        c.b256(&self.tx_hash);
+        c.u64(self.log_index);
+        c.b256(&self.user_op_hash);
+        c.address(&self.entry_point);
+        c.address(&self.sender);
+        c.address(&self.paymaster);
+        c.opt(&self.bundler, |c, a| c.address(a));
+        c.u256(&self.nonce);
+        c.bool(self.success);
+        c.u256(&self.actual_gas_cost_wei);
+        c.u256(&self.actual_gas_used);
+        c.opt(&self.fee_amount, |c, v| c.u256(v));
+        c.opt(&self.fee_token, |c, a| c.address(a));
+        c.opt(&self.post_op_mode, |c, m| c.str(m.as_str()));
+    }
+}

@@ -235,3 +235,40 @@ impl WorkflowStats {
         s
     }
 }
+
+impl Workflow {
+    /// Canonical encoding for the state hash.
+    pub fn canon(&self, c: &mut super::canon::Canon) {
+        c.b256(&self.workflow_id);
+        c.str(self.status.as_str());
+        c.opt(&self.initiator, |c, a| c.address(a));
+        c.opt(&self.started_at, |c, t| c.u64(*t));
+        c.opt(&self.completed_at, |c, t| c.u64(*t));
+        c.opt(&self.failure_reason, |c, r| c.str(r));
+        c.u64(self.last_event_block);
+        c.u64(self.last_event_log_index);
+        c.seq(self.decisions.iter(), |c, d| {
+            c.bool(d.approved);
+            c.str(&d.reason);
+            c.u64(d.timestamp);
+            c.u64(d.block_number);
+            c.b256(&d.tx_hash);
+        });
+        c.seq(self.settlements.iter(), |c, s| {
+            c.address(&s.from);
+            c.address(&s.to);
+            c.u256(&s.amount);
+            c.u64(s.timestamp);
+            c.u64(s.block_number);
+            c.b256(&s.tx_hash);
+        });
+        c.seq(self.timeline.iter(), |c, e| {
+            c.str(&e.event);
+            c.u64(e.timestamp);
+            c.u64(e.block_number);
+            c.b256(&e.tx_hash);
+            c.u64(e.log_index);
+            c.str(&e.detail);
+        });
+    }
+}

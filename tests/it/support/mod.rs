@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod devnet;
+pub mod fees;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

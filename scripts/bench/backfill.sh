@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Backfill benchmark on the shared workload (100,000 UserOperationEvent-shaped events over 2,101 blocks):
+# cold-start-to-done wall time, events/s and peak memory of `butler index --to-head` with its durable store
+# (fsync per batch), then replay events/s from the NDJSON files against plain serde_json parsing of the
+# same files into the record struct.
+#
+# Env: WORKLOAD    the bench-workload folder (default: ../shared/bench-workload next to the repo)
+#      STACK       the devnet install with anvil, cast and solc-js (default: $BUTLER_DEVNET_HOME or ./.devnet)
+#      WORK_DIR    where the workload copy, the saved chain and the data dirs go (default: /tmp/butler-bench)
+#      PORT        port for the served chain (default: 28650); GEN_PORT for building it (default: 28651)
+#      RUNS        cold runs of `butler index --to-head` (default: 3)
+# The saved chain is built once (make-chain.sh, about 2 minutes) and reused from WORK_DIR afterwards.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+REPO=$(pwd)
+WORKLOAD=${WORKLOAD:-$REPO/../shared/bench-workload}
+STACK=${STACK:-${BUTLER_DEVNET_HOME:-$REPO/.devnet}}
+WORK_DIR=${WORK_DIR:-/tmp/butler-bench}
+PORT=${PORT:-28650}
+GEN_PORT=${GEN_PORT:-28651}
+RUNS=${RUNS:-3}
+export STACK
+[ -x "$STACK/node_modules/.bin/anvil" ] || { echo "no devnet install in $STACK (scripts/devnet/install.sh)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "/usr/bin/time is missing (Debian package: time)" >&2; exit 1; }
+
+echo "==> building butler (release)"
+cargo build --release --quiet --bin butler --example parse_records
+BUTLER=$REPO/target/release/butler
+PARSE=$REPO/target/release/examples/parse_records
+
+WL=$WORK_DIR/workload
+mkdir -p "$WORK_DIR"
+if [ ! -f "$WL/chain/state.json" ]; then
+  echo "==> building the saved chain in $WL (make-chain.sh, about 2 minutes)"
+  rm -rf "$WL"; cp -r "$WORKLOAD" "$WL"; chmod -R u+w "$WL"
+  WORKLOAD_DIR=$WL PORT=$GEN_PORT "$WL/make-chain.sh" >"$WORK_DIR/make-chain.log" 2>&1 \
+    || { tail -20 "$WORK_DIR/make-chain.log" >&2; exit 1; }
+fi
+CONTRACT=$(jq -r .contract "$WL/chain/chain.json")
+EVENTS=$(jq -r .events "$WL/chain/chain.json")
+
+echo "==> serving the chain on 127.0.0.1:$PORT"
+WORKLOAD_DIR=$WL "$WL/serve-chain.sh" start "$PORT"
+trap 'WORKLOAD_DIR=$WL "$WL/serve-chain.sh" stop "$PORT"' EXIT
+
+CONFIG=$WORK_DIR/butler.toml
+DATA=$WORK_DIR/data
+cat >"$CONFIG" <<TOML
+data_dir = "$DATA"
+[chain]
+rpc_url = "http://127.0.0.1:$PORT"
+chain_id = 31337
+[watcher]
+[[watcher.sources]]
+name = "bench"
+preset = "entrypoint"
+address = "$CONTRACT"
+start_block = 0
+TOML
+
+printf '\n%-5s %10s %12s %12s\n' run wall_s events/s peak_MB
+for i in $(seq 1 "$RUNS"); do
+  rm -rf "$DATA"
+  /usr/bin/time -v "$BUTLER" --config "$CONFIG" --output json -q index --to-head \
+    >"$WORK_DIR/index-$i.json" 2>"$WORK_DIR/time-$i.txt"
+  [ "$(jq -r .events "$WORK_DIR/index-$i.json")" = "$EVENTS" ] || { echo "run $i indexed the wrong number of events" >&2; exit 1; }
+  WALL=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(j=1;j<=n;j++) s=s*60+a[j]; print s}' "$WORK_DIR/time-$i.txt")
+  RSS=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$WORK_DIR/time-$i.txt")
+  printf '%-5s %10.2f %12.0f %12s\n' "$i" "$WALL" "$(echo "$EVENTS / $WALL" | bc -l)" "$RSS"
+done
+
+echo
+"$BUTLER" --config "$CONFIG" --output json -q replay --verify >"$WORK_DIR/replay.json"
+"$PARSE" "$DATA/chain" >"$WORK_DIR/parse.json"
+REPLAY=$(jq -r .eventsPerSec "$WORK_DIR/replay.json")
+PLAIN=$(jq -r .eventsPerSec "$WORK_DIR/parse.json")
+printf 'replay (parse + reducers):      %10.0f events/s (state hash matches: %s)\n' "$REPLAY" "$(jq -r .matches "$WORK_DIR/replay.json")"
+printf 'plain serde_json into Record:   %10.0f events/s\n' "$PLAIN"
+printf 'ratio replay / plain parse:     %10.2f\n' "$(echo "$REPLAY / $PLAIN" | bc -l)"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

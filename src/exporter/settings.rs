@@ -1,0 +1,154 @@
+//! [`ExporterSettings`]: everything the exporter needs, as plain values, built from the configuration.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use url::Url;
+
+use crate::config::{ChainConfig, Config, ConfigError, Secret};
+
+/// A paymaster to export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymasterTarget {
+    pub name: String,
+    pub address: Address,
+    pub entrypoint: Address,
+}
+
+/// A bundler to probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundlerTarget {
+    pub name: String,
+    pub rpc_url: Url,
+    pub executors: Vec<Address>,
+}
+
+/// The exporter's settings.
+#[derive(Debug, Clone)]
+pub struct ExporterSettings {
+    pub listen: SocketAddr,
+    pub rpc_url: Url,
+    /// Checked against `eth_chainId` on every scrape when set (a mismatch makes the chain target fail).
+    pub chain_id: Option<u64>,
+    pub paymasters: Vec<PaymasterTarget>,
+    pub bundlers: Vec<BundlerTarget>,
+    /// EntryPoints reported by `butler_bundler_entrypoint_supported` (sorted, no duplicates).
+    pub bundler_entrypoints: Vec<Address>,
+    /// Bound on each target in a scrape.
+    pub target_timeout: Duration,
+    /// Length of the spend window, in blocks ending at the head.
+    pub spend_window_blocks: u64,
+    /// Largest block range of one `eth_getLogs` request.
+    pub max_block_range: u64,
+    /// How long a rendered scrape is served again; zero collects on every request.
+    pub cache_ttl: Duration,
+    /// Required as `Authorization: Bearer <token>` on `/metrics` when set.
+    pub bearer_token: Option<Secret>,
+}
+
+impl ExporterSettings {
+    /// Settings from the configuration: `[exporter]` (defaults when absent), `[[paymasters]]`, `[[bundlers]]`,
+    /// and the chain section (with any command-line override already applied).
+    pub fn from_config(config: &Config, chain: &ChainConfig) -> Result<Self, ConfigError> {
+        let exporter = config.exporter.clone().unwrap_or_default();
+        exporter.validate()?;
+        let paymasters: Vec<PaymasterTarget> = config
+            .paymasters
+            .iter()
+            .map(|p| PaymasterTarget {
+                name: p.name.clone(),
+                address: p.address,
+                entrypoint: p.entrypoint,
+            })
+            .collect();
+        let mut bundler_entrypoints: Vec<Address> = paymasters
+            .iter()
+            .map(|p| p.entrypoint)
+            .chain(exporter.bundler_entrypoints.iter().copied())
+            .collect();
+        bundler_entrypoints.sort();
+        bundler_entrypoints.dedup();
+        Ok(Self {
+            listen: exporter.listen,
+            rpc_url: chain.rpc_url.clone(),
+            chain_id: chain.chain_id,
+            paymasters,
+            bundlers: config
+                .bundlers
+                .iter()
+                .map(|b| BundlerTarget {
+                    name: b.name.clone(),
+                    rpc_url: b.rpc_url.clone(),
+                    executors: b.executors.clone(),
+                })
+                .collect(),
+            bundler_entrypoints,
+            target_timeout: Duration::from_secs_f64(exporter.timeout_secs),
+            spend_window_blocks: exporter.spend_window_blocks,
+            max_block_range: exporter.max_block_range,
+            cache_ttl: Duration::from_secs_f64(exporter.cache_secs),
+            bearer_token: exporter.bearer_token()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_bundler_entrypoints() {
+        let text = r#"
+[chain]
+rpc_url = "http://127.0.0.1:8545"
+
+[[paymasters]]
+name = "a"
+address = "0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9"
+entrypoint = "0x0000000071727De22E5E9d8BAf0edAc6f37da032"
+
+[[paymasters]]
+name = "b"
+address = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
+entrypoint = "0x0000000071727De22E5E9d8BAf0edAc6f37da032"
+"#;
+        let config = toml::from_str::<Config>(text).unwrap();
+        let chain = config.require_chain().unwrap().clone();
+        let s = ExporterSettings::from_config(&config, &chain).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:9464");
+        assert_eq!(s.target_timeout, Duration::from_secs(3));
+        assert_eq!(s.spend_window_blocks, 7200);
+        assert!(s.cache_ttl.is_zero());
+        assert_eq!(
+            s.bundler_entrypoints.len(),
+            1,
+            "one EntryPoint, listed once"
+        );
+
+        let with_extra = format!(
+            "{text}\n[exporter]\ntimeout_secs = 1.5\ncache_secs = 2\nbundler_entrypoints = [\"0x4337084D9E255Ff0702461CF8895CE9E3b5Ff108\", \"0x0000000071727De22E5E9d8BAf0edAc6f37da032\"]\n"
+        );
+        let config = toml::from_str::<Config>(&with_extra).unwrap();
+        let s = ExporterSettings::from_config(&config, &chain).unwrap();
+        assert_eq!(s.target_timeout, Duration::from_millis(1500));
+        assert_eq!(s.cache_ttl, Duration::from_secs(2));
+        assert_eq!(s.bundler_entrypoints.len(), 2);
+    }
+
+    #[test]
+    fn bad_numbers_are_refused() {
+        for (key, value) in [
+            ("timeout_secs", "0"),
+            ("timeout_secs", "-1"),
+            ("cache_secs", "-0.5"),
+            ("spend_window_blocks", "0"),
+            ("max_block_range", "0"),
+        ] {
+            let text = format!("[exporter]\n{key} = {value}\n");
+            let config = toml::from_str::<Config>(&text).unwrap();
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains(&format!("[exporter] {key}")), "{key}: {err}");
+        }
+    }
+}

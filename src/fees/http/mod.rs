@@ -1,0 +1,248 @@
+//! The fee manager's HTTP side: routes, bearer-token auth for `/api/admin/*`, JSON bodies and query strings
+//! that reject bad input as `{"error": "..."}` naming the field, and the `serve --fee-manager` mode.
+
+mod admin_mux;
+mod admin_vouch;
+mod public;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+
+use super::model::{MAX_LIMIT, Paging};
+use super::{FeesError, FeesSettings, Store, json_error};
+use crate::config::Secret;
+use crate::serve::Mode;
+
+/// The largest request body accepted (a Vouch request for 100,000 keys is about 10 MiB).
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// What every handler shares.
+pub struct AppState {
+    pub store: Store,
+    pub admin_token: Option<Secret>,
+}
+
+type Shared = State<Arc<AppState>>;
+
+/// The `serve --fee-manager` mode: connects the store (applying migrations) and answers on `listen`.
+pub async fn mode(settings: &FeesSettings, listen: SocketAddr) -> Result<Mode, FeesError> {
+    let store = Store::connect(&settings.database).await?;
+    tracing::info!(database = %settings.database.describe(), "fee manager store ready");
+    if settings.admin_token.is_none() {
+        tracing::warn!(
+            "no fee manager admin token configured ([fees] admin_token_file or BUTLER_FEES__ADMIN_TOKEN): \
+             the admin API refuses every request"
+        );
+    }
+    Ok(Mode {
+        name: "fee-manager",
+        listen,
+        router: router(store, settings.admin_token.clone()),
+        tasks: Vec::new(),
+    })
+}
+
+/// All fee manager routes: public (Vouch, Commit-Boost) and admin (behind the bearer token).
+pub fn router(store: Store, admin_token: Option<Secret>) -> Router {
+    let state = Arc::new(AppState { store, admin_token });
+    let public = Router::new()
+        .route(
+            "/vouch/v2/execution-config/{config}",
+            post(public::execution_config),
+        )
+        .route("/commit-boost/v1/mux/{name}", get(public::mux_keys));
+    let admin = Router::new()
+        .route(
+            "/api/admin/vouch/proposers",
+            get(admin_vouch::list_proposers),
+        )
+        .route(
+            "/api/admin/vouch/proposers/{public_key}",
+            get(admin_vouch::get_proposer)
+                .put(admin_vouch::put_proposer)
+                .delete(admin_vouch::delete_proposer),
+        )
+        .route(
+            "/api/admin/vouch/configs/default",
+            get(admin_vouch::list_defaults).post(admin_vouch::create_default),
+        )
+        .route(
+            "/api/admin/vouch/configs/default/{name}",
+            get(admin_vouch::get_default)
+                .put(admin_vouch::update_default)
+                .delete(admin_vouch::delete_default),
+        )
+        .route(
+            "/api/admin/vouch/proposer-patterns",
+            get(admin_vouch::list_patterns).post(admin_vouch::create_pattern),
+        )
+        .route(
+            "/api/admin/vouch/proposer-patterns/{name}",
+            get(admin_vouch::get_pattern)
+                .put(admin_vouch::update_pattern)
+                .delete(admin_vouch::delete_pattern),
+        )
+        .route(
+            "/api/admin/commit-boost/mux",
+            get(admin_mux::list).post(admin_mux::create),
+        )
+        .route(
+            "/api/admin/commit-boost/mux/{name}",
+            get(admin_mux::get)
+                .put(admin_mux::update)
+                .delete(admin_mux::delete),
+        )
+        .route(
+            "/api/admin/commit-boost/mux/{name}/keys",
+            post(admin_mux::add_keys).delete(admin_mux::remove_keys),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth));
+    public
+        .merge(admin)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// `Authorization: Bearer <token>`, compared in constant time. No token configured: 503, never open.
+async fn auth(State(state): Shared, req: Request, next: Next) -> Response {
+    let Some(token) = &state.admin_token else {
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "admin API disabled: no admin token configured (set [fees] admin_token_file or BUTLER_FEES__ADMIN_TOKEN)",
+        );
+    };
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let ok =
+        given.is_some_and(|g| bool::from(g.trim().as_bytes().ct_eq(token.expose().as_bytes())));
+    if ok {
+        return next.run(req).await;
+    }
+    let message = if given.is_none() {
+        "missing bearer token: send Authorization: Bearer <token>"
+    } else {
+        "invalid bearer token"
+    };
+    let mut resp = json_error(StatusCode::UNAUTHORIZED, message);
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    resp
+}
+
+/// The body bytes, with an over-size body answered as a JSON 413.
+pub(crate) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, FeesError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            FeesError::TooLarge(format!(
+                "request body is larger than {MAX_BODY_BYTES} bytes"
+            ))
+        } else {
+            FeesError::Invalid(format!("Invalid request body: {}", e.body_text()))
+        }
+    })
+}
+
+/// Decodes a JSON body; errors name the place (`Invalid request body: relays[0].gas_limit: ...`).
+pub(crate) fn json_body<T: DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, FeesError> {
+    let bytes = body_bytes(body)?;
+    let de = &mut serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            FeesError::Invalid(format!("Invalid request body: {}", e.inner()))
+        } else {
+            FeesError::Invalid(format!("Invalid request body: {path}: {}", e.inner()))
+        }
+    })
+}
+
+/// The query string as a map; unknown or repeated parameters are refused by name.
+pub(crate) fn query_map(
+    raw: Option<String>,
+    allowed: &[&str],
+) -> Result<HashMap<String, String>, FeesError> {
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        if !allowed.contains(&k.as_ref()) {
+            return Err(FeesError::Invalid(format!(
+                "unknown query parameter '{k}' (expected one of: {})",
+                allowed.join(", ")
+            )));
+        }
+        if out.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(FeesError::field(k, "given more than once"));
+        }
+    }
+    Ok(out)
+}
+
+/// `limit` (1..=1000, default 100) and `offset` (default 0).
+pub(crate) fn paging(q: &HashMap<String, String>) -> Result<Paging, FeesError> {
+    let mut p = Paging::default();
+    if let Some(v) = q.get("limit") {
+        p.limit = v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                FeesError::field(
+                    "limit",
+                    format!("'{v}' is not an integer from 1 to {MAX_LIMIT}"),
+                )
+            })?;
+    }
+    if let Some(v) = q.get("offset") {
+        p.offset = v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            FeesError::field("offset", format!("'{v}' is not a non-negative integer"))
+        })?;
+    }
+    Ok(p)
+}
+
+/// A `true`/`false` query parameter.
+pub(crate) fn bool_param(
+    q: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<bool>, FeesError> {
+    match q.get(name).map(String::as_str) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(v) => Err(FeesError::field(
+            name,
+            format!("'{v}' is not true or false"),
+        )),
+    }
+}
+
+/// A list answer: `{"<key>": [...], "total", "limit", "offset"}`.
+pub(crate) fn page_json<T: serde::Serialize>(key: &str, page: super::model::Page<T>) -> Response {
+    let mut m = serde_json::Map::new();
+    m.insert(
+        key.to_string(),
+        serde_json::to_value(&page.items).unwrap_or_default(),
+    );
+    m.insert("total".into(), page.total.into());
+    m.insert("limit".into(), page.limit.into());
+    m.insert("offset".into(), page.offset.into());
+    axum::Json(serde_json::Value::Object(m)).into_response()
+}

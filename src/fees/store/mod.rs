@@ -1,0 +1,319 @@
+//! The fee manager's store over sqlx: SQLite (a file under the data dir) by default, PostgreSQL by URL.
+//!
+//! Migrations are embedded (`migrations/fees/sqlite`, `migrations/fees/postgres`) and applied on connect.
+//! Queries are plain SQL built at run time with bound parameters (`sqlx::query`, `QueryBuilder`), so the
+//! build needs no database. The query code is written once and expanded per backend by the macros in
+//! `common_sql`, `vouch_sql`, `pattern_sql`, `mux_sql` and `transfer_sql`. Every write runs in one transaction (SQLite:
+//! `BEGIN IMMEDIATE`, so concurrent writers queue on the busy timeout instead of failing on upgrade).
+
+mod common_sql;
+mod mux_sql;
+mod pattern_sql;
+mod transfer_sql;
+mod vouch_sql;
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::FeesError;
+use super::model::*;
+use super::transfer::{Configuration, Plan};
+use crate::config::Secret;
+
+/// Where the fee manager keeps its data.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// A SQLite file (created with its directory when missing).
+    Sqlite { path: PathBuf },
+    /// A PostgreSQL server; the password comes from a secret, never from the URL.
+    Postgres {
+        url: String,
+        password: Option<Secret>,
+    },
+}
+
+impl Database {
+    /// A short description for logs and messages (no password).
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite { path } => format!("sqlite {}", path.display()),
+            Database::Postgres { url, .. } => format!("postgres {url}"),
+        }
+    }
+}
+
+mod sqlite {
+    type Db = sqlx::Sqlite;
+    type Conn = sqlx::SqliteConnection;
+    const STRPOS: &str = "instr";
+
+    async fn begin(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    super::common_sql::common_queries!();
+    super::vouch_sql::vouch_queries!();
+    super::pattern_sql::pattern_queries!();
+    super::mux_sql::mux_queries!();
+    super::transfer_sql::transfer_queries!();
+}
+
+mod postgres {
+    type Db = sqlx::Postgres;
+    type Conn = sqlx::PgConnection;
+    const STRPOS: &str = "strpos";
+
+    async fn begin(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+        pool.begin().await
+    }
+
+    super::common_sql::common_queries!();
+    super::vouch_sql::vouch_queries!();
+    super::pattern_sql::pattern_queries!();
+    super::mux_sql::mux_queries!();
+    super::transfer_sql::transfer_queries!();
+}
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// A connected, migrated store. Cheap to clone (a pool handle).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+/// Calls the same query function on whichever backend the store uses.
+macro_rules! dispatch {
+    ($self:ident . $f:ident ( $($arg:expr),* )) => {
+        match &$self.pool {
+            Pool::Sqlite(p) => sqlite::$f(p $(, $arg)*).await,
+            Pool::Postgres(p) => postgres::$f(p $(, $arg)*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Connects (creating a SQLite file if needed) and applies the embedded migrations.
+    pub async fn connect(db: &Database) -> Result<Store, FeesError> {
+        let pool = match db {
+            Database::Sqlite { path } => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| FeesError::DataDir {
+                        path: dir.to_path_buf(),
+                        source,
+                    })?;
+                }
+                let opts = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| {
+                        FeesError::Config(format!(
+                            "cannot open the fee database {}: {e}",
+                            path.display()
+                        ))
+                    })?;
+                sqlx::migrate!("migrations/fees/sqlite").run(&pool).await?;
+                Pool::Sqlite(pool)
+            }
+            Database::Postgres { url, password } => {
+                let mut opts = PgConnectOptions::from_str(url).map_err(|e| {
+                    FeesError::Config(format!(
+                        "[fees] database_url is not a valid postgres URL: {e}"
+                    ))
+                })?;
+                if let Some(pw) = password {
+                    opts = opts.password(pw.expose());
+                }
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| {
+                        FeesError::Config(format!("cannot connect to the fee database {url}: {e}"))
+                    })?;
+                sqlx::migrate!("migrations/fees/postgres")
+                    .run(&pool)
+                    .await?;
+                Pool::Postgres(pool)
+            }
+        };
+        Ok(Store { pool })
+    }
+
+    /// The backend's name: `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes the pool (waits for connections to be returned).
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+
+    pub async fn list_defaults(
+        &self,
+        f: &DefaultConfigFilter,
+        paging: Paging,
+    ) -> Result<Page<Record<DefaultConfig>>, FeesError> {
+        dispatch!(self.list_defaults(f, paging))
+    }
+
+    pub async fn get_default(
+        &self,
+        name: &str,
+    ) -> Result<Option<Record<DefaultConfig>>, FeesError> {
+        dispatch!(self.get_default(name))
+    }
+
+    /// Creates a default config; a taken name is a conflict.
+    pub async fn create_default(
+        &self,
+        d: &DefaultConfig,
+    ) -> Result<Record<DefaultConfig>, FeesError> {
+        dispatch!(self.create_default(d))
+    }
+
+    /// Replaces a default config (and its relays); a missing one is not found.
+    pub async fn update_default(
+        &self,
+        d: &DefaultConfig,
+    ) -> Result<Record<DefaultConfig>, FeesError> {
+        dispatch!(self.update_default(d))
+    }
+
+    /// Deletes a default config; false when there was none.
+    pub async fn delete_default(&self, name: &str) -> Result<bool, FeesError> {
+        dispatch!(self.delete_default(name))
+    }
+
+    pub async fn list_proposers(
+        &self,
+        f: &ProposerFilter,
+        paging: Paging,
+    ) -> Result<Page<Record<Proposer>>, FeesError> {
+        dispatch!(self.list_proposers(f, paging))
+    }
+
+    pub async fn get_proposer(&self, key: &str) -> Result<Option<Record<Proposer>>, FeesError> {
+        dispatch!(self.get_proposer(key))
+    }
+
+    /// Creates or replaces a proposer; the flag is true when it was created.
+    pub async fn put_proposer(&self, p: &Proposer) -> Result<(Record<Proposer>, bool), FeesError> {
+        dispatch!(self.put_proposer(p))
+    }
+
+    pub async fn delete_proposer(&self, key: &str) -> Result<bool, FeesError> {
+        dispatch!(self.delete_proposer(key))
+    }
+
+    pub async fn list_patterns(
+        &self,
+        f: &PatternFilter,
+        paging: Paging,
+    ) -> Result<Page<Record<Pattern>>, FeesError> {
+        dispatch!(self.list_patterns(f, paging))
+    }
+
+    pub async fn get_pattern(&self, name: &str) -> Result<Option<Record<Pattern>>, FeesError> {
+        dispatch!(self.get_pattern(name))
+    }
+
+    pub async fn create_pattern(&self, p: &Pattern) -> Result<Record<Pattern>, FeesError> {
+        dispatch!(self.create_pattern(p))
+    }
+
+    pub async fn update_pattern(&self, p: &Pattern) -> Result<Record<Pattern>, FeesError> {
+        dispatch!(self.update_pattern(p))
+    }
+
+    pub async fn delete_pattern(&self, name: &str) -> Result<bool, FeesError> {
+        dispatch!(self.delete_pattern(name))
+    }
+
+    /// What the Vouch builder needs: the active default config, the known proposers among `keys` (request
+    /// order) and the patterns carrying any of `tags` (by name).
+    pub async fn execution_inputs(
+        &self,
+        config: &str,
+        keys: &[String],
+        tags: &[String],
+    ) -> Result<(DefaultConfig, Vec<Proposer>, Vec<Pattern>), FeesError> {
+        dispatch!(self.execution_inputs(config, keys, tags))
+    }
+
+    pub async fn list_mux(&self, paging: Paging) -> Result<Page<Record<MuxSummary>>, FeesError> {
+        dispatch!(self.list_mux(paging))
+    }
+
+    pub async fn get_mux(&self, name: &str) -> Result<Option<Record<Mux>>, FeesError> {
+        dispatch!(self.get_mux(name))
+    }
+
+    /// Creates a mux; refuses a taken name and keys held by another mux.
+    pub async fn create_mux(&self, m: &Mux) -> Result<Record<MuxSummary>, FeesError> {
+        dispatch!(self.create_mux(m))
+    }
+
+    /// Replaces the keys of a mux; refuses keys held by another mux.
+    pub async fn update_mux(&self, m: &Mux) -> Result<Record<MuxSummary>, FeesError> {
+        dispatch!(self.update_mux(m))
+    }
+
+    pub async fn delete_mux(&self, name: &str) -> Result<bool, FeesError> {
+        dispatch!(self.delete_mux(name))
+    }
+
+    /// Adds keys to a mux: (added, total).
+    pub async fn add_mux_keys(&self, name: &str, keys: &[String]) -> Result<(i64, i64), FeesError> {
+        dispatch!(self.add_mux_keys(name, keys))
+    }
+
+    /// Removes keys from a mux: (removed, total).
+    pub async fn remove_mux_keys(
+        &self,
+        name: &str,
+        keys: &[String],
+    ) -> Result<(i64, i64), FeesError> {
+        dispatch!(self.remove_mux_keys(name, keys))
+    }
+
+    /// The keys of a mux, in order; `None` when there is no such mux.
+    pub async fn mux_keys(&self, name: &str) -> Result<Option<Vec<String>>, FeesError> {
+        dispatch!(self.mux_keys(name))
+    }
+
+    /// The whole configuration.
+    pub async fn export(&self) -> Result<Configuration, FeesError> {
+        dispatch!(self.export_all())
+    }
+
+    /// Applies an import plan atomically.
+    pub async fn apply(&self, plan: &Plan) -> Result<(), FeesError> {
+        dispatch!(self.apply_plan(plan))
+    }
+}

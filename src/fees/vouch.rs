@@ -1,0 +1,270 @@
+//! The Vouch execution config (version 2) builder and the request body Vouch sends.
+//!
+//! Vouch POSTs a bare JSON array of 0x public keys; the spec's `{"keys": [...]}` is accepted too. The answer
+//! is the hierarchical config Vouch resolves itself: the default config at the top, then proposer entries.
+//! Vouch uses the first entry that matches a validator, so the order is part of the contract: entries for
+//! the requested keys come first (in request order), then the patterns selected by `?tags=` (any tag
+//! matches) ordered by pattern name. Numbers are JSON strings (`gas_limit`, `grace` in ms, `min_value` in
+//! ETH), unset values are omitted (Vouch then inherits), and a disabled relay is sent as
+//! `{"disabled": true}` so the proposer does not use the default's relay of that URL (see
+//! [`proposer_relays`] for when it is left out instead).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::FeesError;
+use super::model::{DefaultConfig, Pattern, Proposer, Relay, Settings};
+use super::validate;
+
+/// The version Vouch expects; the answer carries it as the integer 2.
+pub const VERSION: u8 = 2;
+
+/// A relay at the top level (the default config's relays).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BaseRelay {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fee_recipient: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gas_limit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_value: Option<String>,
+}
+
+/// A relay in a proposer entry: either overrides or `{"disabled": true}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProposerRelay {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    #[serde(flatten)]
+    pub relay: BaseRelay,
+}
+
+/// One entry of `proposers`: a 0x public key or a regex over account names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProposerEntry {
+    pub proposer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fee_recipient: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gas_limit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_value: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reset_relays: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub relays: BTreeMap<String, ProposerRelay>,
+}
+
+/// The execution config answered to Vouch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExecutionConfig {
+    pub version: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fee_recipient: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gas_limit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_value: Option<String>,
+    pub relays: BTreeMap<String, BaseRelay>,
+    pub proposers: Vec<ProposerEntry>,
+}
+
+fn base_relay(r: &Relay) -> BaseRelay {
+    BaseRelay {
+        public_key: r.public_key.clone(),
+        fee_recipient: r.settings.fee_recipient.clone(),
+        gas_limit: r.settings.gas_limit.clone(),
+        grace: r.settings.grace.clone(),
+        min_value: r.settings.min_value.clone(),
+    }
+}
+
+/// A proposer's relays. Vouch adds every relay of a proposer entry that is not already in the proposer's
+/// relay set, disabled or not (`setProposerConfigOptions` in Vouch's `services/blockrelay/v2`), so
+/// `{"disabled": true}` is only sent where it removes something: for a relay of the default config when
+/// `reset_relays` is false. Anywhere else a disabled relay is left out, which is what it means.
+fn proposer_relays(
+    relays: Option<&[Relay]>,
+    base: &BTreeMap<String, BaseRelay>,
+    reset_relays: bool,
+) -> BTreeMap<String, ProposerRelay> {
+    relays
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| !r.disabled || (!reset_relays && base.contains_key(&r.url)))
+        .map(|r| {
+            let entry = if r.disabled {
+                ProposerRelay {
+                    disabled: true,
+                    relay: base_relay(&Relay {
+                        settings: Settings::default(),
+                        public_key: None,
+                        ..r.clone()
+                    }),
+                }
+            } else {
+                ProposerRelay {
+                    disabled: false,
+                    relay: base_relay(r),
+                }
+            };
+            (r.url.clone(), entry)
+        })
+        .collect()
+}
+
+fn entry(
+    proposer: String,
+    s: &Settings,
+    reset_relays: bool,
+    relays: Option<&[Relay]>,
+    base: &BTreeMap<String, BaseRelay>,
+) -> ProposerEntry {
+    ProposerEntry {
+        proposer,
+        fee_recipient: s.fee_recipient.clone(),
+        gas_limit: s.gas_limit.clone(),
+        grace: s.grace.clone(),
+        min_value: s.min_value.clone(),
+        reset_relays,
+        relays: proposer_relays(relays, base, reset_relays),
+    }
+}
+
+/// Builds the answer from the default config, the known proposers (request order) and the selected
+/// patterns (already in name order). Disabled relays of the default config are left out of `relays`.
+pub fn build(
+    default: &DefaultConfig,
+    proposers: &[Proposer],
+    patterns: &[Pattern],
+) -> ExecutionConfig {
+    let mut out = ExecutionConfig {
+        version: VERSION,
+        fee_recipient: default.settings.fee_recipient.clone(),
+        gas_limit: default.settings.gas_limit.clone(),
+        grace: default.settings.grace.clone(),
+        min_value: default.settings.min_value.clone(),
+        relays: default
+            .relays
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| !r.disabled)
+            .map(|r| (r.url.clone(), base_relay(r)))
+            .collect(),
+        proposers: Vec::with_capacity(proposers.len() + patterns.len()),
+    };
+    for p in proposers {
+        let e = entry(
+            p.public_key.clone(),
+            &p.settings,
+            p.reset_relays,
+            p.relays.as_deref(),
+            &out.relays,
+        );
+        out.proposers.push(e);
+    }
+    for p in patterns {
+        let e = entry(
+            p.pattern.clone(),
+            &p.settings,
+            p.reset_relays,
+            p.relays.as_deref(),
+            &out.relays,
+        );
+        out.proposers.push(e);
+    }
+    out
+}
+
+/// Reads the request body: a bare JSON array of keys (what Vouch sends) or `{"keys": [...]}`. Keys are
+/// checked for shape (0x and 96 hex digits) and lowercased; repeats are dropped.
+pub fn parse_keys(body: &[u8]) -> Result<Vec<String>, FeesError> {
+    #[derive(serde::Deserialize)]
+    struct Object {
+        keys: Option<Vec<String>>,
+    }
+    let invalid = |m: &str| FeesError::Invalid(format!("Invalid request body: {m}"));
+    let expected = "expected a JSON array of public keys or {\"keys\": [...]}";
+    let (raw, field) = match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(invalid(&format!("empty; {expected}"))),
+        Some(b'[') => match serde_json::from_slice::<Vec<String>>(body) {
+            Ok(v) => (v, ""),
+            Err(e) => return Err(detailed(body, "", e)),
+        },
+        Some(b'{') => match serde_json::from_slice::<Object>(body) {
+            Ok(Object { keys: Some(v) }) => (v, "keys"),
+            Ok(Object { keys: None }) => return Err(invalid("missing 'keys' field")),
+            Err(e) => return Err(detailed(body, "keys", e)),
+        },
+        Some(_) => {
+            return Err(match serde_json::from_slice::<serde_json::Value>(body) {
+                Err(e) => invalid(&format!("not JSON ({e})")),
+                Ok(_) => invalid(expected),
+            });
+        }
+    };
+    let mut seen = std::collections::HashSet::with_capacity(raw.len());
+    let mut keys = Vec::with_capacity(raw.len());
+    for (i, text) in raw.iter().enumerate() {
+        let k = validate::pubkey_shape(&format!("{field}[{i}]"), text)?;
+        if seen.insert(k.clone()) {
+            keys.push(k);
+        }
+    }
+    Ok(keys)
+}
+
+/// Says what is wrong with a body that did not decode: not JSON, `keys` not an array, or which item is
+/// not a string.
+fn detailed(body: &[u8], field: &str, err: serde_json::Error) -> FeesError {
+    let invalid = |m: String| FeesError::Invalid(format!("Invalid request body: {m}"));
+    let value = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => v,
+        Err(e) => return invalid(format!("not JSON ({e})")),
+    };
+    let items = if field.is_empty() {
+        value.as_array()
+    } else {
+        match value.get(field) {
+            Some(serde_json::Value::Null) => {
+                return invalid(format!("missing '{field}' field"));
+            }
+            Some(v) => v.as_array(),
+            None => None,
+        }
+    };
+    let Some(items) = items else {
+        return invalid(format!("'{field}' must be an array of public keys"));
+    };
+    match items.iter().position(|v| !v.is_string()) {
+        Some(i) => FeesError::field(format!("{field}[{i}]"), "expected a public key string"),
+        None => invalid(err.to_string()),
+    }
+}
+
+/// Reads `?tags=a,b`: trimmed, empty items dropped, repeats dropped.
+pub fn parse_tags(raw: Option<&str>) -> Result<Vec<String>, FeesError> {
+    let mut tags: Vec<String> = Vec::new();
+    for t in raw
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let t = validate::tag("tags", t)?;
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
+    Ok(tags)
+}
