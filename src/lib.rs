@@ -4,14 +4,17 @@
 //! The library holds every subsystem; `src/main.rs` only parses arguments and calls [`cli::run`].
 //! Core modules never see clap: the CLI maps its arguments into plain settings.
 
+pub mod api;
 pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod exporter;
 pub mod fees;
+pub mod logs;
 pub mod output;
 pub mod paymaster;
 pub mod probe;
 pub mod serve;
 pub mod shutdown;
+pub mod telemetry;
 pub mod watcher;

@@ -4,11 +4,15 @@
 //! needs. Modes given the same address share one listener (their routers are merged). Every task gets
 //! the process [`CancellationToken`]; when one fails, the others are cancelled and the process stops
 //! with that error. SIGINT/SIGTERM cancel the token and every server drains gracefully.
+//!
+//! Connections are served by hyper's HTTP/1 server with a header-read timeout ([`ServeOptions`]), so a
+//! client that opens a connection and never finishes its request headers is disconnected.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::time::Duration;
 
 use axum::Router;
 use tokio_util::sync::CancellationToken;
@@ -56,9 +60,36 @@ pub enum ServeError {
     },
 }
 
+/// How connections are served.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeOptions {
+    /// Time a client has to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// Longest wait for open connections to finish after `cancel`.
+    pub drain_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(30),
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// [`run_with`] with the default [`ServeOptions`].
+pub async fn run(modes: Vec<Mode>, cancel: CancellationToken) -> Result<(), ServeError> {
+    run_with(modes, cancel, ServeOptions::default()).await
+}
+
 /// Binds every listen address (all before serving anything, so a busy port fails fast), then serves until
 /// `cancel` fires or a task fails. Returns the first error.
-pub async fn run(modes: Vec<Mode>, cancel: CancellationToken) -> Result<(), ServeError> {
+pub async fn run_with(
+    modes: Vec<Mode>,
+    cancel: CancellationToken,
+    options: ServeOptions,
+) -> Result<(), ServeError> {
     let mut by_addr: BTreeMap<SocketAddr, (Vec<&'static str>, Router)> = BTreeMap::new();
     let mut tasks = Vec::new();
     for mode in modes {
@@ -95,9 +126,7 @@ pub async fn run(modes: Vec<Mode>, cancel: CancellationToken) -> Result<(), Serv
         let c = cancel.clone();
         let tx = err_tx.clone();
         tracker.spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(c.clone().cancelled_owned())
-                .await;
+            let served = serve_listener(listener, router, options, c.clone()).await;
             if let Err(source) = served {
                 let _ = tx.send(ServeError::Server { addr, source });
                 c.cancel();
@@ -122,6 +151,52 @@ pub async fn run(modes: Vec<Mode>, cancel: CancellationToken) -> Result<(), Serv
         Ok(e) => Err(e),
         Err(_) => Ok(()),
     }
+}
+
+/// Accepts connections until `cancel`, then lets open ones finish (at most `drain_timeout`).
+async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    options: ServeOptions,
+    cancel: CancellationToken,
+) -> Result<(), std::io::Error> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.header_read_timeout);
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = cancel.cancelled() => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // per-connection failures (reset before accept, out of descriptors) must not stop the server
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(options.drain_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("open connections did not finish in time; closing them");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod fees_input;
 mod fees_named;
 mod health;
 mod index;
+mod logs;
 mod paymaster;
 mod probe;
 mod replay;
@@ -102,6 +103,9 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Rebuild the state from the event log; --verify compares it with the checkpoint.
     Replay(replay::ReplayArgs),
+    /// Query and follow the log events stored by the watcher's API.
+    #[command(subcommand)]
+    Logs(logs::LogsCommand),
     /// End-to-end probes: real UserOperations through a bundler.
     #[command(subcommand)]
     Probe(probe::ProbeCommand),
@@ -109,7 +113,7 @@ pub enum Command {
     #[command(subcommand)]
     Fees(fees::FeesCommand),
     /// Run long-lived modes in one process (--prometheus: the metrics exporter; --fee-manager: the fee
-    /// manager; --watcher: the event indexer) until SIGINT/SIGTERM.
+    /// manager; --watcher: the event indexer and its HTTP API) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
 }
 
@@ -126,6 +130,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Workflows(args) => workflows::run(&ctx, args),
         Command::Stats(args) => stats::run(&ctx, args),
         Command::Replay(args) => replay::run(&ctx, args),
+        Command::Logs(cmd) => logs::run(&ctx, cmd).await,
         Command::Probe(cmd) => probe::run(&ctx, cmd).await,
         Command::Fees(cmd) => fees::run(&ctx, cmd).await,
         Command::Serve(args) => serve::run(&ctx, args).await,

@@ -6,15 +6,17 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{Ctx, UsageError};
+use crate::api::{self, ApiSettings, WatcherView};
 use crate::exporter::{self, ExporterSettings};
 use crate::fees::FeesSettings;
+use crate::serve::{self, ServeOptions};
+use crate::shutdown;
 use crate::watcher::{Indexer, WatcherSettings};
-use crate::{serve, shutdown};
 
 /// `butler serve` flags: one per mode, and each mode's own listen address.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  butler serve --prometheus\n  butler serve --prometheus --exporter-listen 127.0.0.1:9464\n  curl -s http://127.0.0.1:9464/metrics | grep butler_chain_head_block\n  butler serve --fee-manager --fees-listen 127.0.0.1:8081\n  butler serve --watcher --api-listen 127.0.0.1:8080\n  butler serve --prometheus --watcher --fee-manager"
+    after_help = "Examples:\n  butler serve --prometheus\n  butler serve --prometheus --exporter-listen 127.0.0.1:9464\n  curl -s http://127.0.0.1:9464/metrics | grep butler_chain_head_block\n  butler serve --fee-manager --fees-listen 127.0.0.1:8081\n  BUTLER_API__ADMIN_TOKEN=secret butler serve --watcher --api-listen 127.0.0.1:8080\n  butler serve --prometheus --watcher --fee-manager"
 )]
 pub struct ServeArgs {
     /// Serve Prometheus metrics for the chain, the [[paymasters]] and [[bundlers]] at /metrics (and /healthz).
@@ -29,7 +31,9 @@ pub struct ServeArgs {
     /// Listen address of the fee manager (default: [fees] listen, else 127.0.0.1:8081).
     #[arg(long, value_name = "ADDR", requires = "fee_manager")]
     pub fees_listen: Option<SocketAddr>,
-    /// Run the watcher: index [[watcher.sources]] continuously (the single writer of DATA_DIR/chain).
+    /// Run the watcher: index [[watcher.sources]] continuously (the single writer of DATA_DIR/chain) and
+    /// serve its HTTP API (logs, telemetry, user operations, workflows, metrics; docs/api.md). Without a
+    /// [watcher] section only the API runs (logs and telemetry; the data endpoints are empty).
     #[arg(long)]
     pub watcher: bool,
     /// Listen address of the watcher's HTTP API (default: [api] listen, else 127.0.0.1:8080).
@@ -46,6 +50,7 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let cancel = shutdown::on_signals()?;
     let mut modes = Vec::new();
+    let mut options = ServeOptions::default();
     if args.prometheus {
         let mut settings = ExporterSettings::from_config(ctx.config()?, &ctx.chain_config()?)?;
         if let Some(addr) = args.exporter_listen {
@@ -60,14 +65,30 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if args.watcher {
         let config = ctx.config()?;
-        let settings = WatcherSettings::from_config(config)?;
-        let (client, chain_id) = ctx.chain().await?;
-        let indexer = Indexer::open(settings, client, chain_id).await?;
-        let listen = args
-            .api_listen
-            .unwrap_or_else(|| config.api.clone().unwrap_or_default().listen);
-        modes.push(crate::watcher::mode(indexer, listen, cancel.clone()));
+        let chain = config
+            .chain
+            .as_ref()
+            .map(|_| ctx.chain_config())
+            .transpose()?;
+        let api_settings = ApiSettings::from_config(config, args.api_listen, chain)?;
+        options.header_read_timeout = api_settings.header_read_timeout();
+        let mut view = None;
+        if config.watcher.is_some() {
+            let settings = WatcherSettings::from_config(config)?;
+            let (client, chain_id) = ctx.chain().await?;
+            let indexer = Indexer::open(settings, client, chain_id).await?;
+            view = Some(WatcherView::of(&indexer));
+            let mut watcher = crate::watcher::mode(indexer, api_settings.listen, cancel.clone());
+            // the API serves /health (with the indexer's progress) on the same listener
+            watcher.router = axum::Router::new();
+            modes.push(watcher);
+        } else {
+            tracing::warn!(
+                "no [watcher] section: the indexer is off; the API serves logs and telemetry"
+            );
+        }
+        modes.push(api::mode(api_settings, view, cancel.clone())?);
     }
-    serve::run(modes, cancel).await?;
+    serve::run_with(modes, cancel, options).await?;
     Ok(ExitCode::SUCCESS)
 }

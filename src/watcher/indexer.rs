@@ -6,6 +6,8 @@
 //! ranges concurrently, append each range's records in order, and commit (fsync the log, then write
 //! the checkpoint with the state hash) every [`COMMIT_INTERVAL`] or [`COMMIT_EVENTS`] and at the end.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -82,6 +84,10 @@ pub struct Indexer {
     written: u64,
     last_commit_cost: Duration,
     progress: watch::Sender<Progress>,
+    /// The reduced state as of the last commit, for readers in the same process (the HTTP API).
+    shared: watch::Sender<Arc<State>>,
+    /// (events, reorgs) of the state last published, to skip unchanged publications.
+    published: (AtomicU64, AtomicU64),
     _lock: WriterLock,
 }
 
@@ -194,7 +200,13 @@ impl Indexer {
             range: fetcher.sizer.current(),
             ..Progress::default()
         });
+        let shared = watch::Sender::new(Arc::new(replayed.state.clone()));
         Ok(Indexer {
+            published: (
+                AtomicU64::new(replayed.state.events),
+                AtomicU64::new(checkpoint.reorgs),
+            ),
+            shared,
             window: checkpoint.recent.clone(),
             settings,
             fetcher,
@@ -213,6 +225,16 @@ impl Indexer {
     /// Progress updates.
     pub fn progress(&self) -> watch::Receiver<Progress> {
         self.progress.subscribe()
+    }
+
+    /// The reduced state as of the last commit (cloned at each commit only while someone subscribes).
+    pub fn state(&self) -> watch::Receiver<Arc<State>> {
+        self.shared.subscribe()
+    }
+
+    /// The confirmation depth in use.
+    pub fn confirmations(&self) -> u64 {
+        self.confirmations
     }
 
     /// The checkpoint as last written.
@@ -462,6 +484,15 @@ impl Indexer {
     }
 
     fn publish(&self, from: u64, tip: u64, caught_up: bool) {
+        let changed = self.published.0.load(Ordering::Relaxed) != self.state.events
+            || self.published.1.load(Ordering::Relaxed) != self.checkpoint.reorgs;
+        if changed && self.shared.receiver_count() > 0 {
+            self.shared.send_replace(Arc::new(self.state.clone()));
+            self.published.0.store(self.state.events, Ordering::Relaxed);
+            self.published
+                .1
+                .store(self.checkpoint.reorgs, Ordering::Relaxed);
+        }
         self.progress.send_replace(Progress {
             pass_from: from,
             pass_target: tip,

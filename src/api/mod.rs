@@ -1,0 +1,143 @@
+//! The watcher's HTTP API (axum on hyper): public, health, logs (ingest, query, SSE), telemetry and admin
+//! endpoints, with bearer auth, body limits, timeouts, CORS and an OpenAPI document generated from the
+//! handlers (`GET /api/openapi.json`).
+//!
+//! Who may call what: `/api/public/*`, `/health`, `/health/db`, `/stats`, `/workflows*` and
+//! `/api/openapi.json` are open; `/api/logs/ingest` and `/api/telemetry/*` are open unless an ingest token
+//! is configured; `GET /api/logs`, `GET /api/logs/stream` and `/api/admin/*` need the admin token.
+
+pub mod admin;
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod input;
+pub mod logs;
+pub mod metrics;
+pub mod monitor;
+pub mod openapi;
+pub mod public;
+pub mod state;
+pub mod stream;
+pub mod telemetry;
+pub mod users;
+pub mod workflows;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::from_fn_with_state;
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use state::{ApiSettings, ApiState, StartError, WatcherView};
+
+use crate::serve::Mode;
+
+/// Routes anyone may call.
+fn open_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::health))
+        .routes(routes!(health::health_db))
+        .routes(routes!(health::public_health))
+        .routes(routes!(health::public_status))
+        .routes(routes!(public::bundlers))
+        .routes(routes!(public::deployments))
+        .routes(routes!(openapi::document))
+        .routes(routes!(workflows::list))
+        .routes(routes!(workflows::detail))
+        .routes(routes!(workflows::stats))
+}
+
+/// Routes that need the ingest token when one is configured.
+fn ingest_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(logs::ingest))
+        .routes(routes!(telemetry::session))
+        .routes(routes!(telemetry::event))
+}
+
+/// Routes that need the admin token.
+fn admin_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(logs::query))
+        .routes(routes!(stream::stream))
+        .routes(routes!(admin::bundlers))
+        .routes(routes!(admin::paymaster_status_handler))
+        .routes(routes!(admin::revenue))
+        .routes(routes!(users::users))
+        .routes(routes!(users::userops))
+        .routes(routes!(metrics::summary))
+        .routes(routes!(metrics::timeseries))
+}
+
+/// The OpenAPI document of every route [`router`] serves.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let doc = open_routes()
+        .merge(ingest_routes())
+        .merge(admin_routes())
+        .into_openapi();
+    openapi::finish(doc)
+}
+
+/// The API's router with its state, auth, limits, timeout and CORS applied.
+pub fn router(state: ApiState) -> Router {
+    let api = &state.settings().api;
+    let admin = admin_routes().route_layer(from_fn_with_state(state.clone(), auth::require_admin));
+    let ingest =
+        ingest_routes().route_layer(from_fn_with_state(state.clone(), auth::require_ingest));
+    let (routes, _) = open_routes().merge(ingest).merge(admin).split_for_parts();
+    let mut router = routes
+        .fallback(error::no_route)
+        .method_not_allowed_fallback(error::wrong_method)
+        .layer(DefaultBodyLimit::max(api.body_limit_bytes))
+        .layer(from_fn_with_state(
+            Duration::from_secs(api.request_timeout_secs),
+            input::timeout,
+        ));
+    if let Some(cors) = cors(&api.cors_origins) {
+        router = router.layer(cors);
+    }
+    router.with_state(state)
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if list.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(list))
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("last-event-id"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// The API as a serve mode: its router, the stores' writers and the health monitor as tasks; the data
+/// endpoints read `watcher` (the indexer of the same process), if any.
+pub fn mode(
+    settings: ApiSettings,
+    watcher: Option<WatcherView>,
+    cancel: CancellationToken,
+) -> Result<Mode, StartError> {
+    let listen = settings.listen;
+    let (state, tasks) = ApiState::open(settings, watcher, cancel)?;
+    Ok(Mode {
+        name: "api",
+        listen,
+        router: router(state),
+        tasks,
+    })
+}
