@@ -75,13 +75,15 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
         let mut view = None;
         if config.watcher.is_some() {
             let settings = WatcherSettings::from_config(config)?;
-            let (client, chain_id) = ctx.chain().await?;
-            let indexer = Indexer::open(settings, client, chain_id).await?;
+            let Some(indexer) = open_indexer(&ctx.chain_config()?, settings, &cancel).await? else {
+                return Ok(ExitCode::SUCCESS);
+            };
             view = Some(WatcherView::of(&indexer));
-            let mut watcher = crate::watcher::mode(indexer, api_settings.listen, cancel.clone());
-            // the API serves /health (with the indexer's progress) on the same listener
-            watcher.router = axum::Router::new();
-            modes.push(watcher);
+            modes.push(crate::watcher::mode(
+                indexer,
+                api_settings.listen,
+                cancel.clone(),
+            ));
         } else {
             tracing::warn!(
                 "no [watcher] section: the indexer is off; the API serves logs and telemetry"
@@ -91,4 +93,34 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     serve::run_with(modes, cancel, options).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the indexer, waiting with backoff while the node is unreachable, so a watcher started while its
+/// node is briefly down does not exit (and restart-loop under systemd). A chain id mismatch or a store
+/// problem stops at once; SIGINT/SIGTERM while waiting ends cleanly (`None`).
+async fn open_indexer(
+    chain: &crate::config::ChainConfig,
+    settings: WatcherSettings,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<Option<Indexer>> {
+    let client = crate::chain::ChainClient::from_config(chain);
+    let mut wait = std::time::Duration::from_secs(1);
+    loop {
+        let attempt = async {
+            let chain_id = client.check_chain_id(chain.chain_id).await?;
+            Indexer::open(settings.clone(), client.clone(), chain_id).await
+        };
+        match attempt.await {
+            Ok(indexer) => return Ok(Some(indexer)),
+            Err(e) if e.is_transient() => {
+                tracing::warn!(error = %e, retry_in_secs = wait.as_secs(), "node not reachable; the watcher waits for it");
+                tokio::select! {
+                    _ = cancel.cancelled() => return Ok(None),
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                wait = (wait * 2).min(std::time::Duration::from_secs(30));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }

@@ -7,7 +7,7 @@ use crate::chain::ChainError;
 pub enum ExporterError {
     #[error("{target}: no answer within {secs} s")]
     Timeout { target: String, secs: f64 },
-    #[error(transparent)]
+    #[error("{0}")]
     Chain(#[from] ChainError),
     #[error("{target}: {message}")]
     Invalid { target: String, message: String },

@@ -58,7 +58,7 @@ pub struct ProbeSettings {
 /// Why the probe could not run or an operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    #[error(transparent)]
+    #[error("{0}")]
     Chain(#[from] ChainError),
     /// The bundler could not be reached or refused a request.
     #[error("bundler {url}: {method}: {message}")]

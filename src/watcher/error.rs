@@ -35,7 +35,7 @@ pub enum WatcherError {
     },
     #[error("no event store in {path}: run `butler index` (or `butler serve --watcher`) first")]
     NoStore { path: PathBuf },
-    #[error(transparent)]
+    #[error("{0}")]
     Chain(#[from] ChainError),
     #[error("fetch task failed: {0}")]
     Task(String),
@@ -56,6 +56,10 @@ impl WatcherError {
 
     /// Whether waiting and trying again can help (node unreachable, timeouts, a lagging node).
     pub fn is_transient(&self) -> bool {
-        matches!(self, WatcherError::Chain(_) | WatcherError::Rpc { .. })
+        match self {
+            WatcherError::Chain(ChainError::ChainIdMismatch { .. }) => false,
+            WatcherError::Chain(_) | WatcherError::Rpc { .. } => true,
+            _ => false,
+        }
     }
 }

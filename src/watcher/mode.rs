@@ -1,21 +1,16 @@
-//! The `watcher` serve mode: the indexer as a background task, and a minimal `/health` on the API
-//! listener (the HTTP API over the data is served by the API module).
+//! The `watcher` serve mode: the indexer as a background task. It adds no routes of its own: the HTTP API
+//! (served on the same listener by `butler serve --watcher`) answers `/health` with the indexer's progress.
 
 use std::net::SocketAddr;
 
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
-use tokio::sync::watch;
+use axum::Router;
 use tokio_util::sync::CancellationToken;
 
-use super::{Indexer, Progress};
+use super::Indexer;
 use crate::serve::{Mode, TaskError};
 
 /// Builds the mode from an opened indexer (which holds the writer lock).
 pub fn mode(indexer: Indexer, listen: SocketAddr, cancel: CancellationToken) -> Mode {
-    let progress = indexer.progress();
-    let router = Router::new().route("/health", get(move || health(progress.clone())));
     let task = Box::pin(async move {
         indexer
             .run(cancel)
@@ -25,21 +20,7 @@ pub fn mode(indexer: Indexer, listen: SocketAddr, cancel: CancellationToken) -> 
     Mode {
         name: "watcher",
         listen,
-        router,
+        router: Router::new(),
         tasks: vec![("watcher-indexer".to_string(), task)],
     }
-}
-
-async fn health(progress: watch::Receiver<Progress>) -> Json<serde_json::Value> {
-    let p = progress.borrow().clone();
-    Json(json!({
-        "status": "ok",
-        "indexedBlock": p.indexed_block,
-        "targetBlock": p.pass_target,
-        "caughtUp": p.caught_up,
-        "events": p.events,
-        "reorgs": p.reorgs,
-        "logRange": p.range,
-        "logRangeRefusals": p.range_refusals,
-    }))
 }
