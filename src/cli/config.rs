@@ -97,12 +97,29 @@ pub fn run(ctx: &Ctx, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
             }
         }
         ConfigCommand::Show => {
-            let config = ctx.config()?;
+            let mut value = serde_json::to_value(ctx.config()?)?;
+            checksum_addresses(&mut value);
             match ctx.output() {
-                OutputFormat::Json => print_json(config)?,
-                OutputFormat::Table => print!("{}", toml::to_string_pretty(config)?),
+                OutputFormat::Json => print_json(&value)?,
+                OutputFormat::Table => print!("{}", toml::to_string_pretty(&value)?),
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes every address-shaped string in EIP-55 form (the schema stores addresses, which serialise lowercase).
+fn checksum_addresses(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => {
+            if text.len() == 42
+                && let Ok(addr) = text.parse::<alloy::primitives::Address>()
+            {
+                *text = addr.to_checksum(None);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(checksum_addresses),
+        serde_json::Value::Object(map) => map.values_mut().for_each(checksum_addresses),
+        _ => {}
+    }
 }

@@ -197,3 +197,22 @@ fn env_override_beats_the_file() {
         .success()
         .stdout(predicate::str::contains("\"chain_id\": 7"));
 }
+
+#[test]
+fn show_writes_addresses_checksummed() {
+    let sb = Sandbox::new();
+    sb.write(
+        "cwd/butler.toml",
+        &format!(
+            "[[paymasters]]\nname = \"pm\"\naddress = \"{}\"\nentrypoint = \"{EP07}\"\n",
+            PM.to_lowercase()
+        ),
+    );
+    for output in ["table", "json"] {
+        sb.butler()
+            .args(["config", "show", "--output", output])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(PM).and(predicate::str::contains(EP07)));
+    }
+}
