@@ -49,7 +49,13 @@ if ! pg_start; then
 fi
 
 step "cargo test"
-cargo test --all-targets -- --color never
+TEST_LOG=$(mktemp)
+cargo test --all-targets -- --color never 2>&1 | tee "$TEST_LOG"
 
 step "schemathesis against /api/openapi.json"
 scripts/schemathesis.sh
+
+# One closing line for the whole suite (cargo prints one result line per test target).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "\ntests: %d passed, %d failed\n", p, f }' "$TEST_LOG"
+rm -f "$TEST_LOG"
