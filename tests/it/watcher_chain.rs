@@ -46,21 +46,37 @@ fn sigkill_during_a_backfill_loses_and_duplicates_nothing() {
         "max_block_range = 2\nfetch_concurrency = 1\n{}",
         ops_source(&emitter)
     );
+    // eth_getLogs slowed a little through a proxy so a backfill lasts long enough to be killed five times
+    let (slow_rpc, _) = rpc_proxy(anvil.rpc.clone(), 0, Duration::from_millis(5));
     let sb = Sandbox::new();
     let killed = sb.path().join("killed");
-    let config = write_config(&sb, &anvil.rpc, &killed, &watcher);
+    let config = write_config(&sb, &slow_rpc, &killed, &watcher);
     let reference_sb = Sandbox::new();
     let reference = reference_sb.path().join("reference");
     let reference_config = write_config(&reference_sb, &anvil.rpc, &reference, &watcher);
 
     let mut rng = rand::rng();
     for kill in 1..=5 {
+        let before = last_committed_block(&killed);
         let mut child = butler_process(&sb, &config, &["index"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.random_range(300..1500)));
+        // kill at a random moment after this run's first commit, while it is still running
+        let waited = std::time::Instant::now();
+        while last_committed_block(&killed) <= before {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "index finished before kill {kill}"
+            );
+            assert!(
+                waited.elapsed() < Duration::from_secs(60),
+                "no commit before kill {kill}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..300)));
         assert!(
             child.try_wait().unwrap().is_none(),
             "index finished before kill {kill}: the workload is too small for this machine"
@@ -71,7 +87,7 @@ fn sigkill_during_a_backfill_loses_and_duplicates_nothing() {
         )
         .unwrap();
         child.wait().unwrap();
-        assert_no_duplicates(&records(&killed).into_iter().collect::<Vec<_>>());
+        assert_no_duplicates(&complete_records(&killed));
     }
     let progress = checkpoint(&killed);
     assert!(
@@ -320,4 +336,13 @@ fn workflows_reach_each_final_status_with_a_timeline() {
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(1));
+}
+
+/// The last block of the store's checkpoint (0 before the first commit).
+fn last_committed_block(data_dir: &std::path::Path) -> u64 {
+    std::fs::read_to_string(data_dir.join("chain/indexer_state.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| v["lastBlock"].as_u64())
+        .unwrap_or(0)
 }
