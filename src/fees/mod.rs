@@ -8,6 +8,7 @@
 //! - [`transfer`]: whole-configuration export and import.
 //! - [`http`]: the public and admin routes, and the `serve --fee-manager` mode.
 
+pub mod goregex;
 pub mod http;
 pub mod model;
 pub mod snapshot;
