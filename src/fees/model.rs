@@ -239,6 +239,9 @@ pub struct PatternInput {
     pub created_at: Option<IgnoredAny>,
     #[serde(default)]
     pub updated_at: Option<IgnoredAny>,
+    /// The warnings of an admin answer, accepted (and ignored) so it can be sent back as is.
+    #[serde(default)]
+    pub warnings: Option<IgnoredAny>,
 }
 
 /// A mux as given (`POST`/`PUT /api/admin/commit-boost/mux`).

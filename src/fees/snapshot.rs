@@ -31,6 +31,14 @@ enum Fragment {
     PerDefault(Box<[Box<[u8]>]>),
 }
 
+/// Serialises an entry; an empty entry is left out of answers, and is kept as no bytes.
+fn entry_bytes(entry: &ProposerEntry) -> Result<Box<[u8]>, FeesError> {
+    if entry.is_empty() {
+        return Ok(Box::default());
+    }
+    Ok(serde_json::to_vec(entry)?.into_boxed_slice())
+}
+
 impl Fragment {
     fn new(
         depends: bool,
@@ -40,12 +48,11 @@ impl Fragment {
         if depends {
             let each = bases
                 .iter()
-                .map(|b| Ok(serde_json::to_vec(&entry(b))?.into_boxed_slice()))
+                .map(|b| entry_bytes(&entry(b)))
                 .collect::<Result<Vec<_>, FeesError>>()?;
             Ok(Fragment::PerDefault(each.into_boxed_slice()))
         } else {
-            let bytes = serde_json::to_vec(&entry(&BTreeMap::new()))?;
-            Ok(Fragment::Shared(bytes.into_boxed_slice()))
+            Ok(Fragment::Shared(entry_bytes(&entry(&BTreeMap::new()))?))
         }
     }
 
@@ -185,6 +192,9 @@ impl Snapshot {
         out.extend_from_slice(&head.json);
         let mut first = true;
         let mut push = |out: &mut Vec<u8>, bytes: &[u8]| {
+            if bytes.is_empty() {
+                return;
+            }
             if !first {
                 out.push(b',');
             }
@@ -300,12 +310,13 @@ mod tests {
             .find(|d| d.name == default)
             .unwrap();
         let mut cfg = vouch::head(d);
-        for p in keys {
-            cfg.proposers.push(vouch::key_entry(p, &cfg.relays));
-        }
-        for p in patterns {
-            cfg.proposers.push(vouch::pattern_entry(p, &cfg.relays));
-        }
+        let entries: Vec<_> = keys
+            .iter()
+            .map(|p| vouch::key_entry(p, &cfg.relays))
+            .chain(patterns.iter().map(|p| vouch::pattern_entry(p, &cfg.relays)))
+            .filter(|e| !e.is_empty())
+            .collect();
+        cfg.proposers = entries;
         serde_json::to_vec(&cfg).unwrap()
     }
 

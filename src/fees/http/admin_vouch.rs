@@ -104,6 +104,17 @@ fn default_not_found(name: &str) -> FeesError {
     FeesError::NotFound(format!("Default config '{name}' not found"))
 }
 
+/// A pattern answer: the stored pattern plus, when there are any, `warnings` about constructs Go (Vouch)
+/// and Rust read differently.
+fn pattern_answer(status: StatusCode, rec: Record<Pattern>) -> Result<Response, FeesError> {
+    let warnings = validate::pattern_warnings(&rec.item.pattern);
+    let mut value = serde_json::to_value(&rec)?;
+    if let (false, Some(obj)) = (warnings.is_empty(), value.as_object_mut()) {
+        obj.insert("warnings".into(), warnings.into());
+    }
+    Ok((status, Json(value)).into_response())
+}
+
 fn pattern_not_found(name: &str) -> FeesError {
     FeesError::NotFound(format!("Proposer pattern '{name}' not found"))
 }
@@ -212,7 +223,7 @@ pub async fn list_patterns(state: Shared, RawQuery(raw): RawQuery) -> Result<Res
 
 pub async fn get_pattern(state: Shared, Path(name): Path<String>) -> Result<Response, FeesError> {
     match state.store.get_pattern(&name).await? {
-        Some(p) => Ok(Json(p).into_response()),
+        Some(p) => pattern_answer(StatusCode::OK, p),
         None => Err(pattern_not_found(&name)),
     }
 }
@@ -223,8 +234,7 @@ pub async fn create_pattern(
 ) -> Result<Response, FeesError> {
     let input: PatternInput = json_body(body)?;
     let p = input.validate(None, "")?;
-    let rec = state.store.create_pattern(&p).await?;
-    Ok((StatusCode::CREATED, Json(rec)).into_response())
+    pattern_answer(StatusCode::CREATED, state.store.create_pattern(&p).await?)
 }
 
 pub async fn update_pattern(
@@ -234,7 +244,7 @@ pub async fn update_pattern(
 ) -> Result<Response, FeesError> {
     let input: PatternInput = json_body(body)?;
     let p = input.validate(Some(&name), "")?;
-    Ok(Json(state.store.update_pattern(&p).await?).into_response())
+    pattern_answer(StatusCode::OK, state.store.update_pattern(&p).await?)
 }
 
 pub async fn delete_pattern(

@@ -52,6 +52,8 @@ mod sqlite {
     type Db = sqlx::Sqlite;
     type Conn = sqlx::SqliteConnection;
     const STRPOS: &str = "instr";
+    const HAS_PROPOSERS: &str =
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'proposers'";
 
     async fn begin(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
         pool.begin_with("BEGIN IMMEDIATE").await
@@ -75,6 +77,8 @@ mod postgres {
     type Db = sqlx::Postgres;
     type Conn = sqlx::PgConnection;
     const STRPOS: &str = "strpos";
+    const HAS_PROPOSERS: &str =
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'proposers'";
 
     async fn begin(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
         pool.begin().await
@@ -147,6 +151,7 @@ impl Store {
                             path.display()
                         ))
                     })?;
+                sqlite::refuse_duplicate_keys(&pool).await?;
                 sqlx::migrate!("migrations/fees/sqlite").run(&pool).await?;
                 Pool::Sqlite(pool)
             }
@@ -167,6 +172,7 @@ impl Store {
                     .map_err(|e| {
                         FeesError::Config(format!("cannot connect to the fee database {url}: {e}"))
                     })?;
+                postgres::refuse_duplicate_keys(&pool).await?;
                 sqlx::migrate!("migrations/fees/postgres")
                     .run(&pool)
                     .await?;

@@ -123,10 +123,22 @@ macro_rules! mux_queries {
             Ok(get_mux_in(&mut c, name).await?)
         }
 
+        /// Commit-Boost's mux loader refuses a mux without keys, and its PBS module then does not start.
+        fn refuse_empty(m: &Mux) -> Result<(), FeesError> {
+            if m.keys.is_empty() {
+                return Err(FeesError::Conflict(format!(
+                    "Mux config '{}' would have no keys: Commit-Boost refuses a mux without keys (its PBS module does not start); give at least one key, or delete the mux",
+                    m.name
+                )));
+            }
+            Ok(())
+        }
+
         async fn insert_mux(c: &mut Conn, m: &Mux) -> Result<(), FeesError> {
             if mux_row(c, &m.name).await?.is_some() {
                 return Err(FeesError::Conflict(format!("Mux config '{}' already exists", m.name)));
             }
+            refuse_empty(m)?;
             check_foreign_keys(c, &m.name, &m.keys).await?;
             let t = now();
             let id: i64 = sqlx::query(
@@ -146,6 +158,7 @@ macro_rules! mux_queries {
             let Some((id, _)) = mux_row(c, &m.name).await? else {
                 return Err(FeesError::NotFound(format!("Mux config '{}' not found", m.name)));
             };
+            refuse_empty(m)?;
             check_foreign_keys(c, &m.name, &m.keys).await?;
             sqlx::query("DELETE FROM mux_keys WHERE mux_id = $1")
                 .bind(id)
@@ -252,10 +265,16 @@ macro_rules! mux_queries {
                 qb.push(")");
                 removed += qb.build().execute(&mut *tx).await?.rows_affected();
             }
+            let total = key_count(&mut tx, id).await?;
+            if total == 0 {
+                // Dropping the transaction rolls the removal back.
+                return Err(FeesError::Conflict(format!(
+                    "removing these keys would leave mux '{name}' without keys: Commit-Boost refuses a mux without keys (its PBS module does not start); delete the mux instead"
+                )));
+            }
             if removed > 0 {
                 touch_mux(&mut tx, id).await?;
             }
-            let total = key_count(&mut tx, id).await?;
             tx.commit().await?;
             Ok((removed as i64, total))
         }
