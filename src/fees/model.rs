@@ -525,3 +525,13 @@ impl From<&Pattern> for PatternInput {
         }
     }
 }
+
+impl From<&Mux> for MuxInput {
+    fn from(m: &Mux) -> Self {
+        MuxInput {
+            name: Some(m.name.clone()),
+            keys: Some(m.keys.clone()),
+            ..Default::default()
+        }
+    }
+}

@@ -18,10 +18,11 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::body::Bytes;
 
+use super::explain::{self, Explanation};
 use super::model::Pattern;
 use super::transfer::Configuration;
 use super::vouch::{self, BaseRelay, ExecutionConfig, ProposerEntry};
-use super::{FeesError, Store};
+use super::{FeesError, Store, goregex, validate};
 
 /// A proposer or pattern entry, serialised.
 enum Fragment {
@@ -97,6 +98,8 @@ pub struct Snapshot {
     entry_bytes: usize,
     /// Each mux's keys as the JSON array Commit-Boost reads.
     muxes: HashMap<String, Bytes>,
+    /// Served pattern text to pattern name (for `explain`).
+    pattern_names: HashMap<String, String>,
 }
 
 impl Snapshot {
@@ -123,7 +126,7 @@ impl Snapshot {
         let mut total = 0;
         for p in &config.proposers {
             // A stored key that does not decode could never match a request key: nothing to answer.
-            let Some(bytes) = super::validate::pubkey_bytes(&p.public_key) else {
+            let Some(bytes) = validate::pubkey_bytes(&p.public_key) else {
                 continue;
             };
             let depends = vouch::depends_on_base(p.relays.as_deref(), p.reset_relays);
@@ -133,6 +136,11 @@ impl Snapshot {
                 proposers.push(fragment);
             }
         }
+        let pattern_names = config
+            .proposer_patterns
+            .iter()
+            .map(|p| (goregex::served(&p.pattern), p.name.clone()))
+            .collect();
         let mut sorted: Vec<&Pattern> = config.proposer_patterns.iter().collect();
         sorted.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
         let patterns = sorted
@@ -158,7 +166,44 @@ impl Snapshot {
             proposers,
             patterns,
             muxes,
+            pattern_names,
         })
+    }
+
+    /// What the validator `key` (with account name `account`) will use under default config `config` (the
+    /// only active one when `None`) with the patterns of `tags`, resolved as Vouch resolves butler's answer.
+    pub fn explain(
+        &self,
+        key: &str,
+        config: Option<&str>,
+        tags: &[String],
+        account: Option<&str>,
+    ) -> Result<Explanation, FeesError> {
+        let bytes = validate::pubkey_bytes(key).ok_or_else(|| validate::not_a_pubkey("public_key", key))?;
+        let config = match config {
+            Some(c) => c.to_string(),
+            None => {
+                let mut active: Vec<&String> =
+                    self.defaults.iter().filter(|(_, h)| h.active).map(|(n, _)| n).collect();
+                active.sort();
+                match active.as_slice() {
+                    [one] => (*one).clone(),
+                    [] => return Err(FeesError::NotFound("no active default config".to_string())),
+                    many => {
+                        let names: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+                        return Err(FeesError::field(
+                            "config",
+                            format!("missing: name the default config ({})", names.join(", ")),
+                        ));
+                    }
+                }
+            }
+        };
+        let answer = self.execution_config(&config, &[bytes], tags)?;
+        let mut out = explain::explain(&answer, &bytes, account, &self.pattern_names)?;
+        out.config = config;
+        out.tags = tags.to_vec();
+        Ok(out)
     }
 
     /// The configuration version this snapshot was read at.

@@ -257,3 +257,21 @@ pub async fn delete_pattern(
         Err(pattern_not_found(&name))
     }
 }
+
+/// `GET /api/admin/vouch/explain?public_key=0x...&config=NAME&tags=a,b&account=wallet/account`: what the
+/// validator will use, resolved from butler's answer as Vouch resolves it (see [`crate::fees::explain`]).
+pub async fn explain(state: Shared, RawQuery(raw): RawQuery) -> Result<Response, FeesError> {
+    let q = query_map(raw, &["public_key", "config", "tags", "account"])?;
+    let key = q
+        .get("public_key")
+        .ok_or_else(|| FeesError::field("public_key", "missing"))?;
+    let tags = crate::fees::vouch::parse_tags(q.get("tags").map(String::as_str))?;
+    let snapshot = state.snapshots.get().await?;
+    let out = snapshot.explain(
+        key,
+        q.get("config").map(String::as_str),
+        &tags,
+        q.get("account").map(String::as_str),
+    )?;
+    Ok(Json(out).into_response())
+}

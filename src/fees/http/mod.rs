@@ -24,7 +24,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use super::model::{MAX_LIMIT, Paging};
 use super::snapshot::Snapshots;
-use super::{FeesError, FeesSettings, Store, json_error};
+use super::{FeesError, FeesSettings, Store, check, json_error};
 use crate::config::Secret;
 use crate::serve::Mode;
 
@@ -49,6 +49,7 @@ type Shared = State<Arc<AppState>>;
 pub async fn mode(settings: &FeesSettings, listen: SocketAddr) -> Result<Mode, FeesError> {
     let store = Store::connect(&settings.database).await?;
     tracing::info!(database = %settings.database.describe(), "fee manager store ready");
+    log_findings(&store).await?;
     if settings.admin_token.is_none() {
         tracing::warn!(
             "no fee manager admin token configured ([fees] admin_token_file or BUTLER_FEES__ADMIN_TOKEN): \
@@ -61,6 +62,29 @@ pub async fn mode(settings: &FeesSettings, listen: SocketAddr) -> Result<Mode, F
         router: router(store, settings.admin_token.clone()).await?,
         tasks: Vec::new(),
     })
+}
+
+/// Logs what `butler fees check` reports about the stored configuration, so a problem a client would hit
+/// shows at start.
+async fn log_findings(store: &Store) -> Result<(), FeesError> {
+    let findings = check::lint(&store.export().await?);
+    for f in &findings {
+        match f.level {
+            check::Level::Error => {
+                tracing::error!(client = f.client, place = %f.place, "fee configuration: {}", f.message)
+            }
+            check::Level::Warning => {
+                tracing::warn!(client = f.client, place = %f.place, "fee configuration: {}", f.message)
+            }
+            check::Level::Note => {
+                tracing::info!(client = f.client, place = %f.place, "fee configuration: {}", f.message)
+            }
+        }
+    }
+    if check::has_errors(&findings) {
+        tracing::error!("the fee configuration has problems a client refuses: see `butler fees check`");
+    }
+    Ok(())
 }
 
 /// All fee manager routes: public (Vouch, Commit-Boost) and admin (behind the bearer token), each request
@@ -91,6 +115,7 @@ pub async fn router(store: Store, admin_token: Option<Secret>) -> Result<Router,
                 .put(admin_vouch::put_proposer)
                 .delete(admin_vouch::delete_proposer),
         )
+        .route("/api/admin/vouch/explain", get(admin_vouch::explain))
         .route(
             "/api/admin/vouch/configs/default",
             get(admin_vouch::list_defaults).post(admin_vouch::create_default),
