@@ -36,7 +36,13 @@ pub struct Finding {
     pub message: String,
 }
 
-fn push(out: &mut Vec<Finding>, level: Level, client: &'static str, place: String, message: String) {
+fn push(
+    out: &mut Vec<Finding>,
+    level: Level,
+    client: &'static str,
+    place: String,
+    message: String,
+) {
     out.push(Finding {
         level,
         client,
@@ -58,7 +64,13 @@ pub fn lint(config: &Configuration) -> Vec<Finding> {
     for p in &config.proposers {
         let place = format!("proposers[{}]", validate::short(&p.public_key));
         match ProposerInput::from(p).validate(None, "") {
-            Err(e) => push(&mut out, Level::Error, "vouch", place.clone(), e.to_string()),
+            Err(e) => push(
+                &mut out,
+                Level::Error,
+                "vouch",
+                place.clone(),
+                e.to_string(),
+            ),
             Ok(v) if v.public_key != p.public_key => push(
                 &mut out,
                 Level::Error,
@@ -68,31 +80,40 @@ pub fn lint(config: &Configuration) -> Vec<Finding> {
             ),
             Ok(_) => {}
         }
-        if let Some(bytes) = validate::pubkey_bytes(&p.public_key) {
-            if let Some(other) = keys.insert(bytes, &p.public_key) {
-                push(
-                    &mut out,
-                    Level::Error,
-                    "vouch",
-                    place.clone(),
-                    format!("the same key as '{other}': one of the entries would shadow the other"),
-                );
-            }
+        if let Some(bytes) = validate::pubkey_bytes(&p.public_key)
+            && let Some(other) = keys.insert(bytes, &p.public_key)
+        {
+            push(
+                &mut out,
+                Level::Error,
+                "vouch",
+                place.clone(),
+                format!("the same key as '{other}': one of the entries would shadow the other"),
+            );
         }
-        if vouch::key_entry(p, &Default::default()).is_empty() && !vouch::depends_on_base(p.relays.as_deref(), p.reset_relays) {
+        if vouch::key_entry(p, &Default::default()).is_empty()
+            && !vouch::depends_on_base(p.relays.as_deref(), p.reset_relays)
+        {
             push(
                 &mut out,
                 Level::Note,
                 "vouch",
                 place,
-                "overrides nothing: left out of the Vouch answer, so patterns apply to this key".to_string(),
+                "overrides nothing: left out of the Vouch answer, so patterns apply to this key"
+                    .to_string(),
             );
         }
     }
     for p in &config.proposer_patterns {
         let place = format!("proposer_patterns[{}]", p.name);
         if let Err(e) = PatternInput::from(p).validate(None, "") {
-            push(&mut out, Level::Error, "vouch", place.clone(), e.to_string());
+            push(
+                &mut out,
+                Level::Error,
+                "vouch",
+                place.clone(),
+                e.to_string(),
+            );
         }
         if let Err(e) = goregex::check(&goregex::served(&p.pattern)) {
             push(
@@ -100,11 +121,20 @@ pub fn lint(config: &Configuration) -> Vec<Finding> {
                 Level::Error,
                 "vouch",
                 place.clone(),
-                format!("served as '{}', which Go refuses: {e}", goregex::served(&p.pattern)),
+                format!(
+                    "served as '{}', which Go refuses: {e}",
+                    goregex::served(&p.pattern)
+                ),
             );
         }
         for w in validate::pattern_warnings(&p.pattern) {
-            push(&mut out, Level::Warning, "vouch", place.clone(), format!("pattern: {w}"));
+            push(
+                &mut out,
+                Level::Warning,
+                "vouch",
+                place.clone(),
+                format!("pattern: {w}"),
+            );
         }
         if vouch::pattern_entry(p, &Default::default()).is_empty()
             && !vouch::depends_on_base(p.relays.as_deref(), p.reset_relays)
@@ -114,7 +144,8 @@ pub fn lint(config: &Configuration) -> Vec<Finding> {
                 Level::Note,
                 "vouch",
                 place.clone(),
-                "overrides nothing: left out of the Vouch answer, so later patterns apply".to_string(),
+                "overrides nothing: left out of the Vouch answer, so later patterns apply"
+                    .to_string(),
             );
         }
         if p.tags.is_empty() {
@@ -131,7 +162,13 @@ pub fn lint(config: &Configuration) -> Vec<Finding> {
     for m in &config.mux_configs {
         let place = format!("mux_configs[{}]", m.name);
         if let Err(e) = MuxInput::from(m).validate(None, "") {
-            push(&mut out, Level::Error, "commit-boost", place.clone(), e.to_string());
+            push(
+                &mut out,
+                Level::Error,
+                "commit-boost",
+                place.clone(),
+                e.to_string(),
+            );
         }
         if m.keys.is_empty() {
             push(
@@ -149,7 +186,13 @@ pub fn lint(config: &Configuration) -> Vec<Finding> {
                 } else {
                     format!("{k} is also in mux '{other}': Commit-Boost refuses a key in two muxes")
                 };
-                push(&mut out, Level::Error, "commit-boost", format!("{place}.keys[{i}]"), message);
+                push(
+                    &mut out,
+                    Level::Error,
+                    "commit-boost",
+                    format!("{place}.keys[{i}]"),
+                    message,
+                );
             }
         }
     }

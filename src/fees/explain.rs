@@ -179,7 +179,12 @@ pub fn explain(
         })
         .collect();
     let key_text = format!("0x{}", hex::encode(key));
-    if account.is_none() && answer.proposers.iter().any(|e| !e.proposer.starts_with("0x")) {
+    if account.is_none()
+        && answer
+            .proposers
+            .iter()
+            .any(|e| !e.proposer.starts_with("0x"))
+    {
         notes.push(
             "no account given: pattern entries were not evaluated (Vouch matches them against the validator's wallet/account name)"
                 .to_string(),
@@ -306,7 +311,11 @@ pub fn explain(
         kept.push(RelayUse {
             url: url.clone(),
             public_key: decided(p.public_key.as_ref(), &own),
-            fee_recipient: chain(p.fee_recipient.as_ref(), v.fee_recipient.as_ref(), &fee_recipient),
+            fee_recipient: chain(
+                p.fee_recipient.as_ref(),
+                v.fee_recipient.as_ref(),
+                &fee_recipient,
+            ),
             gas_limit: chain(p.gas_limit.as_ref(), v.gas_limit.as_ref(), &top_gas),
             grace: chain(p.grace.as_ref(), v.grace.as_ref(), &top_grace),
             min_value: chain(p.min_value.as_ref(), v.min_value.as_ref(), &top_min),

@@ -179,12 +179,17 @@ impl Snapshot {
         tags: &[String],
         account: Option<&str>,
     ) -> Result<Explanation, FeesError> {
-        let bytes = validate::pubkey_bytes(key).ok_or_else(|| validate::not_a_pubkey("public_key", key))?;
+        let bytes =
+            validate::pubkey_bytes(key).ok_or_else(|| validate::not_a_pubkey("public_key", key))?;
         let config = match config {
             Some(c) => c.to_string(),
             None => {
-                let mut active: Vec<&String> =
-                    self.defaults.iter().filter(|(_, h)| h.active).map(|(n, _)| n).collect();
+                let mut active: Vec<&String> = self
+                    .defaults
+                    .iter()
+                    .filter(|(_, h)| h.active)
+                    .map(|(n, _)| n)
+                    .collect();
                 active.sort();
                 match active.as_slice() {
                     [one] => (*one).clone(),
@@ -358,7 +363,11 @@ mod tests {
         let entries: Vec<_> = keys
             .iter()
             .map(|p| vouch::key_entry(p, &cfg.relays))
-            .chain(patterns.iter().map(|p| vouch::pattern_entry(p, &cfg.relays)))
+            .chain(
+                patterns
+                    .iter()
+                    .map(|p| vouch::pattern_entry(p, &cfg.relays)),
+            )
             .filter(|e| !e.is_empty())
             .collect();
         cfg.proposers = entries;

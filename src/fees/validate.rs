@@ -381,10 +381,16 @@ mod tests {
         assert!(min_value("m", &"abc".into()).is_err());
         assert!(pattern("pattern", "^Pool1/(.*$").is_err());
         let e = pattern("pattern", "(?x)a").unwrap_err().to_string();
-        assert!(e.starts_with("pattern: '(?x)a' is not") && e.contains("position 1"), "{e}");
+        assert!(
+            e.starts_with("pattern: '(?x)a' is not") && e.contains("position 1"),
+            "{e}"
+        );
         assert_eq!(pattern("p", "a|b").unwrap(), "a|b");
         assert_eq!(pattern_warnings("\\d").len(), 1);
-        assert_eq!(grace("g", &"9223372036854".into()).unwrap(), "9223372036854");
+        assert_eq!(
+            grace("g", &"9223372036854".into()).unwrap(),
+            "9223372036854"
+        );
         assert!(grace("g", &"9223372036855".into()).is_err());
         let json: Result<Loose, _> = serde_json::from_str("123456789.123456789");
         assert!(json.unwrap_err().to_string().contains("as a string"));

@@ -32,7 +32,11 @@ pub struct GoRegexError {
 
 impl fmt::Display for GoRegexError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: `{}` at position {}", self.code, self.expr, self.position)?;
+        write!(
+            f,
+            "{}: `{}` at position {}",
+            self.code, self.expr, self.position
+        )?;
         if let Some(note) = &self.note {
             write!(f, " ({note})")?;
         }
@@ -51,7 +55,11 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` at position {}: {}", self.construct, self.position, self.message)
+        write!(
+            f,
+            "`{}` at position {}: {}",
+            self.construct, self.position, self.message
+        )
     }
 }
 
@@ -95,12 +103,14 @@ impl Matcher {
     /// Compiles the served (anchored) form of `pattern`; `pattern` must pass [`check`].
     pub fn new(pattern: &str) -> Result<Matcher, GoRegexError> {
         let rust = check(&served(pattern))?.rust;
-        regex::Regex::new(&rust).map(Matcher).map_err(|e| GoRegexError {
-            code: "cannot evaluate the pattern",
-            expr: pattern.to_string(),
-            position: 1,
-            note: Some(e.to_string()),
-        })
+        regex::Regex::new(&rust)
+            .map(Matcher)
+            .map_err(|e| GoRegexError {
+                code: "cannot evaluate the pattern",
+                expr: pattern.to_string(),
+                position: 1,
+                note: Some(e.to_string()),
+            })
     }
 
     pub fn is_match(&self, account: &str) -> bool {

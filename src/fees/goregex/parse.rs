@@ -27,13 +27,19 @@ struct Flags {
 #[derive(Debug)]
 enum Shape {
     /// A run of literal characters (Go merges adjacent literals with the same case folding).
-    Literal { fold: bool, runes: usize },
+    Literal {
+        fold: bool,
+        runes: usize,
+    },
     /// Anything else without sub-expressions (classes, anchors, `.`, the empty match).
     Leaf,
     Capture(Box<Node>),
     Concat(Vec<Node>),
     Alternate(Vec<Node>),
-    Repeat { op: Op, sub: Box<Node> },
+    Repeat {
+        op: Op,
+        sub: Box<Node>,
+    },
 }
 
 /// A repetition operator: `*`, `+`, `?` or `{min,max}` (`max` -1 when open-ended).
@@ -73,7 +79,6 @@ impl Node {
             size: 1,
         }
     }
-
 }
 
 /// Go's `repeatIsValid`: no path through nested counted repetitions multiplies past `n` copies.
@@ -160,7 +165,10 @@ pub(super) fn parse(src: &str) -> Result<Parsed, GoRegexError> {
     if let Some(open) = p.stack.last().and_then(|f| f.open) {
         return Err(p.error_at(open, "missing closing )", &src[open..]));
     }
-    let frame = p.stack.pop().ok_or_else(|| p.error_at(0, "internal error", src))?;
+    let frame = p
+        .stack
+        .pop()
+        .ok_or_else(|| p.error_at(0, "internal error", src))?;
     let node = p.close(frame)?;
     Ok(Parsed {
         rust: node.rust,
@@ -227,21 +235,25 @@ impl Parser<'_> {
         }
         let items = &mut self.frame().items;
         let n = items.len();
-        if n >= 2 {
-            if let (
-                Shape::Literal { fold: f1, runes: r1 },
-                Shape::Literal { fold: f2, runes: r2 },
+        if n >= 2
+            && let (
+                Shape::Literal {
+                    fold: f1,
+                    runes: r1,
+                },
+                Shape::Literal {
+                    fold: f2,
+                    runes: r2,
+                },
             ) = (&items[n - 2].shape, &items[n - 1].shape)
-            {
-                if f1 == f2 {
-                    let (fold, runes) = (*f1, r1 + r2);
-                    let last = items.pop().map(|n| n.rust).unwrap_or_default();
-                    let prev = &mut items[n - 2];
-                    prev.rust.push_str(&last);
-                    prev.shape = Shape::Literal { fold, runes };
-                    prev.size = runes as i64;
-                }
-            }
+            && f1 == f2
+        {
+            let (fold, runes) = (*f1, r1 + r2);
+            let last = items.pop().map(|n| n.rust).unwrap_or_default();
+            let prev = &mut items[n - 2];
+            prev.rust.push_str(&last);
+            prev.shape = Shape::Literal { fold, runes };
+            prev.size = runes as i64;
         }
         self.frame().items.push(node);
         Ok(())
@@ -287,7 +299,10 @@ impl Parser<'_> {
                 if self.stack.len() < 2 {
                     return Err(self.error_at(start, "unexpected )", self.src));
                 }
-                let frame = self.stack.pop().ok_or_else(|| self.error_at(start, "unexpected )", self.src))?;
+                let frame = self
+                    .stack
+                    .pop()
+                    .ok_or_else(|| self.error_at(start, "unexpected )", self.src))?;
                 self.flags = frame.outer;
                 let capture = frame.capture;
                 let inner = self.close(frame)?;
@@ -346,7 +361,10 @@ impl Parser<'_> {
                 }
                 Some((min, max, end)) => {
                     let text = &self.src[start..end];
-                    if min < 0 || min > MAX_REPEAT || max > MAX_REPEAT || (max >= 0 && min > max) {
+                    if !(0..=MAX_REPEAT).contains(&min)
+                        || max > MAX_REPEAT
+                        || (max >= 0 && min > max)
+                    {
                         return Err(self.error_at(start, "invalid repeat count", text));
                     }
                     let shown = text.to_string();
@@ -373,7 +391,10 @@ impl Parser<'_> {
     fn concat(&self, items: Vec<Node>) -> Result<Node, GoRegexError> {
         match items.len() {
             0 => Ok(Node::leaf(String::new())),
-            1 => Ok(items.into_iter().next().unwrap_or_else(|| Node::leaf(String::new()))),
+            1 => Ok(items
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| Node::leaf(String::new()))),
             _ => {
                 let rust: String = items.iter().map(|n| n.rust.as_str()).collect();
                 let size = items.iter().map(|n| n.size).fold(0i64, i64::saturating_add);
@@ -396,7 +417,11 @@ impl Parser<'_> {
         }
         let mut alts = frame.alternatives;
         alts.push(last);
-        let rust = alts.iter().map(|n| n.rust.as_str()).collect::<Vec<_>>().join("|");
+        let rust = alts
+            .iter()
+            .map(|n| n.rust.as_str())
+            .collect::<Vec<_>>()
+            .join("|");
         let size = alts
             .iter()
             .map(|n| n.size)
@@ -455,14 +480,11 @@ impl Parser<'_> {
             height,
             size: size.max(1),
         };
-        if let Op::Counted { min, max } = op {
-            if (min >= 2 || max >= 2) && !repeat_is_valid(&node, MAX_REPEAT) {
-                return Err(self.error_at(
-                    start,
-                    "invalid repeat count",
-                    &self.src[start..self.pos],
-                ));
-            }
+        if let Op::Counted { min, max } = op
+            && (min >= 2 || max >= 2)
+            && !repeat_is_valid(&node, MAX_REPEAT)
+        {
+            return Err(self.error_at(start, "invalid repeat count", &self.src[start..self.pos]));
         }
         self.push(node)
     }

@@ -98,14 +98,21 @@ fn go_accepts() {
         "\\A\\z",
         "(((((a)))))",
     ] {
-        assert!(check(pattern).is_ok(), "{pattern}: {:?}", check(pattern).err());
+        assert!(
+            check(pattern).is_ok(),
+            "{pattern}: {:?}",
+            check(pattern).err()
+        );
     }
 }
 
 #[test]
 fn warnings_name_the_construct() {
     let w = check("^[\\w-]+/\\d+\\b").unwrap().warnings;
-    let found: Vec<(&str, usize)> = w.iter().map(|w| (w.construct.as_str(), w.position)).collect();
+    let found: Vec<(&str, usize)> = w
+        .iter()
+        .map(|w| (w.construct.as_str(), w.position))
+        .collect();
     assert_eq!(found, [("\\w", 3), ("\\d", 9), ("\\b", 12)]);
     assert!(w[0].message.contains("ASCII"), "{}", w[0]);
     assert!(check("Pool1/.*").unwrap().warnings.is_empty());

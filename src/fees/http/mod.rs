@@ -82,7 +82,9 @@ async fn log_findings(store: &Store) -> Result<(), FeesError> {
         }
     }
     if check::has_errors(&findings) {
-        tracing::error!("the fee configuration has problems a client refuses: see `butler fees check`");
+        tracing::error!(
+            "the fee configuration has problems a client refuses: see `butler fees check`"
+        );
     }
     Ok(())
 }

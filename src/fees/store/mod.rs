@@ -77,8 +77,7 @@ mod postgres {
     type Db = sqlx::Postgres;
     type Conn = sqlx::PgConnection;
     const STRPOS: &str = "strpos";
-    const HAS_PROPOSERS: &str =
-        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'proposers'";
+    const HAS_PROPOSERS: &str = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'proposers'";
 
     async fn begin(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
         pool.begin().await

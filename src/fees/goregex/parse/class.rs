@@ -16,8 +16,16 @@ fn class_char(c: u32) -> String {
 
 /// A Rust class range `lo-hi` without surrogates (they never match text), or nothing.
 fn class_range(lo: u32, hi: u32) -> String {
-    let lo = if (0xD800..=0xDFFF).contains(&lo) { 0xE000 } else { lo };
-    let hi = if (0xD800..=0xDFFF).contains(&hi) { 0xD7FF } else { hi };
+    let lo = if (0xD800..=0xDFFF).contains(&lo) {
+        0xE000
+    } else {
+        lo
+    };
+    let hi = if (0xD800..=0xDFFF).contains(&hi) {
+        0xD7FF
+    } else {
+        hi
+    };
     match lo.cmp(&hi) {
         std::cmp::Ordering::Greater => String::new(),
         std::cmp::Ordering::Equal => class_char(lo),
@@ -43,7 +51,8 @@ impl Parser<'_> {
             return Err(self.error_at(start, "trailing backslash at end of expression", ""));
         };
         self.pos += c.len_utf8();
-        let invalid = |p: &Parser| p.error_at(start, "invalid escape sequence", &p.src[start..p.pos]);
+        let invalid =
+            |p: &Parser| p.error_at(start, "invalid escape sequence", &p.src[start..p.pos]);
         let octal = |c: Option<char>| c.filter(|c| ('0'..='7').contains(c));
         match c {
             c if c.is_ascii() && !c.is_ascii_alphanumeric() => {
@@ -218,11 +227,7 @@ impl Parser<'_> {
     /// One class character at the cursor (Go's `parseClassChar`).
     fn class_char(&mut self, class_start: usize) -> Result<u32, GoRegexError> {
         match self.peek() {
-            None => Err(self.error_at(
-                class_start,
-                "missing closing ]",
-                &self.src[class_start..],
-            )),
+            None => Err(self.error_at(class_start, "missing closing ]", &self.src[class_start..])),
             Some('\\') => self.escape_char(),
             Some(c) => {
                 if c == '[' {
@@ -253,25 +258,30 @@ impl Parser<'_> {
                 }
             }
             let rest = self.rest();
-            if rest.len() > 2 && rest.starts_with("[:") {
-                if let Some(i) = rest[2..].find(":]") {
-                    let name = &rest[..i + 4];
-                    let inner = &name[2..name.len() - 2];
-                    let bare = inner.strip_prefix('^').unwrap_or(inner);
-                    if !names::POSIX.contains(&bare) {
-                        return Err(self.error_at(here, "invalid character class range", name));
-                    }
-                    rust.push_str(name);
-                    self.pos += name.len();
-                    continue;
+            if rest.len() > 2
+                && rest.starts_with("[:")
+                && let Some(i) = rest[2..].find(":]")
+            {
+                let name = &rest[..i + 4];
+                let inner = &name[2..name.len() - 2];
+                let bare = inner.strip_prefix('^').unwrap_or(inner);
+                if !names::POSIX.contains(&bare) {
+                    return Err(self.error_at(here, "invalid character class range", name));
                 }
+                rust.push_str(name);
+                self.pos += name.len();
+                continue;
             }
             if rest.starts_with("\\p") || rest.starts_with("\\P") {
                 let class = self.unicode_class()?;
                 rust.push_str(&class);
                 continue;
             }
-            if let Some((_, inside)) = rest.strip_prefix('\\').and_then(|r| r.chars().next()).and_then(perl_class) {
+            if let Some((_, inside)) = rest
+                .strip_prefix('\\')
+                .and_then(|r| r.chars().next())
+                .and_then(perl_class)
+            {
                 let c = self.peek_at(1).unwrap_or_default();
                 self.warn(here, &format!("\\{c}"), ASCII_CLASS);
                 rust.push_str(inside);
@@ -344,7 +354,7 @@ impl Parser<'_> {
                     saw_flag = false;
                     continue;
                 }
-                ':' | ')' if !(negate && !saw_flag) => {
+                ':' | ')' if !negate || saw_flag => {
                     if c == ':' {
                         self.open_group(start, false);
                     }
