@@ -114,8 +114,7 @@ pub fn lint(config: &Configuration) -> Vec<Finding> {
                 place.clone(),
                 e.to_string(),
             );
-        }
-        if let Err(e) = goregex::check(&goregex::served(&p.pattern)) {
+        } else if let Err(e) = goregex::check(&goregex::served(&p.pattern)) {
             push(
                 &mut out,
                 Level::Error,

@@ -10,7 +10,7 @@
 //! relays it lists that are inherited, and adds the others, each value taken from the entry's relay, else
 //! the entry, else the top level, else the fallback.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -145,12 +145,12 @@ pub struct Explanation {
 
 /// Resolves butler's answer `answer` (the execution config for a request holding `key`) for the validator
 /// with key bytes `key` and account name `account` (`wallet/account`; without it no pattern can match);
-/// `names` maps a served pattern to its name in butler.
+/// `names` holds the butler name of each pattern entry of the answer, by position (`None` for a key entry).
 pub fn explain(
     answer: &[u8],
     key: &[u8; 48],
     account: Option<&str>,
-    names: &HashMap<String, String>,
+    names: &[Option<String>],
 ) -> Result<Explanation, FeesError> {
     let answer: Answer = serde_json::from_slice(answer)?;
     let top = &answer.values;
@@ -228,7 +228,7 @@ pub fn explain(
     let (kind, name) = if e.proposer.starts_with("0x") {
         ("key", None)
     } else {
-        ("pattern", names.get(&e.proposer).cloned())
+        ("pattern", names.get(index).cloned().flatten())
     };
     let label = match &name {
         Some(n) => format!("pattern '{n}'"),

@@ -22,7 +22,7 @@ use super::explain::{self, Explanation};
 use super::model::Pattern;
 use super::transfer::Configuration;
 use super::vouch::{self, BaseRelay, ExecutionConfig, ProposerEntry};
-use super::{FeesError, Store, goregex, validate};
+use super::{FeesError, Store, validate};
 
 /// A proposer or pattern entry, serialised.
 enum Fragment {
@@ -81,6 +81,7 @@ struct Head {
 }
 
 struct PatternEntry {
+    name: String,
     tags: Vec<String>,
     fragment: Fragment,
 }
@@ -98,8 +99,6 @@ pub struct Snapshot {
     entry_bytes: usize,
     /// Each mux's keys as the JSON array Commit-Boost reads.
     muxes: HashMap<String, Bytes>,
-    /// Served pattern text to pattern name (for `explain`).
-    pattern_names: HashMap<String, String>,
 }
 
 impl Snapshot {
@@ -136,11 +135,6 @@ impl Snapshot {
                 proposers.push(fragment);
             }
         }
-        let pattern_names = config
-            .proposer_patterns
-            .iter()
-            .map(|p| (goregex::served(&p.pattern), p.name.clone()))
-            .collect();
         let mut sorted: Vec<&Pattern> = config.proposer_patterns.iter().collect();
         sorted.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
         let patterns = sorted
@@ -148,6 +142,7 @@ impl Snapshot {
             .map(|p| {
                 let depends = vouch::depends_on_base(p.relays.as_deref(), p.reset_relays);
                 Ok(PatternEntry {
+                    name: p.name.clone(),
                     tags: p.tags.clone(),
                     fragment: Fragment::new(depends, &bases, |b| vouch::pattern_entry(p, b))?,
                 })
@@ -166,7 +161,6 @@ impl Snapshot {
             proposers,
             patterns,
             muxes,
-            pattern_names,
         })
     }
 
@@ -205,7 +199,20 @@ impl Snapshot {
             }
         };
         let answer = self.execution_config(&config, &[bytes], tags)?;
-        let mut out = explain::explain(&answer, &bytes, account, &self.pattern_names)?;
+        // The name of each entry of the answer, in its order (see `execution_config`).
+        let slot = self.defaults.get(&config).map_or(0, |h| h.slot);
+        let mut names: Vec<Option<String>> = Vec::new();
+        if let Some(&i) = self.keys.get(&bytes)
+            && !self.proposers[i].bytes(slot).is_empty()
+        {
+            names.push(None);
+        }
+        for p in &self.patterns {
+            if p.tags.iter().any(|t| tags.contains(t)) && !p.fragment.bytes(slot).is_empty() {
+                names.push(Some(p.name.clone()));
+            }
+        }
+        let mut out = explain::explain(&answer, &bytes, account, &names)?;
         out.config = config;
         out.tags = tags.to_vec();
         Ok(out)

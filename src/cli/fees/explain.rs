@@ -1,5 +1,7 @@
-//! `butler fees explain PUBKEY [--config NAME] [--tags a,b] [--account wallet/account]`: what one validator
-//! will use, resolved from the answer butler would serve as Vouch resolves it ([`crate::fees::explain`]).
+//! `butler fees explain PUBKEY [--default-config NAME] [--tags a,b] [--account wallet/account]`: what one
+//! validator will use, resolved from the answer butler would serve as Vouch resolves it
+//! ([`crate::fees::explain`]). The default config is `--default-config` because `--config` is butler's
+//! global flag for its configuration file.
 
 use clap::Args;
 
@@ -13,8 +15,9 @@ use crate::output::{OutputFormat, kv_table, table};
 pub struct ExplainArgs {
     /// The validator's BLS public key.
     pub public_key: String,
-    /// Default config name (the one in Vouch's URL); may be left out when only one is active.
-    #[arg(long = "config", value_name = "NAME")]
+    /// Default config name (the one in Vouch's URL; `config=` of the HTTP route); may be left out when only
+    /// one is active.
+    #[arg(long = "default-config", value_name = "NAME")]
     pub config_name: Option<String>,
     /// Comma-separated tags (the `?tags=` of Vouch's URL).
     #[arg(long)]

@@ -47,7 +47,7 @@ pub enum FeesCommand {
     /// What one validator will use (fee recipient, gas limit, grace, min value, relays), resolved from
     /// butler's answer as Vouch resolves it, with the entry that decided each value.
     #[command(
-        after_help = "Examples:\n  butler fees explain 0x8021...8bbe --config main --tags pool-1 --account Pool1/validator-7\n  butler fees explain 0x8021...8bbe --output json"
+        after_help = "Examples:\n  butler fees explain 0x8021...8bbe --default-config main --tags pool-1 --account Pool1/validator-7\n  butler fees explain 0x8021...8bbe --output json"
     )]
     Explain(explain::ExplainArgs),
     /// Lint the whole stored configuration against what Vouch and Commit-Boost accept; exits 1 when a client
