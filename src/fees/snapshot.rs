@@ -22,7 +22,7 @@ use super::explain::{self, Explanation};
 use super::model::Pattern;
 use super::transfer::Configuration;
 use super::vouch::{self, BaseRelay, ExecutionConfig, ProposerEntry};
-use super::{FeesError, Store, validate};
+use super::{FeesError, Kind, Store, validate};
 
 /// A proposer or pattern entry, serialised.
 enum Fragment {
@@ -187,7 +187,12 @@ impl Snapshot {
                 active.sort();
                 match active.as_slice() {
                     [one] => (*one).clone(),
-                    [] => return Err(FeesError::NotFound("no active default config".to_string())),
+                    [] => {
+                        return Err(FeesError::field(
+                            "config",
+                            "missing, and no default config is active",
+                        ));
+                    }
                     many => {
                         let names: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
                         return Err(FeesError::field(
@@ -233,14 +238,10 @@ impl Snapshot {
     ) -> Result<Vec<u8>, FeesError> {
         let head = match self.defaults.get(config) {
             None => {
-                return Err(FeesError::NotFound(format!(
-                    "Default config '{config}' not found"
-                )));
+                return Err(FeesError::not_found(Kind::DefaultConfig, config));
             }
             Some(h) if !h.active => {
-                return Err(FeesError::NotFound(format!(
-                    "Default config '{config}' is not active"
-                )));
+                return Err(FeesError::Inactive(config.to_string()));
             }
             Some(h) => h,
         };

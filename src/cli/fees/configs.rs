@@ -7,7 +7,7 @@ use super::{
     overlay_settings, paging, print_page, relays_table, stamp,
 };
 use crate::fees::model::*;
-use crate::fees::{FeesError, Store};
+use crate::fees::{FeesError, Kind, Store};
 use crate::output::{OutputFormat, kv_table};
 
 /// Default configs: the top level of a Vouch execution config.
@@ -80,7 +80,7 @@ fn show_default(out: OutputFormat, d: &Record<DefaultConfig>) -> Result<(), Fees
 }
 
 fn default_missing(name: &str) -> FeesError {
-    FeesError::NotFound(format!("Default config '{name}' not found"))
+    FeesError::not_found(Kind::DefaultConfig, name)
 }
 
 pub(super) async fn run(
@@ -98,7 +98,9 @@ pub(super) async fn run(
                 min_value,
                 active: a.active,
             };
-            let page = store.list_defaults(&f, paging(&a.common.paging)?).await?;
+            let page = store
+                .list::<DefaultConfig>(&f, paging(&a.common.paging)?)
+                .await?;
             print_page(
                 out,
                 "configs",
@@ -126,7 +128,7 @@ pub(super) async fn run(
         }
         ConfigsCommand::Get(a) => {
             let d = store
-                .get_default(&a.name)
+                .get::<DefaultConfig>(&a.name)
                 .await?
                 .ok_or_else(|| default_missing(&a.name))?;
             show_default(out, &d)
@@ -150,7 +152,7 @@ pub(super) async fn run(
         }
         ConfigsCommand::Update(a) => {
             let cur = store
-                .get_default(&a.name)
+                .get::<DefaultConfig>(&a.name)
                 .await?
                 .ok_or_else(|| default_missing(&a.name))?;
             let mut input = DefaultConfigInput::from(&cur.item);
@@ -171,7 +173,7 @@ pub(super) async fn run(
             show_default(out, &rec)
         }
         ConfigsCommand::Delete(a) => {
-            if !store.delete_default(&a.name).await? {
+            if !store.delete::<DefaultConfig>(&a.name).await? {
                 return Err(default_missing(&a.name));
             }
             deleted(out, &a.name)

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 
 use super::{NameArg, PagingArgs, deleted, emit_json, paging, print_page, read_keys, stamp};
 use crate::fees::model::*;
-use crate::fees::{FeesError, Store};
+use crate::fees::{FeesError, Kind, Store};
 use crate::output::{OutputFormat, kv_table, table};
 
 #[derive(Debug, Subcommand)]
@@ -48,7 +48,7 @@ pub struct MuxKeysArgs {
 }
 
 fn mux_missing(name: &str) -> FeesError {
-    FeesError::NotFound(format!("Mux config '{name}' not found"))
+    FeesError::not_found(Kind::Mux, name)
 }
 
 fn show_counts(out: OutputFormat, verb: &str, n: i64, total: i64) -> Result<(), FeesError> {

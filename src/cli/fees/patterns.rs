@@ -8,7 +8,7 @@ use super::{
 };
 use crate::fees::model::*;
 use crate::fees::validate;
-use crate::fees::{FeesError, Store};
+use crate::fees::{FeesError, Kind, Store};
 use crate::output::{OutputFormat, kv_table};
 
 /// Proposer patterns: regexes over account names (`wallet/account`), in Go's syntax, selected by tags.
@@ -105,7 +105,7 @@ fn show_pattern(out: OutputFormat, p: &Record<Pattern>) -> Result<(), FeesError>
 }
 
 fn pattern_missing(name: &str) -> FeesError {
-    FeesError::NotFound(format!("Proposer pattern '{name}' not found"))
+    FeesError::not_found(Kind::Pattern, name)
 }
 
 pub(super) async fn run(
@@ -125,7 +125,7 @@ pub(super) async fn run(
                 min_value,
                 reset_relays: a.reset_relays,
             };
-            let page = store.list_patterns(&f, paging(&a.common.paging)?).await?;
+            let page = store.list::<Pattern>(&f, paging(&a.common.paging)?).await?;
             print_page(
                 out,
                 "configs",
@@ -154,7 +154,7 @@ pub(super) async fn run(
         }
         PatternsCommand::Get(a) => {
             let p = store
-                .get_pattern(&a.name)
+                .get::<Pattern>(&a.name)
                 .await?
                 .ok_or_else(|| pattern_missing(&a.name))?;
             show_pattern(out, &p)
@@ -180,7 +180,7 @@ pub(super) async fn run(
         }
         PatternsCommand::Update(a) => {
             let cur = store
-                .get_pattern(&a.name)
+                .get::<Pattern>(&a.name)
                 .await?
                 .ok_or_else(|| pattern_missing(&a.name))?;
             let mut input = PatternInput::from(&cur.item);
@@ -207,7 +207,7 @@ pub(super) async fn run(
             show_pattern(out, &rec)
         }
         PatternsCommand::Delete(a) => {
-            if !store.delete_pattern(&a.name).await? {
+            if !store.delete::<Pattern>(&a.name).await? {
                 return Err(pattern_missing(&a.name));
             }
             deleted(out, &a.name)

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::fees::model::*;
 use crate::fees::validate;
-use crate::fees::{FeesError, Store};
+use crate::fees::{FeesError, Kind, Store};
 use crate::output::{OutputFormat, kv_table};
 
 #[derive(Debug, Subcommand)]
@@ -81,7 +81,9 @@ pub(super) async fn run(
                 min_value,
                 reset_relays: a.reset_relays,
             };
-            let page = store.list_proposers(&f, paging(&a.common.paging)?).await?;
+            let page = store
+                .list::<Proposer>(&f, paging(&a.common.paging)?)
+                .await?;
             print_page(
                 out,
                 "proposers",
@@ -100,14 +102,14 @@ pub(super) async fn run(
         ProposersCommand::Get(a) => {
             let key = validate::pubkey_shape("public_key", &a.public_key)?;
             let p = store
-                .get_proposer(&key)
+                .get::<Proposer>(&key)
                 .await?
-                .ok_or_else(|| FeesError::NotFound(format!("Proposer '{key}' not found")))?;
+                .ok_or_else(|| FeesError::not_found(Kind::Proposer, key))?;
             show_proposer(out, &p)
         }
         ProposersCommand::Set(a) => {
             let key = validate::pubkey_shape("public_key", &a.public_key)?;
-            let mut input = match store.get_proposer(&key).await? {
+            let mut input = match store.get::<Proposer>(&key).await? {
                 Some(p) => ProposerInput::from(&p.item),
                 None => ProposerInput::default(),
             };
@@ -128,8 +130,8 @@ pub(super) async fn run(
         }
         ProposersCommand::Delete(a) => {
             let key = validate::pubkey_shape("public_key", &a.public_key)?;
-            if !store.delete_proposer(&key).await? {
-                return Err(FeesError::NotFound(format!("Proposer '{key}' not found")));
+            if !store.delete::<Proposer>(&key).await? {
+                return Err(FeesError::not_found(Kind::Proposer, key));
             }
             deleted(out, &key)
         }

@@ -9,11 +9,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::{Shared, json_body, page_json, paging, query_map};
-use crate::fees::FeesError;
 use crate::fees::model::{KeysInput, MuxInput};
+use crate::fees::{FeesError, Kind};
 
 fn not_found(name: &str) -> FeesError {
-    FeesError::NotFound(format!("Mux config '{name}' not found"))
+    FeesError::not_found(Kind::Mux, name)
 }
 
 pub async fn list(state: Shared, RawQuery(raw): RawQuery) -> Result<Response, FeesError> {

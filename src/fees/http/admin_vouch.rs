@@ -1,5 +1,6 @@
 //! Admin routes for Vouch: proposers (upsert by key), default configs and proposer patterns (create, update,
-//! delete), each with a filtered, paginated list.
+//! delete), each with a filtered, paginated list. Lists, reads and deletes are one generic handler each over
+//! the store's entity path ([`Admin`]); writes are per entity.
 
 use std::collections::HashMap;
 
@@ -11,8 +12,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::{Shared, bool_param, json_body, page_json, paging, query_map};
+use serde::Serialize;
+
 use crate::fees::FeesError;
 use crate::fees::model::*;
+use crate::fees::store::Entity;
 use crate::fees::validate::{self, Loose};
 
 const PROPOSER_PARAMS: &[&str] = &[
@@ -96,43 +100,87 @@ fn pattern_filter(q: &HashMap<String, String>) -> Result<PatternFilter, FeesErro
     })
 }
 
-fn proposer_not_found(key: &str) -> FeesError {
-    FeesError::NotFound(format!("Proposer '{key}' not found"))
-}
-
-fn default_not_found(name: &str) -> FeesError {
-    FeesError::NotFound(format!("Default config '{name}' not found"))
-}
-
-/// A pattern answer: the stored pattern plus, when there are any, `warnings` about constructs Go (Vouch)
-/// and Rust read differently.
-fn pattern_answer(status: StatusCode, rec: Record<Pattern>) -> Result<Response, FeesError> {
-    let warnings = validate::pattern_warnings(&rec.item.pattern);
-    let mut value = serde_json::to_value(&rec)?;
-    if let (false, Some(obj)) = (warnings.is_empty(), value.as_object_mut()) {
-        obj.insert("warnings".into(), warnings.into());
+/// What the admin routes need of a Vouch entity beyond the store's generic path: the list's parameters
+/// and answer key (the spec's), the key in a URL, and the answer for one entry.
+pub trait Admin: Entity + Serialize {
+    /// The key of the list answer's array.
+    const LIST_KEY: &'static str;
+    /// The query parameters of the list.
+    const PARAMS: &'static [&'static str];
+    fn filter(q: &HashMap<String, String>) -> Result<Self::Filter, FeesError>;
+    /// The key in a URL as it is stored.
+    fn path_key(raw: &str) -> Result<String, FeesError> {
+        Ok(raw.to_string())
     }
-    Ok((status, Json(value)).into_response())
+    /// The answer holding one entry.
+    fn answer(status: StatusCode, rec: Record<Self>) -> Result<Response, FeesError> {
+        Ok((status, Json(rec)).into_response())
+    }
 }
 
-fn pattern_not_found(name: &str) -> FeesError {
-    FeesError::NotFound(format!("Proposer pattern '{name}' not found"))
+impl Admin for DefaultConfig {
+    const LIST_KEY: &'static str = "configs";
+    const PARAMS: &'static [&'static str] = DEFAULT_PARAMS;
+    fn filter(q: &HashMap<String, String>) -> Result<DefaultConfigFilter, FeesError> {
+        default_filter(q)
+    }
 }
 
-pub async fn list_proposers(state: Shared, RawQuery(raw): RawQuery) -> Result<Response, FeesError> {
-    let q = query_map(raw, PROPOSER_PARAMS)?;
-    let page = state
-        .store
-        .list_proposers(&proposer_filter(&q)?, paging(&q)?)
-        .await?;
-    Ok(page_json("proposers", page))
+impl Admin for Proposer {
+    const LIST_KEY: &'static str = "proposers";
+    const PARAMS: &'static [&'static str] = PROPOSER_PARAMS;
+    fn filter(q: &HashMap<String, String>) -> Result<ProposerFilter, FeesError> {
+        proposer_filter(q)
+    }
+    fn path_key(raw: &str) -> Result<String, FeesError> {
+        validate::pubkey_shape("public_key", raw)
+    }
 }
 
-pub async fn get_proposer(state: Shared, Path(key): Path<String>) -> Result<Response, FeesError> {
-    let key = validate::pubkey_shape("public_key", &key)?;
-    match state.store.get_proposer(&key).await? {
-        Some(p) => Ok(Json(p).into_response()),
-        None => Err(proposer_not_found(&key)),
+impl Admin for Pattern {
+    const LIST_KEY: &'static str = "configs";
+    const PARAMS: &'static [&'static str] = PATTERN_PARAMS;
+    fn filter(q: &HashMap<String, String>) -> Result<PatternFilter, FeesError> {
+        pattern_filter(q)
+    }
+    /// The stored pattern plus, when there are any, `warnings` about constructs Go (Vouch) and Rust read
+    /// differently.
+    fn answer(status: StatusCode, rec: Record<Pattern>) -> Result<Response, FeesError> {
+        let warnings = validate::pattern_warnings(&rec.item.pattern);
+        let mut value = serde_json::to_value(&rec)?;
+        if let (false, Some(obj)) = (warnings.is_empty(), value.as_object_mut()) {
+            obj.insert("warnings".into(), warnings.into());
+        }
+        Ok((status, Json(value)).into_response())
+    }
+}
+
+/// `GET` of a list: filters from the query string, one page.
+pub async fn list<E: Admin>(state: Shared, RawQuery(raw): RawQuery) -> Result<Response, FeesError> {
+    let q = query_map(raw, E::PARAMS)?;
+    let page = state.store.list::<E>(&E::filter(&q)?, paging(&q)?).await?;
+    Ok(page_json(E::LIST_KEY, page))
+}
+
+/// `GET` of one entry, with its relays.
+pub async fn get<E: Admin>(state: Shared, Path(key): Path<String>) -> Result<Response, FeesError> {
+    let key = E::path_key(&key)?;
+    match state.store.get::<E>(&key).await? {
+        Some(rec) => E::answer(StatusCode::OK, rec),
+        None => Err(FeesError::not_found(E::KIND, key)),
+    }
+}
+
+/// `DELETE` of one entry (204), or 404.
+pub async fn delete<E: Admin>(
+    state: Shared,
+    Path(key): Path<String>,
+) -> Result<Response, FeesError> {
+    let key = E::path_key(&key)?;
+    if state.store.delete::<E>(&key).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(FeesError::not_found(E::KIND, key))
     }
 }
 
@@ -151,34 +199,6 @@ pub async fn put_proposer(
         StatusCode::OK
     };
     Ok((status, Json(rec)).into_response())
-}
-
-pub async fn delete_proposer(
-    state: Shared,
-    Path(key): Path<String>,
-) -> Result<Response, FeesError> {
-    let key = validate::pubkey_shape("public_key", &key)?;
-    if state.store.delete_proposer(&key).await? {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(proposer_not_found(&key))
-    }
-}
-
-pub async fn list_defaults(state: Shared, RawQuery(raw): RawQuery) -> Result<Response, FeesError> {
-    let q = query_map(raw, DEFAULT_PARAMS)?;
-    let page = state
-        .store
-        .list_defaults(&default_filter(&q)?, paging(&q)?)
-        .await?;
-    Ok(page_json("configs", page))
-}
-
-pub async fn get_default(state: Shared, Path(name): Path<String>) -> Result<Response, FeesError> {
-    match state.store.get_default(&name).await? {
-        Some(d) => Ok(Json(d).into_response()),
-        None => Err(default_not_found(&name)),
-    }
 }
 
 pub async fn create_default(
@@ -201,40 +221,13 @@ pub async fn update_default(
     Ok(Json(state.store.update_default(&d).await?).into_response())
 }
 
-pub async fn delete_default(
-    state: Shared,
-    Path(name): Path<String>,
-) -> Result<Response, FeesError> {
-    if state.store.delete_default(&name).await? {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(default_not_found(&name))
-    }
-}
-
-pub async fn list_patterns(state: Shared, RawQuery(raw): RawQuery) -> Result<Response, FeesError> {
-    let q = query_map(raw, PATTERN_PARAMS)?;
-    let page = state
-        .store
-        .list_patterns(&pattern_filter(&q)?, paging(&q)?)
-        .await?;
-    Ok(page_json("configs", page))
-}
-
-pub async fn get_pattern(state: Shared, Path(name): Path<String>) -> Result<Response, FeesError> {
-    match state.store.get_pattern(&name).await? {
-        Some(p) => pattern_answer(StatusCode::OK, p),
-        None => Err(pattern_not_found(&name)),
-    }
-}
-
 pub async fn create_pattern(
     state: Shared,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, FeesError> {
     let input: PatternInput = json_body(body)?;
     let p = input.validate(None, "")?;
-    pattern_answer(StatusCode::CREATED, state.store.create_pattern(&p).await?)
+    Pattern::answer(StatusCode::CREATED, state.store.create_pattern(&p).await?)
 }
 
 pub async fn update_pattern(
@@ -244,18 +237,7 @@ pub async fn update_pattern(
 ) -> Result<Response, FeesError> {
     let input: PatternInput = json_body(body)?;
     let p = input.validate(Some(&name), "")?;
-    pattern_answer(StatusCode::OK, state.store.update_pattern(&p).await?)
-}
-
-pub async fn delete_pattern(
-    state: Shared,
-    Path(name): Path<String>,
-) -> Result<Response, FeesError> {
-    if state.store.delete_pattern(&name).await? {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(pattern_not_found(&name))
-    }
+    Pattern::answer(StatusCode::OK, state.store.update_pattern(&p).await?)
 }
 
 /// `GET /api/admin/vouch/explain?public_key=0x...&config=NAME&tags=a,b&account=wallet/account`: what the

@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 use tower_http::timeout::TimeoutLayer;
 
-use super::model::{MAX_LIMIT, Paging};
+use super::model::{DefaultConfig, MAX_LIMIT, Paging, Pattern, Proposer};
 use super::snapshot::Snapshots;
 use super::{FeesError, FeesSettings, Store, check, json_error};
 use crate::config::Secret;
@@ -109,34 +109,34 @@ pub async fn router(store: Store, admin_token: Option<Secret>) -> Result<Router,
     let admin = Router::new()
         .route(
             "/api/admin/vouch/proposers",
-            get(admin_vouch::list_proposers),
+            get(admin_vouch::list::<Proposer>),
         )
         .route(
             "/api/admin/vouch/proposers/{public_key}",
-            get(admin_vouch::get_proposer)
+            get(admin_vouch::get::<Proposer>)
                 .put(admin_vouch::put_proposer)
-                .delete(admin_vouch::delete_proposer),
+                .delete(admin_vouch::delete::<Proposer>),
         )
         .route("/api/admin/vouch/explain", get(admin_vouch::explain))
         .route(
             "/api/admin/vouch/configs/default",
-            get(admin_vouch::list_defaults).post(admin_vouch::create_default),
+            get(admin_vouch::list::<DefaultConfig>).post(admin_vouch::create_default),
         )
         .route(
             "/api/admin/vouch/configs/default/{name}",
-            get(admin_vouch::get_default)
+            get(admin_vouch::get::<DefaultConfig>)
                 .put(admin_vouch::update_default)
-                .delete(admin_vouch::delete_default),
+                .delete(admin_vouch::delete::<DefaultConfig>),
         )
         .route(
             "/api/admin/vouch/proposer-patterns",
-            get(admin_vouch::list_patterns).post(admin_vouch::create_pattern),
+            get(admin_vouch::list::<Pattern>).post(admin_vouch::create_pattern),
         )
         .route(
             "/api/admin/vouch/proposer-patterns/{name}",
-            get(admin_vouch::get_pattern)
+            get(admin_vouch::get::<Pattern>)
                 .put(admin_vouch::update_pattern)
-                .delete(admin_vouch::delete_pattern),
+                .delete(admin_vouch::delete::<Pattern>),
         )
         .route(
             "/api/admin/commit-boost/mux",

@@ -9,7 +9,7 @@ use axum::http::header::{CONTENT_TYPE, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
 use super::{Shared, body_bytes, query_map};
-use crate::fees::{FeesError, vouch};
+use crate::fees::{FeesError, Kind, vouch};
 
 fn json(body: impl Into<axum::body::Body>) -> Response {
     (
@@ -38,8 +38,6 @@ pub async fn execution_config(
 pub async fn mux_keys(state: Shared, Path(name): Path<String>) -> Result<Response, FeesError> {
     match state.snapshots.get().await?.mux_keys(&name) {
         Some(keys) => Ok(json(keys)),
-        None => Err(FeesError::NotFound(format!(
-            "Mux config '{name}' not found"
-        ))),
+        None => Err(FeesError::not_found(Kind::Mux, name)),
     }
 }

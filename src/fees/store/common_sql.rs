@@ -10,7 +10,7 @@ macro_rules! common_queries {
         use chrono::{DateTime, Utc};
         use sqlx::{QueryBuilder, Row};
 
-        use crate::fees::FeesError;
+        use crate::fees::{Conflict, FeesError, Kind};
         use crate::fees::model::*;
 
         type DbRow = <Db as sqlx::Database>::Row;

@@ -45,9 +45,7 @@ macro_rules! mux_queries {
                     let key: String = row.try_get(0)?;
                     let other: String = row.try_get(1)?;
                     let i = keys.iter().position(|k| *k == key).unwrap_or_default();
-                    return Err(FeesError::Conflict(format!(
-                        "keys[{i}]: {key} is already in mux '{other}' (Commit-Boost refuses a key in two muxes)"
-                    )));
+                    return Err(Conflict::KeyInOtherMux { index: i, key, other }.into());
                 }
             }
             Ok(())
@@ -126,17 +124,14 @@ macro_rules! mux_queries {
         /// Commit-Boost's mux loader refuses a mux without keys, and its PBS module then does not start.
         fn refuse_empty(m: &Mux) -> Result<(), FeesError> {
             if m.keys.is_empty() {
-                return Err(FeesError::Conflict(format!(
-                    "Mux config '{}' would have no keys: Commit-Boost refuses a mux without keys (its PBS module does not start); give at least one key, or delete the mux",
-                    m.name
-                )));
+                return Err(Conflict::EmptyMux { name: m.name.clone() }.into());
             }
             Ok(())
         }
 
         async fn insert_mux(c: &mut Conn, m: &Mux) -> Result<(), FeesError> {
             if mux_row(c, &m.name).await?.is_some() {
-                return Err(FeesError::Conflict(format!("Mux config '{}' already exists", m.name)));
+                return Err(Conflict::Exists { kind: Kind::Mux, name: m.name.clone() }.into());
             }
             refuse_empty(m)?;
             check_foreign_keys(c, &m.name, &m.keys).await?;
@@ -156,7 +151,7 @@ macro_rules! mux_queries {
 
         async fn update_mux_in(c: &mut Conn, m: &Mux) -> Result<(), FeesError> {
             let Some((id, _)) = mux_row(c, &m.name).await? else {
-                return Err(FeesError::NotFound(format!("Mux config '{}' not found", m.name)));
+                return Err(FeesError::not_found(Kind::Mux, &m.name));
             };
             refuse_empty(m)?;
             check_foreign_keys(c, &m.name, &m.keys).await?;
@@ -199,7 +194,7 @@ macro_rules! mux_queries {
 
         async fn mux_summary(c: &mut Conn, name: &str) -> Result<Record<MuxSummary>, FeesError> {
             let Some((id, stamps)) = mux_row(c, name).await? else {
-                return Err(FeesError::NotFound(format!("Mux config '{name}' not found")));
+                return Err(FeesError::not_found(Kind::Mux, name));
             };
             Ok(Record {
                 item: MuxSummary {
@@ -225,7 +220,7 @@ macro_rules! mux_queries {
         ) -> Result<(i64, i64), FeesError> {
             let mut tx = begin_write(pool).await?;
             let Some((id, _)) = mux_row(&mut tx, name).await? else {
-                return Err(FeesError::NotFound(format!("Mux config '{name}' not found")));
+                return Err(FeesError::not_found(Kind::Mux, name));
             };
             check_foreign_keys(&mut tx, name, keys).await?;
             let have: std::collections::HashSet<String> = mux_keys_of(&mut tx, id).await?.into_iter().collect();
@@ -252,7 +247,7 @@ macro_rules! mux_queries {
         ) -> Result<(i64, i64), FeesError> {
             let mut tx = begin_write(pool).await?;
             let Some((id, _)) = mux_row(&mut tx, name).await? else {
-                return Err(FeesError::NotFound(format!("Mux config '{name}' not found")));
+                return Err(FeesError::not_found(Kind::Mux, name));
             };
             let mut removed = 0u64;
             for chunk in keys.chunks(CHUNK) {
@@ -268,9 +263,7 @@ macro_rules! mux_queries {
             let total = key_count(&mut tx, id).await?;
             if total == 0 {
                 // Dropping the transaction rolls the removal back.
-                return Err(FeesError::Conflict(format!(
-                    "removing these keys would leave mux '{name}' without keys: Commit-Boost refuses a mux without keys (its PBS module does not start); delete the mux instead"
-                )));
+                return Err(Conflict::LastKey { name: name.to_string() }.into());
             }
             if removed > 0 {
                 touch_mux(&mut tx, id).await?;
