@@ -326,3 +326,113 @@ pub fn explain(
     out.relays = kept;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const K: [u8; 48] = [0xab; 48];
+
+    fn run(
+        answer: serde_json::Value,
+        account: Option<&str>,
+        names: &[Option<String>],
+    ) -> Explanation {
+        explain(&serde_json::to_vec(&answer).unwrap(), &K, account, names).unwrap()
+    }
+
+    #[test]
+    fn no_entry_uses_the_top_level_and_the_fallbacks() {
+        let e = run(
+            serde_json::json!({"version": 2, "min_value": "0.1",
+                "relays": {"https://r1/": {"gas_limit": "40000000"}}, "proposers": []}),
+            None,
+            &[],
+        );
+        assert!(e.matched.is_none());
+        assert_eq!(e.fee_recipient, fallback(FALLBACK_FEE_RECIPIENT));
+        let r = &e.relays[0];
+        assert_eq!(r.gas_limit.value.as_deref(), Some("40000000"));
+        assert_eq!(r.gas_limit.from, "default config relay https://r1/");
+        assert_eq!(r.fee_recipient.value, None);
+        assert_eq!(
+            (r.min_value.value.as_deref(), r.grace.value.as_deref()),
+            (Some("0.1"), Some("0"))
+        );
+    }
+
+    #[test]
+    fn the_first_match_overrides_resets_and_adds_relays_as_vouch_does() {
+        let key = format!("0x{}", hex::encode_upper(K));
+        let answer = serde_json::json!({"version": 2, "fee_recipient": "0x01", "gas_limit": "30000000",
+            "relays": {"https://r1/": {}, "https://r2/": {"min_value": "0.2"}},
+            "proposers": [
+                {"proposer": "^(?:Other/.*)$", "fee_recipient": "0x09"},
+                {"proposer": key, "min_value": "0.5",
+                 "relays": {"https://r1/": {"disabled": true}, "https://r2/": {"grace": "100"},
+                            "https://r3/": {"public_key": "0xbeef"}, "https://r4/": {"disabled": true}}},
+                {"proposer": "^(?:Pool/.*)$", "fee_recipient": "0x07"}]});
+        let e = run(
+            answer.clone(),
+            Some("Pool/a"),
+            &[Some("other".into()), None, Some("pool".into())],
+        );
+        let m = e.matched.as_ref().unwrap();
+        assert_eq!((m.index, m.kind, m.name.as_deref()), (1, "key", None));
+        assert_eq!(
+            e.removed_relays,
+            [Removed {
+                url: "https://r1/".into(),
+                by: "disabled by proposer entry".into()
+            }]
+        );
+        let urls: Vec<&str> = e.relays.iter().map(|r| r.url.as_str()).collect();
+        assert_eq!(urls, ["https://r2/", "https://r3/", "https://r4/"]);
+        let (r2, r3, r4) = (&e.relays[0], &e.relays[1], &e.relays[2]);
+        assert_eq!(
+            r2.min_value.value.as_deref(),
+            Some("0.5"),
+            "the entry's min value on every inherited relay"
+        );
+        assert_eq!(r2.grace.from, "proposer entry relay https://r2/");
+        assert_eq!(
+            r3.public_key.as_ref().unwrap().value.as_deref(),
+            Some("0xbeef")
+        );
+        assert_eq!(r3.fee_recipient.value.as_deref(), Some("0x01"));
+        assert_eq!(r3.min_value.from, "proposer entry");
+        assert!(
+            r4.added_while_disabled,
+            "Vouch adds a disabled relay it does not inherit"
+        );
+
+        // Without the key entry, the pattern matching the account decides; reset drops the inherited relays.
+        let mut answer = answer;
+        answer["proposers"][1] = serde_json::json!({"proposer": "^(?:Pool/.*)$", "reset_relays": true,
+            "relays": {"https://r5/": {}}});
+        let e = run(
+            answer,
+            Some("Pool/a"),
+            &[
+                Some("other".into()),
+                Some("reset".into()),
+                Some("pool".into()),
+            ],
+        );
+        assert_eq!(e.matched.as_ref().unwrap().name.as_deref(), Some("reset"));
+        assert_eq!(e.removed_relays.len(), 2);
+        assert_eq!(e.relays.len(), 1);
+        assert_eq!(e.relays[0].gas_limit.from, "default config");
+    }
+
+    #[test]
+    fn without_an_account_patterns_are_not_evaluated() {
+        let e = run(
+            serde_json::json!({"version": 2, "relays": {}, "proposers": [{"proposer": "^(?:.*)$", "gas_limit": "1"}]}),
+            None,
+            &[Some("all".into())],
+        );
+        assert!(e.matched.is_none());
+        assert!(e.notes[0].contains("no account given"));
+    }
+}
