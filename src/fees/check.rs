@@ -203,3 +203,96 @@ pub fn lint(config: &Configuration) -> Vec<Finding> {
 pub fn has_errors(findings: &[Finding]) -> bool {
     findings.iter().any(|f| f.level == Level::Error)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fees::model::{Mux, Pattern, Proposer, Settings};
+
+    fn key(seed: u8) -> String {
+        let sk = blst::min_pk::SecretKey::key_gen(&[seed; 32], &[]).unwrap();
+        format!("0x{}", hex::encode(sk.sk_to_pk().compress()))
+    }
+
+    fn found(config: &Configuration) -> Vec<(Level, &'static str, String)> {
+        lint(config)
+            .into_iter()
+            .map(|f| (f.level, f.client, f.place))
+            .collect()
+    }
+
+    #[test]
+    fn cross_entry_rules_of_both_clients() {
+        let (a, b) = (key(1), key(2));
+        let proposer = |k: &str, min: Option<&str>| Proposer {
+            public_key: k.to_string(),
+            settings: Settings {
+                min_value: min.map(str::to_string),
+                ..Settings::default()
+            },
+            reset_relays: false,
+            relays: Some(Vec::new()),
+        };
+        let config = Configuration {
+            version: 1,
+            default_configs: Vec::new(),
+            proposers: vec![
+                proposer(&a, Some("0.1")),
+                proposer(&a.to_uppercase().replace("0X", "0x"), Some("0.2")),
+                proposer(&b, None),
+            ],
+            proposer_patterns: vec![Pattern {
+                name: "p".into(),
+                pattern: "Pool1/\\d+".into(),
+                tags: vec!["t".into()],
+                settings: Settings {
+                    min_value: Some("1".into()),
+                    ..Settings::default()
+                },
+                reset_relays: false,
+                relays: Some(Vec::new()),
+            }],
+            mux_configs: vec![
+                Mux {
+                    name: "m1".into(),
+                    keys: vec![a.clone(), b.clone()],
+                },
+                Mux {
+                    name: "m2".into(),
+                    keys: vec![b.clone()],
+                },
+                Mux {
+                    name: "m3".into(),
+                    keys: Vec::new(),
+                },
+            ],
+        };
+        let short = |k: &str| format!("proposers[{}]", validate::short(k));
+        let upper = a.to_uppercase().replace("0X", "0x");
+        assert_eq!(
+            found(&config),
+            [
+                (
+                    Level::Error,
+                    "commit-boost",
+                    "mux_configs[m2].keys[0]".to_string()
+                ),
+                (Level::Error, "commit-boost", "mux_configs[m3]".to_string()),
+                (Level::Error, "vouch", short(&upper)),
+                (Level::Error, "vouch", short(&upper)),
+                (Level::Warning, "vouch", "proposer_patterns[p]".to_string()),
+                (Level::Note, "vouch", short(&b)),
+            ]
+        );
+        assert!(has_errors(&lint(&config)));
+        let clean = Configuration {
+            proposers: vec![proposer(&a, Some("0.1"))],
+            mux_configs: vec![Mux {
+                name: "m1".into(),
+                keys: vec![a.clone()],
+            }],
+            ..config
+        };
+        assert!(!has_errors(&lint(&clean)), "{:?}", lint(&clean));
+    }
+}
