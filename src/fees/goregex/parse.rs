@@ -176,8 +176,8 @@ pub(super) fn parse(src: &str) -> Result<Parsed, GoRegexError> {
     })
 }
 
+/// Go's Perl classes (`perl_groups.go`, ASCII only) as Rust text: outside a class, and inside one.
 fn perl_class(c: char) -> Option<(&'static str, &'static str)> {
-    // (the Rust text outside a class, inside a class)
     match c {
         'd' => Some(("[0-9]", "0-9")),
         'D' => Some(("[^0-9]", "[^0-9]")),

@@ -7,7 +7,7 @@ use super::{GoRegexError, Node, Parser, perl_class};
 const ASCII_CLASS: &str = "Go's \\d, \\w, \\s, \\b match ASCII only (\\d is [0-9], \\w is [0-9A-Za-z_], \\s is [\\t\\n\\f\\r ]); Rust's and most other tools' match Unicode digits, letters and spaces: write the ASCII class explicitly to say what is meant";
 
 /// A character as Rust class text: `\x{...}` for anything but ASCII letters and digits.
-fn class_char(c: u32) -> String {
+fn rust_class_char(c: u32) -> String {
     match char::from_u32(c) {
         Some(ch) if ch.is_ascii_alphanumeric() => ch.to_string(),
         _ => format!("\\x{{{c:X}}}"),
@@ -28,8 +28,8 @@ fn class_range(lo: u32, hi: u32) -> String {
     };
     match lo.cmp(&hi) {
         std::cmp::Ordering::Greater => String::new(),
-        std::cmp::Ordering::Equal => class_char(lo),
-        std::cmp::Ordering::Less => format!("{}-{}", class_char(lo), class_char(hi)),
+        std::cmp::Ordering::Equal => rust_class_char(lo),
+        std::cmp::Ordering::Less => format!("{}-{}", rust_class_char(lo), rust_class_char(hi)),
     }
 }
 
