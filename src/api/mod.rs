@@ -7,7 +7,6 @@
 //! is configured; `GET /api/logs`, `GET /api/logs/stream` and `/api/admin/*` need the admin token.
 
 pub mod admin;
-pub mod auth;
 pub mod error;
 pub mod health;
 pub mod input;
@@ -25,7 +24,6 @@ pub mod workflows;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::from_fn_with_state;
 use tokio_util::sync::CancellationToken;
@@ -35,6 +33,7 @@ use utoipa_axum::routes;
 
 pub use state::{ApiSettings, ApiState, StartError, WatcherView};
 
+use crate::http::{self, BodyLimit, RequestTimeout};
 use crate::serve::Mode;
 
 /// Routes anyone may call.
@@ -86,18 +85,28 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 /// The API's router with its state, auth, limits, timeout and CORS applied.
 pub fn router(state: ApiState) -> Router {
     let api = &state.settings().api;
-    let admin = admin_routes().route_layer(from_fn_with_state(state.clone(), auth::require_admin));
-    let ingest =
-        ingest_routes().route_layer(from_fn_with_state(state.clone(), auth::require_ingest));
+    let admin = admin_routes().route_layer(from_fn_with_state(
+        state.admin_guard().clone(),
+        http::auth::require,
+    ));
+    let ingest = ingest_routes().route_layer(from_fn_with_state(
+        state.ingest_guard().clone(),
+        http::auth::require,
+    ));
     let (routes, _) = open_routes().merge(ingest).merge(admin).split_for_parts();
-    let mut router = routes
+    let routes = routes
         .fallback(error::no_route)
-        .method_not_allowed_fallback(error::wrong_method)
-        .layer(DefaultBodyLimit::max(api.body_limit_bytes))
-        .layer(from_fn_with_state(
-            Duration::from_secs(api.request_timeout_secs),
-            input::timeout,
-        ));
+        .method_not_allowed_fallback(error::wrong_method);
+    let routes = BodyLimit {
+        bytes: api.body_limit_bytes,
+        key: Some("[api] body_limit_bytes"),
+    }
+    .apply(routes);
+    let mut router = RequestTimeout {
+        limit: Duration::from_secs(api.request_timeout_secs),
+        key: Some("[api] request_timeout_secs"),
+    }
+    .apply(routes);
     if let Some(cors) = cors(&api.cors_origins) {
         router = router.layer(cors);
     }

@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::input;
+use super::input::Query;
 use super::state::ApiState;
 
 /// A bundler the user app may send operations to.
@@ -114,9 +113,8 @@ pub struct DeploymentsQuery {
     ))]
 pub async fn deployments(
     State(state): State<ApiState>,
-    q: Result<Query<DeploymentsQuery>, QueryRejection>,
+    Query(q): Query<DeploymentsQuery>,
 ) -> Result<Json<Deployments>, ApiError> {
-    let q = input::query(q)?;
     let abi = match q.abi.as_deref() {
         None | Some("false") => false,
         Some("true") => true,

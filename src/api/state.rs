@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::auth::Token;
 use super::monitor::{self, MonitorSettings, SharedSnapshot, Snapshot};
 use crate::chain::ChainClient;
 use crate::config::{
     ApiConfig, BundlerConfig, ChainConfig, Config, ConfigError, PaymasterConfig, WatcherSource,
 };
+use crate::http::Bearer;
 use crate::logs::{JournalError, LogSettings, LogStore};
 use crate::serve::Task;
 use crate::telemetry::TelemetryStore;
@@ -95,6 +95,9 @@ impl ApiSettings {
     }
 }
 
+/// The 503 answer of the admin routes while no admin token is configured.
+const ADMIN_DISABLED: &str = "admin endpoints are disabled: no admin token is configured (set [api] admin_token_file or BUTLER_API__ADMIN_TOKEN)";
+
 /// Why the API could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -106,8 +109,8 @@ pub enum StartError {
 
 struct Inner {
     settings: ApiSettings,
-    admin: Option<Token>,
-    ingest: Option<Token>,
+    admin: Bearer,
+    ingest: Bearer,
     logs: LogStore,
     telemetry: TelemetryStore,
     snapshot: SharedSnapshot,
@@ -169,8 +172,9 @@ impl ApiState {
             }),
         ));
         let state = ApiState(Arc::new(Inner {
-            admin: settings.admin_token.as_ref().map(Token::new),
-            ingest: settings.ingest_token.as_ref().map(Token::new),
+            admin: Bearer::closed_unless(settings.admin_token.as_ref(), ADMIN_DISABLED),
+            ingest: Bearer::open_unless(settings.ingest_token.as_ref())
+                .or(settings.admin_token.as_ref()),
             sse: Arc::new(Semaphore::new(settings.api.sse_max_clients)),
             settings,
             logs,
@@ -188,11 +192,13 @@ impl ApiState {
     pub fn settings(&self) -> &ApiSettings {
         &self.0.settings
     }
-    pub fn admin_token(&self) -> Option<&Token> {
-        self.0.admin.as_ref()
+    /// The guard of the admin routes.
+    pub fn admin_guard(&self) -> &Bearer {
+        &self.0.admin
     }
-    pub fn ingest_token(&self) -> Option<&Token> {
-        self.0.ingest.as_ref()
+    /// The guard of the ingest and telemetry routes.
+    pub fn ingest_guard(&self) -> &Bearer {
+        &self.0.ingest
     }
     pub fn logs(&self) -> &LogStore {
         &self.0.logs

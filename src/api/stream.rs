@@ -10,8 +10,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
@@ -19,7 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
 use super::error::{ApiError, ErrorBody};
-use super::input;
+use super::input::Query;
 use super::logs::LogsQuery;
 use super::state::ApiState;
 use crate::logs::store::Batch;
@@ -45,9 +44,8 @@ use crate::logs::{LogEvent, LogFilter};
 pub async fn stream(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    q: Result<Query<LogsQuery>, QueryRejection>,
+    Query(q): Query<LogsQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let q = input::query(q)?;
     let filter = q.filter()?;
     let after = match headers.get("last-event-id") {
         None => None,

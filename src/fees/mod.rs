@@ -21,7 +21,7 @@ mod error;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-pub use error::{FeesError, json_error};
+pub use error::FeesError;
 pub use store::{Database, Store};
 
 use crate::config::{Config, ConfigError, FeesConfig, Secret};
