@@ -107,7 +107,7 @@ pub async fn summary(State(state): State<ApiState>) -> Json<SummaryResponse> {
         }
     }
     let progress = state.watcher().map(|w| w.progress.borrow().clone());
-    let ttl_ms = state.settings().api.session_ttl_secs * 1000;
+    let ttl_ms = state.settings().session_ttl.as_millis() as u64;
     Json(SummaryResponse {
         ops: OpsSummary {
             total: indexed.ops.total,

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod monitor;
 pub mod openapi;
 pub mod public;
+pub mod settings;
 pub mod state;
 pub mod stream;
 pub mod telemetry;
@@ -31,7 +32,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use state::{ApiSettings, ApiState, StartError, WatcherView};
+pub use settings::ApiSettings;
+pub use state::{ApiState, StartError, WatcherView};
 
 use crate::http::{self, BodyLimit, RequestTimeout};
 use crate::serve::Mode;
@@ -84,7 +86,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 /// The API's router with its state, auth, limits, timeout and CORS applied.
 pub fn router(state: ApiState) -> Router {
-    let api = &state.settings().api;
+    let api = state.settings();
     let admin = admin_routes().route_layer(from_fn_with_state(
         state.admin_guard().clone(),
         http::auth::require,
@@ -103,7 +105,7 @@ pub fn router(state: ApiState) -> Router {
     }
     .apply(routes);
     let mut router = RequestTimeout {
-        limit: Duration::from_secs(api.request_timeout_secs),
+        limit: api.request_timeout,
         key: Some("[api] request_timeout_secs"),
     }
     .apply(routes);

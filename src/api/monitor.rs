@@ -11,8 +11,8 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
+use super::settings::{BundlerTarget, PaymasterTarget};
 use crate::chain::ChainClient;
-use crate::config::{BundlerConfig, PaymasterConfig};
 use crate::paymaster::{PaymasterStatus, paymaster_status};
 
 /// How often and how patiently to probe.
@@ -55,15 +55,15 @@ pub struct BundlerProbe {
 /// A paymaster as last probed.
 #[derive(Debug, Clone)]
 pub struct PaymasterProbe {
-    pub config: PaymasterConfig,
+    pub target: PaymasterTarget,
     pub status: Result<PaymasterStatus, String>,
 }
 
 impl PaymasterProbe {
     /// Whether the deposit is known to be below `min_deposit_eth`.
     pub fn deposit_low(&self) -> bool {
-        match (&self.status, &self.config.min_deposit_eth) {
-            (Ok(s), Some(min)) => s.deposit_wei < min.0,
+        match (&self.status, &self.target.min_deposit_wei) {
+            (Ok(s), Some(min)) => s.deposit_wei < *min,
             _ => false,
         }
     }
@@ -92,8 +92,8 @@ pub type SharedSnapshot = Arc<RwLock<Snapshot>>;
 pub async fn run(
     snapshot: SharedSnapshot,
     chain: Option<ChainClient>,
-    paymasters: Vec<PaymasterConfig>,
-    bundlers: Vec<BundlerConfig>,
+    paymasters: Vec<PaymasterTarget>,
+    bundlers: Vec<BundlerTarget>,
     settings: MonitorSettings,
     cancel: CancellationToken,
 ) {
@@ -173,7 +173,7 @@ fn down(error: String, checked_ms: u64) -> ChainProbe {
 
 async fn probe_paymaster(
     chain: Option<&ChainClient>,
-    p: &PaymasterConfig,
+    p: &PaymasterTarget,
     timeout: Duration,
 ) -> PaymasterProbe {
     let status = match chain {
@@ -189,7 +189,7 @@ async fn probe_paymaster(
         },
     };
     PaymasterProbe {
-        config: p.clone(),
+        target: p.clone(),
         status,
     }
 }
@@ -211,7 +211,7 @@ async fn rpc(http: &reqwest::Client, url: &str, method: &str) -> Result<serde_js
         .ok_or_else(|| format!("{method}: no result in the answer"))
 }
 
-async fn probe_bundler(http: &reqwest::Client, b: &BundlerConfig) -> BundlerProbe {
+async fn probe_bundler(http: &reqwest::Client, b: &BundlerTarget) -> BundlerProbe {
     let checked_ms = crate::telemetry::now_ms();
     let started = std::time::Instant::now();
     let url = b.rpc_url.as_str();

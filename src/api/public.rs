@@ -132,12 +132,7 @@ pub async fn deployments(
         .collect();
     for src in &s.sources {
         if src.preset.as_deref() == Some("entrypoint") {
-            entry_points.extend(
-                src.address
-                    .iter()
-                    .chain(&src.addresses)
-                    .map(|a| a.to_checksum(None)),
-            );
+            entry_points.extend(src.addresses.iter().map(|a| a.to_checksum(None)));
         }
     }
     entry_points.sort();
@@ -166,12 +161,7 @@ pub async fn deployments(
             .map(|src| SourceDeployment {
                 name: src.name.clone(),
                 preset: src.preset.clone(),
-                addresses: src
-                    .address
-                    .iter()
-                    .chain(&src.addresses)
-                    .map(|a| a.to_checksum(None))
-                    .collect(),
+                addresses: src.addresses.iter().map(|a| a.to_checksum(None)).collect(),
                 start_block: src.start_block,
             })
             .collect(),

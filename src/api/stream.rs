@@ -60,7 +60,7 @@ pub async fn stream(
                 })?,
         ),
     };
-    let max = state.settings().api.sse_max_clients;
+    let max = state.settings().sse_max_clients;
     let permit = state
         .sse_permits()
         .clone()
@@ -70,7 +70,7 @@ pub async fn stream(
                 "too many stream clients (at most {max}, [api] sse_max_clients); retry later"
             ))
         })?;
-    let queue = state.settings().api.sse_client_queue;
+    let queue = state.settings().sse_client_queue;
     let (tx, rx) = mpsc::channel::<Event>(WIRE_QUEUE);
     let sub = state.logs().subscribe(after);
     let cancel = state.cancel().clone();
@@ -94,7 +94,7 @@ pub async fn stream(
             rx,
             |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
         );
-    let keepalive = Duration::from_secs(state.settings().api.sse_keepalive_secs);
+    let keepalive = state.settings().sse_keepalive;
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keepalive).text("keep-alive")))
 }
 

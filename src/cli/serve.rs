@@ -52,29 +52,26 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut modes = Vec::new();
     let mut options = ServeOptions::default();
     if args.prometheus {
-        let mut settings = ExporterSettings::from_config(ctx.config()?, &ctx.chain_config()?)?;
+        let mut settings: ExporterSettings = ctx.settings()?;
         if let Some(addr) = args.exporter_listen {
             settings.listen = addr;
         }
         modes.push(exporter::mode(settings));
     }
     if args.fee_manager {
-        let settings = FeesSettings::from_config(ctx.config()?)?;
+        let settings: FeesSettings = ctx.settings()?;
         let listen = args.fees_listen.unwrap_or(settings.listen);
         modes.push(crate::fees::http::mode(&settings, listen).await?);
     }
     if args.watcher {
-        let config = ctx.config()?;
-        let chain = config
-            .chain
-            .as_ref()
-            .map(|_| ctx.chain_config())
-            .transpose()?;
-        let api_settings = ApiSettings::from_config(config, args.api_listen, chain)?;
-        options.header_read_timeout = api_settings.header_read_timeout();
+        let mut api_settings: ApiSettings = ctx.settings()?;
+        if let Some(addr) = args.api_listen {
+            api_settings.listen = addr;
+        }
+        options.header_read_timeout = api_settings.header_read_timeout;
         let mut view = None;
-        if config.watcher.is_some() {
-            let settings = WatcherSettings::from_config(config)?;
+        if ctx.config()?.watcher.is_some() {
+            let settings: WatcherSettings = ctx.settings()?;
             let Some(indexer) = open_indexer(&ctx.chain_config()?, settings, &cancel).await? else {
                 return Ok(ExitCode::SUCCESS);
             };

@@ -44,9 +44,11 @@ pub struct WatcherSettings {
     pub sources: Vec<Source>,
 }
 
-impl WatcherSettings {
+impl TryFrom<&Config> for WatcherSettings {
+    type Error = ConfigError;
+
     /// Resolves the settings from a configuration (the `[watcher]` section must exist).
-    pub fn from_config(config: &Config) -> Result<WatcherSettings, ConfigError> {
+    fn try_from(config: &Config) -> Result<WatcherSettings, ConfigError> {
         let w = config.watcher.as_ref().ok_or_else(|| {
             ConfigError::Missing(
                 "no [watcher] section: add one with [[watcher.sources]] (see config/butler.example.toml)"

@@ -55,6 +55,12 @@ pub struct ApiConfig {
     /// Seconds after its last heartbeat a telemetry session still counts as connected.
     #[serde(default = "default_session_ttl")]
     pub session_ttl_secs: u64,
+    /// Seconds between two rounds of the health monitor's probes (chain, paymasters, bundlers).
+    #[serde(default = "default_monitor_interval")]
+    pub monitor_interval_secs: f64,
+    /// Seconds each of the health monitor's probes may take.
+    #[serde(default = "default_monitor_timeout")]
+    pub monitor_timeout_secs: f64,
 }
 
 impl Default for ApiConfig {
@@ -75,6 +81,8 @@ impl Default for ApiConfig {
             header_read_timeout_secs: default_header_read_timeout(),
             request_timeout_secs: default_request_timeout(),
             session_ttl_secs: default_session_ttl(),
+            monitor_interval_secs: default_monitor_interval(),
+            monitor_timeout_secs: default_monitor_timeout(),
         }
     }
 }
@@ -105,6 +113,12 @@ fn default_request_timeout() -> u64 {
 }
 fn default_session_ttl() -> u64 {
     120
+}
+fn default_monitor_interval() -> f64 {
+    5.0
+}
+fn default_monitor_timeout() -> f64 {
+    3.0
 }
 
 impl ApiConfig {
@@ -152,6 +166,16 @@ impl ApiConfig {
             return Err(ConfigError::Invalid(format!(
                 "[api] {key} must be at least 1"
             )));
+        }
+        for (key, secs) in [
+            ("monitor_interval_secs", self.monitor_interval_secs),
+            ("monitor_timeout_secs", self.monitor_timeout_secs),
+        ] {
+            if !(secs > 0.0 && secs.is_finite()) {
+                return Err(ConfigError::Invalid(format!(
+                    "[api] {key} must be a positive number of seconds, got {secs}"
+                )));
+            }
         }
         for origin in &self.cors_origins {
             let ok = Url::parse(origin).is_ok_and(|u| {
