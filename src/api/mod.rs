@@ -36,7 +36,7 @@ pub use settings::ApiSettings;
 pub use state::{ApiState, StartError, WatcherView};
 
 use crate::http::{self, BodyLimit, RequestTimeout};
-use crate::serve::Mode;
+use crate::serve::{Listener, Mode};
 
 /// Routes anyone may call.
 fn open_routes() -> OpenApiRouter<ApiState> {
@@ -84,8 +84,8 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     openapi::finish(doc)
 }
 
-/// The API's router with its state, auth, limits, timeout and CORS applied.
-pub fn router(state: ApiState) -> Router {
+/// The API's router with its state, auth, limits, timeout and CORS applied, and the paths it routes.
+pub fn router(state: ApiState) -> (Router, Vec<String>) {
     let api = state.settings();
     let admin = admin_routes().route_layer(from_fn_with_state(
         state.admin_guard().clone(),
@@ -95,7 +95,8 @@ pub fn router(state: ApiState) -> Router {
         state.ingest_guard().clone(),
         http::auth::require,
     ));
-    let (routes, _) = open_routes().merge(ingest).merge(admin).split_for_parts();
+    let (routes, doc) = open_routes().merge(ingest).merge(admin).split_for_parts();
+    let paths = doc.paths.paths.keys().cloned().collect();
     let routes = routes
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method);
@@ -112,7 +113,7 @@ pub fn router(state: ApiState) -> Router {
     if let Some(cors) = cors(&api.cors_origins) {
         router = router.layer(cors);
     }
-    router.with_state(state)
+    (router.with_state(state), paths)
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {
@@ -145,10 +146,7 @@ pub fn mode(
 ) -> Result<Mode, StartError> {
     let listen = settings.listen;
     let (state, tasks) = ApiState::open(settings, watcher, cancel)?;
-    Ok(Mode {
-        name: "api",
-        listen,
-        router: router(state),
-        tasks,
-    })
+    let mut mode = Mode::new("api").listener(Listener::new(listen, router(state)).with_fallback());
+    mode.tasks = tasks;
+    Ok(mode)
 }

@@ -76,11 +76,7 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             };
             view = Some(WatcherView::of(&indexer));
-            modes.push(crate::watcher::mode(
-                indexer,
-                api_settings.listen,
-                cancel.clone(),
-            ));
+            modes.push(crate::watcher::mode(indexer, cancel.clone()));
         } else {
             tracing::warn!(
                 "no [watcher] section: the indexer is off; the API serves logs and telemetry"

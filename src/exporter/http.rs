@@ -16,7 +16,7 @@ use tokio::sync::Mutex;
 use super::ExporterError;
 use super::render::render;
 use super::scrape::Collectors;
-use crate::http::{Bearer, HttpError};
+use crate::http::{Bearer, HttpError, Routes};
 
 /// The content type of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -62,10 +62,10 @@ impl Exporter {
     }
 }
 
-/// The exporter's routes.
-pub fn router(exporter: Arc<Exporter>) -> Router {
+/// The exporter's routes, and their paths.
+pub fn router(exporter: Arc<Exporter>) -> (Router, Vec<String>) {
     let guard = Bearer::open_unless(exporter.collectors.settings.bearer_token.as_ref());
-    Router::new()
+    Routes::new()
         .route(
             "/metrics",
             get(metrics).route_layer(from_fn_with_state(guard, crate::http::auth::require)),

@@ -9,10 +9,12 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod query;
+pub mod routes;
 pub mod timeout;
 
 pub use auth::{Bearer, Token, Wording};
 pub use body::{BodyKind, BodyLimit, JsonBody};
 pub use error::{ErrorBody, HttpError};
 pub use query::{PageBounds, Paging, Query};
+pub use routes::Routes;
 pub use timeout::RequestTimeout;

@@ -23,8 +23,8 @@ use super::snapshot::Snapshots;
 use super::{FeesError, FeesSettings, Store};
 use crate::config::Secret;
 use crate::http::query::{ParamError, pairs};
-use crate::http::{Bearer, BodyLimit, HttpError, PageBounds, RequestTimeout, Wording};
-use crate::serve::Mode;
+use crate::http::{Bearer, BodyLimit, HttpError, PageBounds, RequestTimeout, Routes, Wording};
+use crate::serve::{Listener, Mode};
 
 /// The largest request body accepted (a Vouch request for 100,000 keys is about 10 MiB).
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
@@ -72,29 +72,28 @@ pub async fn mode(settings: &FeesSettings, listen: SocketAddr) -> Result<Mode, F
              the admin API refuses every request"
         );
     }
-    Ok(Mode {
-        name: "fee-manager",
-        listen,
-        router: router(store, settings.admin_token.clone()).await?,
-        tasks: Vec::new(),
-    })
+    let routes = router(store, settings.admin_token.clone()).await?;
+    Ok(Mode::new("fee-manager").listener(Listener::new(listen, routes)))
 }
 
 /// All fee manager routes: public (Vouch, Commit-Boost) and admin (behind the bearer token), each request
 /// limited to [`REQUEST_TIMEOUT`]. Loads the configuration snapshot first, so a database that cannot be read
 /// fails here rather than at the first request.
-pub async fn router(store: Store, admin_token: Option<Secret>) -> Result<Router, FeesError> {
+pub async fn router(
+    store: Store,
+    admin_token: Option<Secret>,
+) -> Result<(Router, Vec<String>), FeesError> {
     let snapshots = Snapshots::new(store.clone());
     snapshots.get().await?;
     let state = Arc::new(AppState { store, snapshots });
     let guard = Bearer::closed_unless(admin_token.as_ref(), ADMIN_DISABLED).wording(WORDING);
-    let public = Router::new()
+    let public = Routes::new()
         .route(
             "/vouch/v2/execution-config/{config}",
             post(public::execution_config),
         )
         .route("/commit-boost/v1/mux/{name}", get(public::mux_keys));
-    let admin = Router::new()
+    let admin = Routes::new()
         .route(
             "/api/admin/vouch/proposers",
             get(admin_vouch::list_proposers),
@@ -139,21 +138,24 @@ pub async fn router(store: Store, admin_token: Option<Secret>) -> Result<Router,
             "/api/admin/commit-boost/mux/{name}/keys",
             post(admin_mux::add_keys).delete(admin_mux::remove_keys),
         )
-        .route_layer(middleware::from_fn_with_state(
-            guard,
-            crate::http::auth::require,
-        ));
-    let routes = BodyLimit {
+        .map(|r| {
+            r.route_layer(middleware::from_fn_with_state(
+                guard,
+                crate::http::auth::require,
+            ))
+        });
+    let limit = BodyLimit {
         bytes: MAX_BODY_BYTES,
         key: None,
-    }
-    .apply(public.merge(admin));
-    let routes = RequestTimeout {
+    };
+    let timeout = RequestTimeout {
         limit: REQUEST_TIMEOUT,
         key: None,
-    }
-    .apply(routes);
-    Ok(routes.with_state(state))
+    };
+    Ok(public
+        .merge(admin)
+        .map(|r| timeout.apply(limit.apply(r)))
+        .with_state(state))
 }
 
 impl From<FeesError> for HttpError {
