@@ -10,6 +10,8 @@ use alloy::transports::{TransportError, TransportErrorKind, TransportFut};
 use rand::Rng;
 use tower::{Layer, Service};
 
+use crate::config::sections::chain::{DEFAULT_RPC_RETRIES, DEFAULT_RPC_TIMEOUT_SECS};
+
 /// How requests are timed out and retried.
 #[derive(Debug, Clone, Copy)]
 pub struct RetrySettings {
@@ -25,8 +27,8 @@ pub struct RetrySettings {
 impl Default for RetrySettings {
     fn default() -> Self {
         Self {
-            timeout: Duration::from_secs(10),
-            max_retries: 3,
+            timeout: Duration::from_secs_f64(DEFAULT_RPC_TIMEOUT_SECS),
+            max_retries: DEFAULT_RPC_RETRIES,
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
         }
