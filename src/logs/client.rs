@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::event::LogEvent;
+use crate::config::{Config, ConfigError};
 
 /// Where the API is and how to authenticate.
 #[derive(Debug, Clone)]
@@ -15,6 +16,20 @@ pub struct ClientSettings {
     /// The admin token (sent as `Authorization: Bearer`).
     pub token: Option<String>,
     pub timeout: Duration,
+}
+
+impl TryFrom<&Config> for ClientSettings {
+    type Error = ConfigError;
+
+    /// `[api] url` (else `http://<[api] listen>`) and the admin token; 30 s per request.
+    fn try_from(config: &Config) -> Result<ClientSettings, ConfigError> {
+        let api = config.api.clone().unwrap_or_default();
+        Ok(ClientSettings {
+            base_url: api.base_url()?,
+            token: api.admin_token()?.map(|t| t.expose().to_string()),
+            timeout: Duration::from_secs(30),
+        })
+    }
 }
 
 /// Why a call failed.
