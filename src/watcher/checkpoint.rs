@@ -4,8 +4,7 @@
 //! It is written only after the log it covers is fsynced, atomically: a temp file, fsync, rename, fsync of
 //! the directory. Records past `lastBlock` are not committed and are dropped on the next start.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::B256;
@@ -90,26 +89,13 @@ impl Checkpoint {
     /// Writes the checkpoint atomically: temp file, fsync, rename, fsync of the directory.
     pub fn save(&self, chain_dir: &Path) -> Result<(), WatcherError> {
         let path = Self::path(chain_dir);
-        let tmp = chain_dir.join(format!("{CHECKPOINT_FILE}.tmp"));
         let mut body = serde_json::to_vec_pretty(self).map_err(|e| WatcherError::Checkpoint {
             path: path.clone(),
             message: e.to_string(),
         })?;
         body.push(b'\n');
-        let mut f = File::create(&tmp).map_err(WatcherError::io(&tmp))?;
-        f.write_all(&body).map_err(WatcherError::io(&tmp))?;
-        f.sync_all().map_err(WatcherError::io(&tmp))?;
-        drop(f);
-        fs::rename(&tmp, &path).map_err(WatcherError::io(&path))?;
-        sync_dir(chain_dir)
+        Ok(crate::fs::atomic_write(&path, &body)?)
     }
-}
-
-/// fsyncs a directory so a created, renamed or removed entry survives a crash.
-pub fn sync_dir(dir: &Path) -> Result<(), WatcherError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(WatcherError::io(dir))
 }
 
 #[cfg(test)]

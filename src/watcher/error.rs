@@ -47,6 +47,15 @@ pub enum WatcherError {
     },
 }
 
+impl From<crate::fs::FsError> for WatcherError {
+    fn from(e: crate::fs::FsError) -> Self {
+        WatcherError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 impl WatcherError {
     /// Wraps an I/O error with its path.
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> WatcherError {
