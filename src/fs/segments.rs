@@ -72,6 +72,7 @@ impl Segments {
             len,
             synced: len,
             created,
+            intact: true,
         })
     }
 
@@ -127,6 +128,7 @@ pub struct Segment {
     /// Bytes known to be on disk.
     synced: u64,
     created: bool,
+    intact: bool,
 }
 
 impl Segment {
@@ -161,24 +163,23 @@ impl Segment {
     }
 
     /// Appends `buf` and fsyncs. On failure the file is truncated back to its last synced length, so nothing
-    /// half-written stays behind; the segment comes back with the error unless that repair failed too.
-    pub fn append_synced(mut self, buf: &[u8]) -> Result<Segment, (Option<Segment>, FsError)> {
-        match self.write(buf).and_then(|()| self.sync()) {
-            Ok(()) => Ok(self),
-            Err(e) => {
-                let restored = self
-                    .file
-                    .set_len(self.synced)
-                    .and_then(|()| self.file.sync_data());
-                match restored {
-                    Ok(()) => {
-                        self.len = self.synced;
-                        Err((Some(self), e))
-                    }
-                    Err(_) => Err((None, e)),
-                }
-            }
+    /// half-written stays behind; when even that fails the segment is no longer [`Segment::intact`].
+    pub fn append_synced(&mut self, buf: &[u8]) -> Result<(), FsError> {
+        let result = self.write(buf).and_then(|()| self.sync());
+        if result.is_err() {
+            let restored = self
+                .file
+                .set_len(self.synced)
+                .and_then(|()| self.file.sync_data());
+            self.intact = restored.is_ok();
+            self.len = self.synced;
         }
+        result
+    }
+
+    /// Whether the file ends where this segment believes (false after a failed rollback: reopen it).
+    pub fn intact(&self) -> bool {
+        self.intact
     }
 }
 
@@ -194,9 +195,10 @@ mod tests {
         assert_eq!(segs.repair_tail().unwrap(), 0);
         let segs = Segments::new(dir.path());
         std::fs::write(dir.path().join("notes.ndjson"), "x").unwrap();
-        let a = segs.open("2026-01-02").unwrap();
+        let mut a = segs.open("2026-01-02").unwrap();
         assert!(a.created());
-        let a = a.append_synced(b"{\"a\":1}\n").unwrap();
+        a.append_synced(b"{\"a\":1}\n").unwrap();
+        assert!(a.intact());
         let mut b = segs.open("2026-01-01").unwrap();
         b.write(b"{\"b\":1}\n").unwrap();
         b.sync().unwrap();

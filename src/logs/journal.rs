@@ -181,16 +181,16 @@ impl<T: Entry> Writer<T> {
         let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
         let current = self.file.take();
         let segments = self.segments.clone();
-        let written =
+        let (file, written) =
             tokio::task::spawn_blocking(move || write_synced(&segments, current, &date, &buf))
                 .await
                 .map_err(|e| JournalError::Io {
                     path: self.segments.dir().to_path_buf(),
                     message: format!("writer thread failed: {e}"),
                 })?;
+        self.file = file;
         match written {
-            Ok(file) => {
-                self.file = Some(file);
+            Ok(()) => {
                 self.next_seq = seq;
                 let mut items = Vec::with_capacity(seq.saturating_sub(start) as usize);
                 let mut dones = Vec::with_capacity(batch.len());
@@ -203,9 +203,8 @@ impl<T: Entry> Writer<T> {
                     let _ = done.send(Ok(range));
                 }
             }
-            Err((file, e)) => {
+            Err(e) => {
                 tracing::error!(error = %e, "log write failed; the batch was rolled back");
-                self.file = file;
                 for req in batch {
                     let _ = req.done.send(Err(e.clone()));
                 }
@@ -215,26 +214,31 @@ impl<T: Entry> Writer<T> {
     }
 }
 
-type WriteResult = Result<Segment, (Option<Segment>, JournalError)>;
-
-/// Appends `buf` to the day's segment and fsyncs it (a failed write is rolled back, see [`Segment`]).
+/// Appends `buf` to the day's segment and fsyncs it (a failed write is rolled back, see [`Segment`]);
+/// returns the segment to keep open, if any.
 fn write_synced(
     segments: &Segments,
     current: Option<Segment>,
     date: &str,
     buf: &[u8],
-) -> WriteResult {
-    let seg = match current {
+) -> (Option<Segment>, Result<(), JournalError>) {
+    let mut seg = match current {
         Some(s) if s.day() == date => s,
         _ => {
-            let s = segments.open(date).map_err(|e| (None, e.into()))?;
-            if s.created() {
-                fs::sync_dir(segments.dir()).map_err(|e| (None, e.into()))?;
+            let opened = segments.open(date).and_then(|s| {
+                if s.created() {
+                    fs::sync_dir(segments.dir())?;
+                }
+                Ok(s)
+            });
+            match opened {
+                Ok(s) => s,
+                Err(e) => return (None, Err(e.into())),
             }
-            s
         }
     };
-    seg.append_synced(buf).map_err(|(s, e)| (s, e.into()))
+    let result = seg.append_synced(buf).map_err(JournalError::from);
+    (Some(seg).filter(Segment::intact), result)
 }
 
 /// The journal's files, oldest first.

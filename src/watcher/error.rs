@@ -37,7 +37,7 @@ pub enum WatcherError {
     NoStore { path: PathBuf },
     #[error("{0}")]
     Chain(#[from] ChainError),
-    #[error("fetch task failed: {0}")]
+    #[error("background task failed: {0}")]
     Task(String),
     #[error("{method} on {url}: {message}")]
     Rpc {
