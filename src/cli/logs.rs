@@ -108,7 +108,7 @@ fn client(ctx: &Ctx, api: &ApiArgs) -> anyhow::Result<LogClient> {
         base_url,
         token: cfg.admin_token()?.map(|t| t.expose().to_string()),
         timeout: Duration::from_secs(30),
-    }))
+    })?)
 }
 
 fn filter_params(f: &FilterArgs) -> Result<Params, UsageError> {
