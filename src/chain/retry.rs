@@ -160,13 +160,17 @@ where
 mod tests {
     use super::*;
 
+    fn backoffs(initial: Duration, max: Duration) -> RetrySettings {
+        RetrySettings {
+            initial_backoff: initial,
+            max_backoff: max,
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn backoff_grows_and_is_capped() {
-        let s = RetrySettings {
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_millis(1000),
-            ..Default::default()
-        };
+        let s = backoffs(Duration::from_millis(100), Duration::from_millis(1000));
         let ceilings: Vec<u64> = Backoff {
             jitter: false,
             ..s.policy()
@@ -194,11 +198,7 @@ mod tests {
 
     #[test]
     fn retry_after_replaces_the_backoff_up_to_its_cap() {
-        let s = RetrySettings {
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_secs(5),
-            ..Default::default()
-        };
+        let s = backoffs(Duration::from_millis(1), Duration::from_secs(5));
         let after = |secs| {
             TransportErrorKind::http_error_with_retry_after(
                 429,

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
-use super::checkpoint::{BlockRef, Checkpoint, FORMAT_VERSION};
+use super::checkpoint::{BlockRef, Checkpoint, FORMAT_VERSION, check_matches};
 use super::fetch::{Fetcher, RangeBatch};
 use super::lock::WriterLock;
 use super::record::Position;
@@ -397,12 +397,12 @@ impl Indexer {
             };
             let batch = match batch {
                 Ok(b) => b,
-                Err(e) => break Err(e),
+                Err(e) => break Err(Stop::Fetch(e)),
             };
             let (to, end) = (batch.to, batch.end);
             let n = match self.write_batch(batch).await {
                 Ok(n) => n,
-                Err(e) => break Err(e),
+                Err(e) => break Err(Stop::Store(e)),
             };
             uncommitted += n;
             pending = Some(end);
@@ -411,7 +411,7 @@ impl Indexer {
                 || since_commit.elapsed() >= COMMIT_INTERVAL.max(self.last_commit_cost * 10)
             {
                 if let Err(e) = self.commit(end).await {
-                    break Err(e);
+                    break Err(Stop::Store(e));
                 }
                 pending = None;
                 uncommitted = 0;
@@ -422,10 +422,19 @@ impl Indexer {
         drop(batches);
         tasks.close();
         tasks.wait().await;
-        if let Some(end) = pending {
-            self.commit(end).await?;
+        match outcome {
+            // the log or the checkpoint failed: nothing more is committed
+            Err(Stop::Store(e)) => Err(e),
+            fetched => {
+                if let Some(end) = pending {
+                    self.commit(end).await?;
+                }
+                match fetched {
+                    Err(Stop::Fetch(e) | Stop::Store(e)) => Err(e),
+                    Ok(()) => Ok(cancelled),
+                }
+            }
         }
-        outcome.map(|_| cancelled)
     }
 
     /// Appends a batch (on the blocking pool) while applying it to the state; returns the records written.
@@ -559,6 +568,12 @@ impl Indexer {
     }
 }
 
+/// Why a pass stopped early: a fetch failed (what was appended before is still committed), or the store did.
+enum Stop {
+    Fetch(WatcherError),
+    Store(WatcherError),
+}
+
 /// Backoff after consecutive failures: 1 s doubling up to 60 s.
 const RETRY: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
 
@@ -580,44 +595,4 @@ async fn save(dir: &std::path::Path, cp: &Checkpoint) -> Result<(), WatcherError
 /// Locks the store writer (held by one blocking task at a time).
 fn lock(store: &std::sync::Mutex<StoreWriter>) -> std::sync::MutexGuard<'_, StoreWriter> {
     store.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// The checkpoint must belong to this chain and these sources.
-fn check_matches(
-    settings: &WatcherSettings,
-    cp: &Checkpoint,
-    chain_id: u64,
-) -> Result<(), WatcherError> {
-    let path = Checkpoint::path(&settings.chain_dir);
-    if cp.chain_id != chain_id {
-        return Err(WatcherError::Mismatch {
-            path,
-            found: format!("chain id {}", cp.chain_id),
-            configured: format!("an RPC endpoint on chain id {chain_id}"),
-            hint: "use a data_dir per chain".into(),
-        });
-    }
-    let same = cp.sources.len() == settings.sources.len()
-        && cp
-            .sources
-            .iter()
-            .zip(&settings.sources)
-            .all(|(a, s)| a.same_source(&s.fingerprint(a.start_block)));
-    if !same {
-        let describe = |names: Vec<String>| names.join(", ");
-        return Err(WatcherError::Mismatch {
-            path,
-            found: format!(
-                "sources [{}]",
-                describe(cp.sources.iter().map(|s| s.name.clone()).collect())
-            ),
-            configured: format!(
-                "[{}] (or different addresses or events)",
-                describe(settings.sources.iter().map(|s| s.name.clone()).collect())
-            ),
-            hint: "restore the previous [[watcher.sources]], or move the data dir's chain directory aside to re-index"
-                .into(),
-        });
-    }
-    Ok(())
 }
