@@ -209,3 +209,35 @@ fn minimal_abis() -> BTreeMap<String, Vec<String>> {
         ),
     ])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::watcher::sources::{ENTRYPOINT_EVENTS, PAYMASTER_EVENTS};
+
+    #[test]
+    fn abis_are_the_bindings_and_agree_with_the_watcher_presets() {
+        let abis = minimal_abis();
+        let entry_point = &abis["entryPoint"];
+        assert!(
+            entry_point.contains(
+                &"function getNonce(address sender, uint192 key) view returns (uint256 nonce)"
+                    .to_string()
+            )
+        );
+        for event in ENTRYPOINT_EVENTS.iter().chain(PAYMASTER_EVENTS) {
+            let all: Vec<&String> = abis.values().flatten().collect();
+            assert!(all.iter().any(|s| s == event), "{event} is not in {all:#?}");
+        }
+        assert!(
+            abis["simpleAccountFactory"]
+                .iter()
+                .any(|s| s.starts_with("function createAccount("))
+        );
+        assert!(
+            abis["paymaster"]
+                .iter()
+                .any(|s| s.starts_with("function owner()"))
+        );
+    }
+}
