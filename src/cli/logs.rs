@@ -102,7 +102,7 @@ fn client(ctx: &Ctx, api: &ApiArgs) -> anyhow::Result<LogClient> {
     if let Some(u) = &api.api_url {
         settings.base_url = u.clone();
     }
-    Ok(LogClient::new(settings))
+    Ok(LogClient::new(settings)?)
 }
 
 fn filter_params(f: &FilterArgs) -> Result<Params, UsageError> {

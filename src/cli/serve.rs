@@ -2,11 +2,13 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
 
 use super::{Ctx, UsageError};
 use crate::api::{self, ApiSettings, WatcherView};
+use crate::backoff::{self, Backoff};
 use crate::exporter::{self, ExporterSettings};
 use crate::fees::FeesSettings;
 use crate::serve::{self, ServeOptions};
@@ -97,7 +99,7 @@ async fn open_indexer(
     cancel: &tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<Option<Indexer>> {
     let client = crate::chain::ChainClient::from_config(chain);
-    let mut wait = std::time::Duration::from_secs(1);
+    let mut delays = Backoff::new(Duration::from_secs(1), Duration::from_secs(30)).delays();
     loop {
         let attempt = async {
             let chain_id = client.check_chain_id(chain.chain_id).await?;
@@ -106,12 +108,11 @@ async fn open_indexer(
         match attempt.await {
             Ok(indexer) => return Ok(Some(indexer)),
             Err(e) if e.is_transient() => {
+                let wait = delays.next_delay();
                 tracing::warn!(error = %e, retry_in_secs = wait.as_secs(), "node not reachable; the watcher waits for it");
-                tokio::select! {
-                    _ = cancel.cancelled() => return Ok(None),
-                    _ = tokio::time::sleep(wait) => {}
+                if !backoff::sleep(wait, cancel).await {
+                    return Ok(None);
                 }
-                wait = (wait * 2).min(std::time::Duration::from_secs(30));
             }
             Err(e) => return Err(e.into()),
         }

@@ -5,6 +5,8 @@
 //! Layout of the store in `DATA_DIR/chain`: `<source>/YYYY-MM-DD.ndjson` (records), `indexer_state.json`
 //! (checkpoint), `writer.lock` (the single writer's lock and identity).
 
+#[cfg(test)]
+mod cancel_tests;
 pub mod checkpoint;
 mod error;
 pub mod fetch;
