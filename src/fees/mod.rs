@@ -27,7 +27,7 @@ mod error;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-pub use error::{Conflict, FeesError, Kind, json_error};
+pub use error::{Conflict, FeesError, Kind};
 pub use store::{Database, Store};
 
 use crate::config::{Config, ConfigError, FeesConfig, Secret};
@@ -41,9 +41,11 @@ pub struct FeesSettings {
     pub admin_token: Option<Secret>,
 }
 
-impl FeesSettings {
+impl TryFrom<&Config> for FeesSettings {
+    type Error = ConfigError;
+
     /// Resolves `[fees]` (all defaults when the section is absent): listen address, database and admin token.
-    pub fn from_config(config: &Config) -> Result<FeesSettings, ConfigError> {
+    fn try_from(config: &Config) -> Result<FeesSettings, ConfigError> {
         let fees = config.fees.clone().unwrap_or_default();
         Ok(FeesSettings {
             listen: fees.listen,

@@ -5,19 +5,18 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 
-use super::{Shared, bool_param, json_body, page_json, paging, query_map};
 use serde::Serialize;
 
+use super::{Answer, Shared, bool_param, page_json, paging, query_map};
 use crate::fees::FeesError;
 use crate::fees::model::*;
 use crate::fees::store::Entity;
 use crate::fees::validate::{self, Loose};
+use crate::http::{HttpError, JsonBody};
 
 const PROPOSER_PARAMS: &[&str] = &[
     "public_key",
@@ -52,7 +51,7 @@ const PATTERN_PARAMS: &[&str] = &[
 /// The exact-match number filters, canonicalised like stored values (`0.50` finds `0.5`).
 fn number_filters(
     q: &HashMap<String, String>,
-) -> Result<(Option<String>, Option<String>), FeesError> {
+) -> Result<(Option<String>, Option<String>), HttpError> {
     let gas = q
         .get("gas_limit")
         .map(|v| validate::gas_limit("gas_limit", &Loose(v.clone())))
@@ -65,7 +64,7 @@ fn number_filters(
 }
 
 /// Parses list query strings into filters.
-fn proposer_filter(q: &HashMap<String, String>) -> Result<ProposerFilter, FeesError> {
+fn proposer_filter(q: &HashMap<String, String>) -> Result<ProposerFilter, HttpError> {
     let (gas_limit, min_value) = number_filters(q)?;
     Ok(ProposerFilter {
         public_key: q.get("public_key").cloned(),
@@ -76,7 +75,7 @@ fn proposer_filter(q: &HashMap<String, String>) -> Result<ProposerFilter, FeesEr
     })
 }
 
-fn default_filter(q: &HashMap<String, String>) -> Result<DefaultConfigFilter, FeesError> {
+fn default_filter(q: &HashMap<String, String>) -> Result<DefaultConfigFilter, HttpError> {
     let (gas_limit, min_value) = number_filters(q)?;
     Ok(DefaultConfigFilter {
         name: q.get("name").cloned(),
@@ -87,7 +86,7 @@ fn default_filter(q: &HashMap<String, String>) -> Result<DefaultConfigFilter, Fe
     })
 }
 
-fn pattern_filter(q: &HashMap<String, String>) -> Result<PatternFilter, FeesError> {
+fn pattern_filter(q: &HashMap<String, String>) -> Result<PatternFilter, HttpError> {
     let (gas_limit, min_value) = number_filters(q)?;
     Ok(PatternFilter {
         name: q.get("name").cloned(),
@@ -107,13 +106,13 @@ pub trait Admin: Entity + Serialize {
     const LIST_KEY: &'static str;
     /// The query parameters of the list.
     const PARAMS: &'static [&'static str];
-    fn filter(q: &HashMap<String, String>) -> Result<Self::Filter, FeesError>;
+    fn filter(q: &HashMap<String, String>) -> Result<Self::Filter, HttpError>;
     /// The key in a URL as it is stored.
     fn path_key(raw: &str) -> Result<String, FeesError> {
         Ok(raw.to_string())
     }
     /// The answer holding one entry.
-    fn answer(status: StatusCode, rec: Record<Self>) -> Result<Response, FeesError> {
+    fn answer(status: StatusCode, rec: Record<Self>) -> Answer {
         Ok((status, Json(rec)).into_response())
     }
 }
@@ -121,7 +120,7 @@ pub trait Admin: Entity + Serialize {
 impl Admin for DefaultConfig {
     const LIST_KEY: &'static str = "configs";
     const PARAMS: &'static [&'static str] = DEFAULT_PARAMS;
-    fn filter(q: &HashMap<String, String>) -> Result<DefaultConfigFilter, FeesError> {
+    fn filter(q: &HashMap<String, String>) -> Result<DefaultConfigFilter, HttpError> {
         default_filter(q)
     }
 }
@@ -129,7 +128,7 @@ impl Admin for DefaultConfig {
 impl Admin for Proposer {
     const LIST_KEY: &'static str = "proposers";
     const PARAMS: &'static [&'static str] = PROPOSER_PARAMS;
-    fn filter(q: &HashMap<String, String>) -> Result<ProposerFilter, FeesError> {
+    fn filter(q: &HashMap<String, String>) -> Result<ProposerFilter, HttpError> {
         proposer_filter(q)
     }
     fn path_key(raw: &str) -> Result<String, FeesError> {
@@ -140,14 +139,14 @@ impl Admin for Proposer {
 impl Admin for Pattern {
     const LIST_KEY: &'static str = "configs";
     const PARAMS: &'static [&'static str] = PATTERN_PARAMS;
-    fn filter(q: &HashMap<String, String>) -> Result<PatternFilter, FeesError> {
+    fn filter(q: &HashMap<String, String>) -> Result<PatternFilter, HttpError> {
         pattern_filter(q)
     }
     /// The stored pattern plus, when there are any, `warnings` about constructs Go (Vouch) and Rust read
     /// differently.
-    fn answer(status: StatusCode, rec: Record<Pattern>) -> Result<Response, FeesError> {
+    fn answer(status: StatusCode, rec: Record<Pattern>) -> Answer {
         let warnings = validate::pattern_warnings(&rec.item.pattern);
-        let mut value = serde_json::to_value(&rec)?;
+        let mut value = serde_json::to_value(&rec).map_err(FeesError::Json)?;
         if let (false, Some(obj)) = (warnings.is_empty(), value.as_object_mut()) {
             obj.insert("warnings".into(), warnings.into());
         }
@@ -156,31 +155,28 @@ impl Admin for Pattern {
 }
 
 /// `GET` of a list: filters from the query string, one page.
-pub async fn list<E: Admin>(state: Shared, RawQuery(raw): RawQuery) -> Result<Response, FeesError> {
+pub async fn list<E: Admin>(state: Shared, RawQuery(raw): RawQuery) -> Answer {
     let q = query_map(raw, E::PARAMS)?;
     let page = state.store.list::<E>(&E::filter(&q)?, paging(&q)?).await?;
     Ok(page_json(E::LIST_KEY, page))
 }
 
 /// `GET` of one entry, with its relays.
-pub async fn get<E: Admin>(state: Shared, Path(key): Path<String>) -> Result<Response, FeesError> {
+pub async fn get<E: Admin>(state: Shared, Path(key): Path<String>) -> Answer {
     let key = E::path_key(&key)?;
     match state.store.get::<E>(&key).await? {
         Some(rec) => E::answer(StatusCode::OK, rec),
-        None => Err(FeesError::not_found(E::KIND, key)),
+        None => Err(FeesError::not_found(E::KIND, key).into()),
     }
 }
 
 /// `DELETE` of one entry (204), or 404.
-pub async fn delete<E: Admin>(
-    state: Shared,
-    Path(key): Path<String>,
-) -> Result<Response, FeesError> {
+pub async fn delete<E: Admin>(state: Shared, Path(key): Path<String>) -> Answer {
     let key = E::path_key(&key)?;
     if state.store.delete::<E>(&key).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
-        Err(FeesError::not_found(E::KIND, key))
+        Err(FeesError::not_found(E::KIND, key).into())
     }
 }
 
@@ -188,9 +184,8 @@ pub async fn delete<E: Admin>(
 pub async fn put_proposer(
     state: Shared,
     Path(key): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, FeesError> {
-    let input: ProposerInput = json_body(body)?;
+    JsonBody(input): JsonBody<ProposerInput>,
+) -> Answer {
     let p = input.validate(Some(&key), "")?;
     let (rec, created) = state.store.put_proposer(&p).await?;
     let status = if created {
@@ -203,9 +198,8 @@ pub async fn put_proposer(
 
 pub async fn create_default(
     state: Shared,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, FeesError> {
-    let input: DefaultConfigInput = json_body(body)?;
+    JsonBody(input): JsonBody<DefaultConfigInput>,
+) -> Answer {
     let d = input.validate(None, "")?;
     let rec = state.store.create_default(&d).await?;
     Ok((StatusCode::CREATED, Json(rec)).into_response())
@@ -214,18 +208,13 @@ pub async fn create_default(
 pub async fn update_default(
     state: Shared,
     Path(name): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, FeesError> {
-    let input: DefaultConfigInput = json_body(body)?;
+    JsonBody(input): JsonBody<DefaultConfigInput>,
+) -> Answer {
     let d = input.validate(Some(&name), "")?;
     Ok(Json(state.store.update_default(&d).await?).into_response())
 }
 
-pub async fn create_pattern(
-    state: Shared,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, FeesError> {
-    let input: PatternInput = json_body(body)?;
+pub async fn create_pattern(state: Shared, JsonBody(input): JsonBody<PatternInput>) -> Answer {
     let p = input.validate(None, "")?;
     Pattern::answer(StatusCode::CREATED, state.store.create_pattern(&p).await?)
 }
@@ -233,16 +222,15 @@ pub async fn create_pattern(
 pub async fn update_pattern(
     state: Shared,
     Path(name): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, FeesError> {
-    let input: PatternInput = json_body(body)?;
+    JsonBody(input): JsonBody<PatternInput>,
+) -> Answer {
     let p = input.validate(Some(&name), "")?;
     Pattern::answer(StatusCode::OK, state.store.update_pattern(&p).await?)
 }
 
 /// `GET /api/admin/vouch/explain?public_key=0x...&config=NAME&tags=a,b&account=wallet/account`: what the
 /// validator will use, resolved from butler's answer as Vouch resolves it (see [`crate::fees::explain`]).
-pub async fn explain(state: Shared, RawQuery(raw): RawQuery) -> Result<Response, FeesError> {
+pub async fn explain(state: Shared, RawQuery(raw): RawQuery) -> Answer {
     let q = query_map(raw, &["public_key", "config", "tags", "account"])?;
     let key = q
         .get("public_key")
