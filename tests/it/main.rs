@@ -16,6 +16,7 @@ mod fees_http;
 mod fees_mux;
 mod fees_vouch;
 mod foundation;
+mod obs_metrics;
 mod serve_startup;
 mod support;
 mod watcher_chain;
