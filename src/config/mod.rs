@@ -8,8 +8,11 @@ mod error;
 mod load;
 mod schema;
 mod secret;
+pub mod sections;
 
 pub use error::ConfigError;
 pub use load::{CONFIG_ENV, EXAMPLE_CONFIG, LoadOptions, Loaded, load, locate};
 pub use schema::*;
 pub use secret::{Secret, resolve_secret};
+pub use sections::health::HealthConfig;
+pub use sections::probes::RpcProbeConfig;

@@ -33,6 +33,8 @@ pub struct Config {
     pub api: Option<ApiConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fees: Option<FeesConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<super::sections::health::HealthConfig>,
 }
 
 /// `[chain]`: the JSON-RPC endpoint every chain command uses.
@@ -133,6 +135,9 @@ pub struct ExporterConfig {
     /// EntryPoints checked on every bundler besides the configured paymasters' EntryPoints.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bundler_entrypoints: Vec<Address>,
+    /// Generic JSON-RPC probes of chain-adjacent services (`[[exporter.probes]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<super::sections::probes::RpcProbeConfig>,
 }
 
 impl Default for ExporterConfig {
@@ -146,6 +151,7 @@ impl Default for ExporterConfig {
             max_block_range: default_max_block_range(),
             cache_secs: 0.0,
             bundler_entrypoints: Vec::new(),
+            probes: Vec::new(),
         }
     }
 }
@@ -475,6 +481,9 @@ impl Config {
         if let Some(e) = &self.exporter {
             e.validate()?;
         }
+        if let Some(h) = &self.health {
+            h.validate()?;
+        }
         if let Some(c) = &self.chain
             && !(c.timeout_secs > 0.0 && c.timeout_secs.is_finite())
         {
@@ -531,6 +540,13 @@ impl ExporterConfig {
             return Err(ConfigError::Invalid(
                 "[exporter] max_block_range must be at least 1".to_string(),
             ));
+        }
+        unique(
+            "[[exporter.probes]] name",
+            self.probes.iter().map(|p| p.name.as_str()),
+        )?;
+        for p in &self.probes {
+            p.validate()?;
         }
         Ok(())
     }

@@ -198,6 +198,17 @@ pub const BUNDLER_EXECUTOR_BALANCE: MetricDef = gauge(
     "ETH balance of a configured executor address of the bundler, in wei; absent when the chain RPC did not answer.",
 );
 
+pub const PROBE_UP: MetricDef = gauge(
+    "butler_probe_up",
+    &["probe"],
+    "1 when the probe's JSON-RPC method answered within the timeout with a number at its path, else 0.",
+);
+pub const PROBE_VALUE: MetricDef = gauge(
+    "butler_probe_value",
+    &["probe"],
+    "The number the probe read from its method's result (at its path); absent when the probe failed.",
+);
+
 pub const BUILD_INFO: MetricDef = gauge(
     "butler_build_info",
     &["version", "commit"],
@@ -241,6 +252,8 @@ pub const ALL: &[MetricDef] = &[
     BUNDLER_ENTRYPOINT_SUPPORTED,
     BUNDLER_MEMPOOL_USEROPS,
     BUNDLER_EXECUTOR_BALANCE,
+    PROBE_UP,
+    PROBE_VALUE,
     BUILD_INFO,
     SCRAPE_DURATION,
     SCRAPE_SUCCESS,

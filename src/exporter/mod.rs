@@ -13,6 +13,7 @@ mod error;
 mod http;
 mod paymaster;
 mod render;
+pub mod rpc_probe;
 mod scrape;
 mod settings;
 

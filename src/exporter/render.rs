@@ -121,6 +121,14 @@ pub fn render(settings: &ExporterSettings, scrape: &Scrape) -> Result<String, Ex
         }
     }
 
+    for (p, r) in settings.probes.iter().zip(&scrape.probes) {
+        let name = p.name.as_str();
+        f.set(&PROBE_UP, &[name], flag(r.is_ok()))?;
+        if let Ok(v) = r {
+            f.set(&PROBE_VALUE, &[name], *v)?;
+        }
+    }
+
     f.set(&BUILD_INFO, &[VERSION, COMMIT], 1.0)?;
     let successes = [
         ("chain", scrape.chain.is_ok()),

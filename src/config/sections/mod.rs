@@ -1,0 +1,4 @@
+//! Configuration sections, one file each.
+
+pub mod health;
+pub mod probes;
