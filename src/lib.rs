@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod exporter;
 pub mod fees;
+pub mod health;
 pub mod logs;
 pub mod output;
 pub mod paymaster;

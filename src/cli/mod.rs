@@ -91,7 +91,7 @@ pub enum Command {
     /// Paymaster deposit, stake and balance.
     #[command(subcommand)]
     Paymaster(paymaster::PaymasterCommand),
-    /// Run the health checks (RPC, chain id, paymaster deposits); exit 1 if any fails.
+    /// Check every configured part (RPC, paymasters, bundlers, watcher, fee manager, probes); exit 1 if any fails.
     Health(health::HealthArgs),
     /// Backfill the event store from [[watcher.sources]] up to the (confirmed) head, then exit.
     Index(index::IndexArgs),

@@ -6,12 +6,12 @@
 //! that scrape. Each scrape fills a fresh registry, so no stale series survive. The metric list is
 //! [`catalog`]; `docs/metrics.md` documents it.
 
-mod bundler;
+pub mod bundler;
 pub mod catalog;
 mod chain;
 mod error;
 mod http;
-mod paymaster;
+pub mod paymaster;
 mod render;
 pub mod rpc_probe;
 mod scrape;

@@ -16,6 +16,7 @@ mod fees_http;
 mod fees_mux;
 mod fees_vouch;
 mod foundation;
+mod obs_health;
 mod obs_metrics;
 mod obs_probes;
 mod serve_startup;
