@@ -10,6 +10,7 @@ mod fees_named;
 mod health;
 mod index;
 mod logs;
+mod logs_export;
 mod paymaster;
 mod probe;
 mod replay;

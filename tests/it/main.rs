@@ -17,6 +17,7 @@ mod fees_mux;
 mod fees_vouch;
 mod foundation;
 mod obs_health;
+mod obs_logs;
 mod obs_metrics;
 mod obs_probes;
 mod serve_startup;
