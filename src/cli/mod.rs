@@ -1,6 +1,7 @@
 //! The command line: global flags, the command tree, configuration loading for commands, and exit codes
 //! (0 ok, 1 runtime failure, 2 usage or configuration error). One file per command group.
 
+mod backup;
 mod chain;
 mod config;
 mod context;
@@ -14,6 +15,7 @@ mod logs_export;
 mod paymaster;
 mod probe;
 mod replay;
+mod restore;
 mod serve;
 mod stats;
 mod userops;
@@ -113,6 +115,10 @@ pub enum Command {
     /// Validator fee configuration (Vouch execution configs, Commit-Boost muxes): the fee manager's store.
     #[command(subcommand)]
     Fees(fees::FeesCommand),
+    /// Write a consistent archive of the data dir (safe while `serve` runs).
+    Backup(backup::BackupArgs),
+    /// Restore a `butler backup` archive into a new or empty data dir.
+    Restore(restore::RestoreArgs),
     /// Run long-lived modes in one process (--prometheus: the metrics exporter; --fee-manager: the fee
     /// manager; --watcher: the event indexer and its HTTP API) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
@@ -134,6 +140,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logs(cmd) => logs::run(&ctx, cmd).await,
         Command::Probe(cmd) => probe::run(&ctx, cmd).await,
         Command::Fees(cmd) => fees::run(&ctx, cmd).await,
+        Command::Backup(args) => backup::run(&ctx, args).await,
+        Command::Restore(args) => restore::run(&ctx, args).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
     }
 }

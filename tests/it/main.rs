@@ -16,6 +16,7 @@ mod fees_http;
 mod fees_mux;
 mod fees_vouch;
 mod foundation;
+mod obs_backup;
 mod obs_health;
 mod obs_logs;
 mod obs_metrics;
