@@ -91,6 +91,15 @@ impl RpcProbeConfig {
                 "{what}: params must be an array or a table"
             )));
         }
+        if self
+            .url
+            .as_ref()
+            .is_some_and(|u| !u.username().is_empty() || u.password().is_some())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "{what}: url holds credentials; put the URL in a file and set url_file instead"
+            )));
+        }
         if self.url.is_some() == self.url_file.is_some() {
             return Err(ConfigError::Invalid(format!(
                 "{what}: set exactly one of url and url_file"
@@ -106,5 +115,30 @@ impl RpcProbeConfig {
             )));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn check(probe: &str) -> String {
+        let text =
+            format!("[exporter]\n[[exporter.probes]]\nname = \"p\"\nmethod = \"m\"\n{probe}\n");
+        let config = toml::from_str::<Config>(&text).unwrap();
+        config
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn probe_rules() {
+        assert_eq!(check("url = \"http://127.0.0.1:1\""), "");
+        assert!(check("").contains("exactly one of url and url_file"));
+        assert!(check("url = \"http://u:secret@h:1\"").contains("url_file"));
+        assert!(check("url = \"http://h:1\"\nparams = 3").contains("params"));
+        assert!(check("url = \"http://h:1\"\npath = \"a..b\"").contains("empty segment"));
     }
 }
