@@ -2,7 +2,7 @@
 //! passes `promtool check metrics`, the indexer's head equals the chain's once caught up (blocks behind
 //! within the confirmations), API requests are labelled with route templates, the ingest and telemetry
 //! series move, the bearer token guards it when configured, and the watcher part of docs/metrics.md lists
-//! exactly what it emits (name, type, labels, help).
+//! exactly what it emits (name, type, labels, help). On a private anvil, a reorg is counted with its depth.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -281,4 +281,60 @@ async fn the_metrics_token_guards_the_watcher_metrics() {
     );
     let open = ApiServer::start("", &[]);
     assert_eq!(get_metrics(&open, None).await.0, 200, "open by default");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reorg_shows_in_the_watcher_metrics_with_its_depth() {
+    use crate::watcher_support::{Anvil, DEV_ACCOUNT, calldata, deploy, transact};
+    let Some(anvil) = Anvil::start() else { return };
+    let emitter = deploy(&anvil.rpc, "TestEmitter", "");
+    for _ in 0..4 {
+        transact(&anvil.rpc, &emitter, &calldata("emitMany(uint256)", &["2"]));
+    }
+    let server = ApiServer::start(
+        &format!(
+            "[chain]\nrpc_url = \"{rpc}\"\n\n[watcher]\nconfirmations = 0\npoll_interval_secs = 1\n\n\
+[[watcher.sources]]\nname = \"ops\"\npreset = \"entrypoint\"\naddress = \"{emitter}\"\nstart_block = 0\n",
+            rpc = anvil.rpc
+        ),
+        &[],
+    );
+    let wait = |what: &'static str, done: fn(&Metrics) -> bool| {
+        let server = &server;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let (m, text) = scrape(server).await;
+                if done(&m) {
+                    return m;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{what}:\n{text}\n{}",
+                    server.log()
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let head = anvil.head() as f64;
+    let m = wait("caught up", |m| {
+        m.get("butler_indexer_blocks_behind", &[]) == Some(0.0)
+    })
+    .await;
+    assert_eq!(m.must("butler_indexer_head_block", &[]), head);
+    assert_eq!(m.must("butler_indexer_reorgs_total", &[]), 0.0);
+    assert_eq!(m.must("butler_indexer_last_reorg_depth_blocks", &[]), 0.0);
+
+    // replace the last 3 blocks
+    anvil.call(
+        "anvil_reorg",
+        json!([3, [[{"from": DEV_ACCOUNT, "to": emitter, "data": calldata("emitMany(uint256)", &["5"]), "gas": "0x1000000"}, 0]]]),
+    );
+    anvil.mine(1);
+    let m = wait("the reorg is counted", |m| {
+        m.get("butler_indexer_reorgs_total", &[]) == Some(1.0)
+    })
+    .await;
+    assert_eq!(m.must("butler_indexer_last_reorg_depth_blocks", &[]), 3.0);
 }
