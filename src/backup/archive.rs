@@ -11,6 +11,7 @@ use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
 
 use super::{
     BackupError, BackupSettings, ChainSummary, FORMAT, FileEntry, MANIFEST, Manifest, Restored,
@@ -57,10 +58,11 @@ struct Writer {
     tar: tar::Builder<GzEncoder<File>>,
     files: Vec<FileEntry>,
     path: PathBuf,
+    cancel: CancellationToken,
 }
 
 impl Writer {
-    fn create(path: &Path) -> Result<Writer, BackupError> {
+    fn create(path: &Path, cancel: CancellationToken) -> Result<Writer, BackupError> {
         let file = OpenOptions::new()
             .write(true)
             .create(true)
@@ -74,6 +76,7 @@ impl Writer {
             tar: tar::Builder::new(GzEncoder::new(file, Compression::default())),
             files: Vec::new(),
             path: path.to_path_buf(),
+            cancel,
         })
     }
 
@@ -97,6 +100,9 @@ impl Writer {
 
     /// Copies `src` up to its length now; `false` when it vanished meanwhile.
     fn add(&mut self, rel: &str, src: &Path) -> Result<bool, Stop> {
+        if self.cancel.is_cancelled() {
+            return Err(BackupError::Cancelled.into());
+        }
         let file = match File::open(src) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
@@ -207,10 +213,11 @@ fn attempt(
     tmp: &Path,
     fees_copy: Option<&Path>,
     fees_note: &str,
+    cancel: &CancellationToken,
 ) -> Result<Manifest, Stop> {
     let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let data = &settings.data_dir;
-    let mut w = Writer::create(tmp)?;
+    let mut w = Writer::create(tmp, cancel.clone())?;
     let chain = data.join("chain");
     let before = load_checkpoint(&chain)?;
     if before.is_some() {
@@ -282,8 +289,13 @@ async fn copy_sqlite(src: &Path, dest: &Path) -> Result<(), BackupError> {
     Ok(())
 }
 
-/// Writes the archive to `out` (through a temporary file beside it, renamed once complete).
-pub async fn backup(settings: &BackupSettings, out: &Path) -> Result<Manifest, BackupError> {
+/// Writes the archive to `out` (through a temporary file beside it, renamed once complete); stops between
+/// files when `cancel` fires, leaving nothing behind.
+pub async fn backup(
+    settings: &BackupSettings,
+    out: &Path,
+    cancel: &CancellationToken,
+) -> Result<Manifest, BackupError> {
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -307,10 +319,11 @@ pub async fn backup(settings: &BackupSettings, out: &Path) -> Result<Manifest, B
     };
     let settings = settings.clone();
     let (tmp2, out2) = (tmp.clone(), out.to_path_buf());
+    let cancel = cancel.clone();
     let result = tokio::task::spawn_blocking(move || {
         let mut last = String::new();
         for _ in 0..ATTEMPTS {
-            match attempt(&settings, &tmp2, fees_copy.as_deref(), &fees_note) {
+            match attempt(&settings, &tmp2, fees_copy.as_deref(), &fees_note, &cancel) {
                 Ok(m) => {
                     fs::rename(&tmp2, &out2).map_err(BackupError::io(&out2))?;
                     if let Some(parent) = out2.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -344,7 +357,7 @@ pub async fn backup(settings: &BackupSettings, out: &Path) -> Result<Manifest, B
 }
 
 /// The entry's path, if it is a plain relative path.
-fn safe_path(p: &Path) -> Option<PathBuf> {
+pub(super) fn safe_path(p: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {
@@ -512,87 +525,4 @@ pub fn restore(archive: &Path, target: &Path) -> Result<Restored, BackupError> {
         let _ = fs::remove_dir_all(&staging);
     }
     result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_plain_relative_paths_are_unpacked() {
-        assert_eq!(
-            safe_path(Path::new("./logs/a.ndjson")),
-            Some(PathBuf::from("logs/a.ndjson"))
-        );
-        assert_eq!(safe_path(Path::new("../etc/passwd")), None);
-        assert_eq!(safe_path(Path::new("/etc/passwd")), None);
-        assert_eq!(safe_path(Path::new("a/../../b")), None);
-        assert_eq!(safe_path(Path::new(".")), None);
-    }
-
-    #[tokio::test]
-    async fn round_trip_checks_the_manifest_and_refuses_a_non_empty_target() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        fs::create_dir_all(data.join("logs")).unwrap();
-        fs::create_dir_all(data.join("bundlers/b1")).unwrap();
-        fs::write(data.join("logs/2026-01-01.ndjson"), "{\"id\":1}\n{\"id\":2").unwrap();
-        fs::write(data.join("bundlers/b1/key"), "k").unwrap();
-        fs::set_permissions(
-            data.join("bundlers/b1/key"),
-            fs::Permissions::from_mode(0o600),
-        )
-        .unwrap();
-        fs::write(data.join("bundlers/b1/run.lock"), "").unwrap();
-        let settings = BackupSettings {
-            data_dir: data.clone(),
-            fees: Database::Sqlite {
-                path: data.join("fees.db"),
-            },
-        };
-        let out = dir.path().join("b.tar.gz");
-        let m = backup(&settings, &out).await.unwrap();
-        assert_eq!(m.fees, "absent");
-        let paths: Vec<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(paths, vec!["logs/2026-01-01.ndjson", "bundlers/b1/key"]);
-        assert_eq!(
-            fs::metadata(&out).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-
-        let target = dir.path().join("restored");
-        let r = restore(&out, &target).unwrap();
-        assert_eq!(r.files, 2);
-        assert_eq!(
-            fs::read_to_string(target.join("logs/2026-01-01.ndjson")).unwrap(),
-            "{\"id\":1}\n",
-            "the torn last line is dropped, as the journal's start-up does"
-        );
-        assert_eq!(
-            fs::metadata(target.join("bundlers/b1/key"))
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o600
-        );
-        assert!(matches!(
-            restore(&out, &target),
-            Err(BackupError::NotEmpty { .. })
-        ));
-        let garbage = dir.path().join("not-a-backup.tar.gz");
-        fs::write(&garbage, "nope").unwrap();
-        let empty = dir.path().join("empty");
-        assert!(matches!(
-            restore(&garbage, &empty),
-            Err(BackupError::Archive { .. })
-        ));
-        assert!(!empty.exists(), "nothing is left behind");
-        let leftovers: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
-            .collect();
-        assert!(leftovers.is_empty(), "{leftovers:?}");
-    }
 }

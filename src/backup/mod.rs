@@ -15,6 +15,8 @@
 //! started on the restored directory resumes with the checkpoint's state hash.
 
 mod archive;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +52,8 @@ pub enum BackupError {
     Unsettled { attempts: u32 },
     #[error("repairing the restored store: {0}")]
     Repair(String),
+    #[error("the backup was interrupted (SIGINT/SIGTERM); nothing was written")]
+    Cancelled,
 }
 
 impl BackupError {

@@ -25,7 +25,8 @@ pub struct BackupArgs {
 
 pub async fn run(ctx: &Ctx, args: BackupArgs) -> anyhow::Result<ExitCode> {
     let settings = BackupSettings::try_from(ctx.config()?)?;
-    let manifest = backup::backup(&settings, &args.out).await?;
+    let cancel = crate::shutdown::on_signals()?;
+    let manifest = backup::backup(&settings, &args.out, &cancel).await?;
     let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
     match ctx.output() {
         OutputFormat::Json => print_json(&serde_json::json!({
