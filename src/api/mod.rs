@@ -3,7 +3,7 @@
 //! handlers (`GET /api/openapi.json`).
 //!
 //! Who may call what: `/api/public/*`, `/health`, `/health/db`, `/stats`, `/workflows*` and
-//! `/api/openapi.json` are open; `/api/logs/ingest` and `/api/telemetry/*` are open unless an ingest token
+//! `/api/openapi.json` are open, `/metrics` too unless a metrics token is configured; `/api/logs/ingest` and `/api/telemetry/*` are open unless an ingest token
 //! is configured; `GET /api/logs`, `GET /api/logs/stream` and `/api/admin/*` need the admin token.
 
 pub mod admin;

@@ -106,7 +106,7 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Rebuild the state from the event log; --verify compares it with the checkpoint.
     Replay(replay::ReplayArgs),
-    /// Query and follow the log events stored by the watcher's API.
+    /// Query and follow the log events stored by the watcher's API; export them from its journal files.
     #[command(subcommand)]
     Logs(logs::LogsCommand),
     /// End-to-end probes: real UserOperations through a bundler.
