@@ -1,16 +1,14 @@
 //! `POST /api/logs/ingest` (one event, an array, or NDJSON) and `GET /api/logs` (filtered query).
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::input::{self, BodyKind};
+use super::input::{self, Body, BodyKind, Query};
 use super::state::ApiState;
 use crate::logs::event::{parse_address, parse_hash};
 use crate::logs::{Level, LogEvent, LogFilter, parse_event};
@@ -83,7 +81,7 @@ pub enum IngestBody {
 pub async fn ingest(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<Body, ApiError>,
 ) -> Result<Json<IngestResponse>, ApiError> {
     let mut sent = 1;
     let stored = store(&state, &headers, body, &mut sent).await;
@@ -95,17 +93,19 @@ pub async fn ingest(
     stored
 }
 
-/// Parses and stores an ingest body; `sent` becomes the number of events in it once that is known.
+/// Parses and stores an ingest body (a body that could not be read is refused as one event); `sent`
+/// becomes the number of events in it once that is known.
 async fn store(
     state: &ApiState,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<Body, ApiError>,
     sent: &mut u64,
 ) -> Result<Json<IngestResponse>, ApiError> {
     let kind = input::body_kind(headers, true)?;
-    let bytes = input::body_bytes(body, state.settings().api.body_limit_bytes)?;
+    let Body(bytes) = body?;
+    let bytes = bytes.as_ref();
     let events = match kind {
-        BodyKind::Json => match input::parse_json(&bytes)? {
+        BodyKind::Json => match input::parse_json(bytes)? {
             Value::Array(items) => {
                 *sent = items.len() as u64;
                 let mut out = Vec::with_capacity(items.len());
@@ -124,7 +124,7 @@ async fn store(
                 .split(|&b| b == b'\n')
                 .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
                 .count() as u64;
-            parse_ndjson(&bytes)?
+            parse_ndjson(bytes)?
         }
     };
     if events.is_empty() {
@@ -273,9 +273,8 @@ pub struct LogsResponse {
 )]
 pub async fn query(
     State(state): State<ApiState>,
-    q: Result<Query<LogsQuery>, QueryRejection>,
+    Query(q): Query<LogsQuery>,
 ) -> Result<Json<LogsResponse>, ApiError> {
-    let q = input::query(q)?;
     let filter = q.filter()?;
     let limit =
         input::int_param("limit", q.limit.as_deref(), 1, MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);

@@ -3,11 +3,11 @@
 //! handlers (`GET /api/openapi.json`).
 //!
 //! Who may call what: `/api/public/*`, `/health`, `/health/db`, `/stats`, `/workflows*` and
-//! `/api/openapi.json` are open, `/metrics` too unless a metrics token is configured; `/api/logs/ingest` and `/api/telemetry/*` are open unless an ingest token
-//! is configured; `GET /api/logs`, `GET /api/logs/stream` and `/api/admin/*` need the admin token.
+//! `/api/openapi.json` are open; `/metrics` is open unless a metrics token is configured;
+//! `/api/logs/ingest` and `/api/telemetry/*` are open unless an ingest token is configured;
+//! `GET /api/logs`, `GET /api/logs/stream` and `/api/admin/*` need the admin token.
 
 pub mod admin;
-pub mod auth;
 pub mod error;
 pub mod health;
 pub mod input;
@@ -17,6 +17,7 @@ pub mod monitor;
 pub mod openapi;
 pub mod prom;
 pub mod public;
+pub mod settings;
 pub mod state;
 pub mod stream;
 pub mod telemetry;
@@ -26,7 +27,6 @@ pub mod workflows;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::from_fn_with_state;
 use tokio_util::sync::CancellationToken;
@@ -34,9 +34,11 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use state::{ApiSettings, ApiState, StartError, WatcherView};
+pub use settings::ApiSettings;
+pub use state::{ApiState, StartError, WatcherView};
 
-use crate::serve::Mode;
+use crate::http::{self, BodyLimit, RequestTimeout};
+use crate::serve::{Listener, Mode};
 
 /// Routes anyone may call.
 fn open_routes() -> OpenApiRouter<ApiState> {
@@ -51,7 +53,11 @@ fn open_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(workflows::list))
         .routes(routes!(workflows::detail))
         .routes(routes!(workflows::stats))
-        .routes(routes!(prom::metrics))
+}
+
+/// `GET /metrics`: open unless a metrics token is configured.
+fn metrics_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new().routes(routes!(prom::metrics))
 }
 
 /// Routes that need the ingest token when one is configured.
@@ -79,32 +85,52 @@ fn admin_routes() -> OpenApiRouter<ApiState> {
 /// The OpenAPI document of every route [`router`] serves.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let doc = open_routes()
+        .merge(metrics_routes())
         .merge(ingest_routes())
         .merge(admin_routes())
         .into_openapi();
     openapi::finish(doc)
 }
 
-/// The API's router with its state, auth, limits, timeout and CORS applied.
-pub fn router(state: ApiState) -> Router {
-    let api = &state.settings().api;
-    let admin = admin_routes().route_layer(from_fn_with_state(state.clone(), auth::require_admin));
-    let ingest =
-        ingest_routes().route_layer(from_fn_with_state(state.clone(), auth::require_ingest));
-    let (routes, _) = open_routes().merge(ingest).merge(admin).split_for_parts();
-    let mut router = routes
+/// The API's router with its state, auth, limits, timeout and CORS applied, and the paths it routes.
+pub fn router(state: ApiState) -> (Router, Vec<String>) {
+    let api = state.settings();
+    let admin = admin_routes().route_layer(from_fn_with_state(
+        state.admin_guard().clone(),
+        http::auth::require,
+    ));
+    let ingest = ingest_routes().route_layer(from_fn_with_state(
+        state.ingest_guard().clone(),
+        http::auth::require,
+    ));
+    let metrics = metrics_routes().route_layer(from_fn_with_state(
+        state.metrics_guard().clone(),
+        http::auth::require,
+    ));
+    let (routes, doc) = open_routes()
+        .merge(metrics)
+        .merge(ingest)
+        .merge(admin)
+        .split_for_parts();
+    let paths = doc.paths.paths.keys().cloned().collect();
+    let routes = routes
         .fallback(error::no_route)
-        .method_not_allowed_fallback(error::wrong_method)
-        .layer(from_fn_with_state(state.clone(), prom::track))
-        .layer(DefaultBodyLimit::max(api.body_limit_bytes))
-        .layer(from_fn_with_state(
-            Duration::from_secs(api.request_timeout_secs),
-            input::timeout,
-        ));
+        .method_not_allowed_fallback(error::wrong_method);
+    let routes = BodyLimit {
+        bytes: api.body_limit_bytes,
+        key: Some("[api] body_limit_bytes"),
+    }
+    .apply(routes);
+    let mut router = RequestTimeout {
+        limit: api.request_timeout,
+        key: Some("[api] request_timeout_secs"),
+    }
+    .apply(routes)
+    .layer(from_fn_with_state(state.clone(), prom::track));
     if let Some(cors) = cors(&api.cors_origins) {
         router = router.layer(cors);
     }
-    router.with_state(state)
+    (router.with_state(state), paths)
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {
@@ -142,10 +168,8 @@ pub fn mode(
 /// The API as a serve mode from an opened state (after subsystems registered their collectors on
 /// [`ApiState::registry`]).
 pub fn mode_of(state: ApiState, tasks: Vec<(String, crate::serve::Task)>) -> Mode {
-    Mode {
-        name: "api",
-        listen: state.settings().listen,
-        router: router(state),
-        tasks,
-    }
+    let listen = state.settings().listen;
+    let mut mode = Mode::new("api").listener(Listener::new(listen, router(state)).with_fallback());
+    mode.tasks = tasks;
+    mode
 }

@@ -326,11 +326,7 @@ pub async fn backup(
             match attempt(&settings, &tmp2, fees_copy.as_deref(), &fees_note, &cancel) {
                 Ok(m) => {
                     fs::rename(&tmp2, &out2).map_err(BackupError::io(&out2))?;
-                    if let Some(parent) = out2.parent().filter(|p| !p.as_os_str().is_empty()) {
-                        File::open(parent)
-                            .and_then(|d| d.sync_all())
-                            .map_err(BackupError::io(parent))?;
-                    }
+                    crate::fs::sync_dir(out2.parent().unwrap_or(Path::new("")))?;
                     return Ok(m);
                 }
                 Err(Stop::Changed(why)) => {
@@ -516,9 +512,7 @@ pub fn restore(archive: &Path, target: &Path) -> Result<Restored, BackupError> {
             fs::remove_dir(target).map_err(BackupError::io(target))?;
         }
         fs::rename(&staging, target).map_err(BackupError::io(target))?;
-        File::open(&parent)
-            .and_then(|d| d.sync_all())
-            .map_err(BackupError::io(&parent))?;
+        crate::fs::sync_dir(&parent)?;
         Ok(restored)
     })();
     if result.is_err() {

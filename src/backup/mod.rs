@@ -56,6 +56,15 @@ pub enum BackupError {
     Cancelled,
 }
 
+impl From<crate::fs::FsError> for BackupError {
+    fn from(e: crate::fs::FsError) -> Self {
+        BackupError::Io {
+            path: e.path,
+            message: e.source.to_string(),
+        }
+    }
+}
+
 impl BackupError {
     pub fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
         move |e| BackupError::Io {

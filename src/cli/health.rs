@@ -32,7 +32,7 @@ fn shown(v: &Value) -> String {
 }
 
 pub async fn run(ctx: &Ctx, _args: HealthArgs) -> anyhow::Result<ExitCode> {
-    let settings = HealthSettings::from_config(ctx.config()?, ctx.chain_config()?)?;
+    let settings: HealthSettings = ctx.settings()?;
     let report = health::run(&settings).await;
     match ctx.output() {
         OutputFormat::Json => print_json(&report)?,

@@ -106,5 +106,6 @@ fn export(dir: &Path, filter: &LogFilter, out: &Path) -> anyhow::Result<u64> {
     };
     std::fs::rename(&tmp, out)
         .with_context(|| format!("{} -> {}", tmp.display(), out.display()))?;
+    crate::fs::sync_dir(out.parent().unwrap_or(Path::new("")))?;
     Ok(n)
 }

@@ -40,9 +40,11 @@ pub struct RpcProbe {
     client: RpcClient,
 }
 
-impl RpcProbe {
+impl TryFrom<&RpcProbeConfig> for RpcProbe {
+    type Error = ConfigError;
+
     /// Resolves the endpoint and token of one `[[exporter.probes]]` entry (no request is made here).
-    pub fn from_config(c: &RpcProbeConfig) -> Result<RpcProbe, ConfigError> {
+    fn try_from(c: &RpcProbeConfig) -> Result<RpcProbe, ConfigError> {
         c.validate()?;
         let url = c.endpoint()?;
         let redact = c.url.is_none();
@@ -91,7 +93,9 @@ impl RpcProbe {
             client,
         })
     }
+}
 
+impl RpcProbe {
     /// Calls the method within `timeout` and reads the value.
     pub async fn read(&self, timeout: Duration) -> Result<f64, ProbeError> {
         let call = self

@@ -93,9 +93,13 @@ pub struct HealthSettings {
     pub timeout: Duration,
 }
 
-impl HealthSettings {
-    /// Settings from the configuration and the chain section (with any `--rpc-url` already applied).
-    pub fn from_config(config: &Config, chain: ChainConfig) -> Result<HealthSettings, ConfigError> {
+impl TryFrom<&Config> for HealthSettings {
+    type Error = ConfigError;
+
+    /// Settings from the configuration: `[chain]` (required; any `--rpc-url` already applied), `[health]`,
+    /// `[exporter]` (spend window, probes), `[[paymasters]]`, `[[bundlers]]`, `[api]`, `[watcher]`, `[fees]`.
+    fn try_from(config: &Config) -> Result<HealthSettings, ConfigError> {
+        let chain = config.require_chain()?.clone();
         let health = config.health.clone().unwrap_or_default();
         health.validate()?;
         let exporter = config.exporter.clone().unwrap_or_default();
@@ -142,7 +146,7 @@ impl HealthSettings {
             probes: exporter
                 .probes
                 .iter()
-                .map(RpcProbe::from_config)
+                .map(RpcProbe::try_from)
                 .collect::<Result<_, _>>()?,
             timeout: Duration::from_secs_f64(health.timeout_secs),
             chain,

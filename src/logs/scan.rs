@@ -1,4 +1,4 @@
-//! Reading the log journal's files themselves, beyond the in-memory ring: `GET /api/logs` with `since` or
+//! Reading the log journal's segment files themselves, beyond the in-memory ring: `GET /api/logs` with `since` or
 //! `until`, and `butler logs export`. Safe while the writer appends: a last line without its newline (a
 //! write in flight, or torn by a crash) is not read.
 
@@ -7,7 +7,8 @@ use std::path::Path;
 
 use super::event::LogEvent;
 use super::filter::LogFilter;
-use super::journal::{self, JournalError};
+use super::journal::JournalError;
+use crate::fs::{FsError, Segments};
 
 /// Feeds every stored event that matches `filter` to `f`, in storage (id) order; returns how many matched.
 pub fn scan(
@@ -16,11 +17,8 @@ pub fn scan(
     mut f: impl FnMut(LogEvent) -> Result<(), JournalError>,
 ) -> Result<u64, JournalError> {
     let mut matched = 0;
-    for path in journal::files(dir)? {
-        let data = std::fs::read(&path).map_err(|e| JournalError::Io {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+    for path in Segments::new(dir).list()? {
+        let data = std::fs::read(&path).map_err(FsError::at(&path))?;
         let complete = data
             .iter()
             .rposition(|&b| b == b'\n')
