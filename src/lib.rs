@@ -6,12 +6,14 @@
 
 pub mod api;
 pub mod backoff;
+pub mod backup;
 pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod exporter;
 pub mod fees;
 pub mod fs;
+pub mod health;
 pub mod http;
 pub mod logs;
 pub mod output;

@@ -1,5 +1,5 @@
 //! The API's shared state: its settings, the token guards, the log and telemetry stores, the health
-//! snapshot, the SSE client cap.
+//! snapshot, the SSE client cap, the registry of `GET /metrics`.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -8,6 +8,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::monitor::{self, SharedSnapshot, Snapshot};
+use super::prom::{self, ApiMetrics};
 use super::settings::ApiSettings;
 use crate::chain::ChainClient;
 use crate::http::Bearer;
@@ -47,12 +48,17 @@ pub enum StartError {
     Logs(#[source] JournalError),
     #[error("telemetry store: {0}")]
     Telemetry(#[source] JournalError),
+    #[error("metrics registry: {0}")]
+    Metrics(#[source] prometheus::Error),
 }
 
 struct Inner {
     settings: ApiSettings,
     admin: Bearer,
     ingest: Bearer,
+    metrics_guard: Bearer,
+    registry: prometheus::Registry,
+    metrics: ApiMetrics,
     logs: LogStore,
     telemetry: TelemetryStore,
     snapshot: SharedSnapshot,
@@ -113,11 +119,22 @@ impl ApiState {
                 Ok(())
             }),
         ));
+        let sse = Arc::new(Semaphore::new(settings.sse_max_clients));
+        let (registry, metrics) = prom::registry(
+            sse.clone(),
+            settings.sse_max_clients,
+            telemetry.clone(),
+            u64::try_from(settings.session_ttl.as_millis()).unwrap_or(u64::MAX),
+        )
+        .map_err(StartError::Metrics)?;
         let state = ApiState(Arc::new(Inner {
             admin: Bearer::closed_unless(settings.admin_token.as_ref(), ADMIN_DISABLED),
             ingest: Bearer::open_unless(settings.ingest_token.as_ref())
                 .or(settings.admin_token.as_ref()),
-            sse: Arc::new(Semaphore::new(settings.sse_max_clients)),
+            metrics_guard: Bearer::open_unless(settings.metrics_token.as_ref()),
+            registry,
+            metrics,
+            sse,
             settings,
             logs,
             telemetry,
@@ -141,6 +158,17 @@ impl ApiState {
     /// The guard of the ingest and telemetry routes.
     pub fn ingest_guard(&self) -> &Bearer {
         &self.0.ingest
+    }
+    /// The registry of the watcher's `GET /metrics`: subsystems register their collectors on it.
+    pub fn registry(&self) -> &prometheus::Registry {
+        &self.0.registry
+    }
+    pub fn api_metrics(&self) -> &ApiMetrics {
+        &self.0.metrics
+    }
+    /// The guard of `GET /metrics` (open unless a metrics token is configured).
+    pub fn metrics_guard(&self) -> &Bearer {
+        &self.0.metrics_guard
     }
     pub fn logs(&self) -> &LogStore {
         &self.0.logs

@@ -22,6 +22,8 @@ pub use sections::bundlers::BundlerConfig;
 pub use sections::chain::ChainConfig;
 pub use sections::exporter::ExporterConfig;
 pub use sections::fees::FeesConfig;
+pub use sections::health::HealthConfig;
 pub use sections::paymasters::PaymasterConfig;
 pub use sections::probe::ProbeConfig;
+pub use sections::probes::RpcProbeConfig;
 pub use sections::watcher::{WatcherConfig, WatcherSource};

@@ -11,6 +11,7 @@ use super::sections::bundlers::BundlerConfig;
 use super::sections::chain::ChainConfig;
 use super::sections::exporter::ExporterConfig;
 use super::sections::fees::FeesConfig;
+use super::sections::health::HealthConfig;
 use super::sections::paymasters::PaymasterConfig;
 use super::sections::probe::ProbeConfig;
 use super::sections::watcher::WatcherConfig;
@@ -38,6 +39,8 @@ pub struct Config {
     pub api: Option<ApiConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fees: Option<FeesConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthConfig>,
 }
 
 impl Config {
@@ -83,6 +86,9 @@ impl Config {
         }
         if let Some(e) = &self.exporter {
             e.validate()?;
+        }
+        if let Some(h) = &self.health {
+            h.validate()?;
         }
         if let Some(c) = &self.chain {
             c.validate()?;

@@ -6,6 +6,8 @@ pub mod bundlers;
 pub mod chain;
 pub mod exporter;
 pub mod fees;
+pub mod health;
 pub mod paymasters;
 pub mod probe;
+pub mod probes;
 pub mod watcher;
