@@ -124,6 +124,9 @@ run health
 step "the exporter: butler serve --prometheus, scraped once"
 scripts/demo-exporter.sh "$CONFIG"
 
+step "monitoring: Prometheus with the shipped alert rules against the demo, and the alerts that fire"
+scripts/demo-monitoring.sh "$CONFIG"
+
 if [ "$STOP" = 0 ]; then
   step "the devnet keeps running (for at most ${LIFETIME:-3600} s)"
   cat <<EOF
