@@ -42,6 +42,17 @@ fn bearer(req: &Request) -> Result<&str, ApiError> {
     }
 }
 
+/// Whether `req` carries `token` as its bearer token (the metrics token of `GET /metrics`).
+pub fn check(token: &Token, req: &Request) -> Result<(), ApiError> {
+    if token.matches(bearer(req)?) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized(
+            "header `authorization`: wrong token",
+        ))
+    }
+}
+
 /// Middleware: the admin token is required.
 pub async fn require_admin(
     State(state): State<ApiState>,

@@ -85,11 +85,29 @@ pub async fn ingest(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestResponse>, ApiError> {
-    let kind = input::body_kind(&headers, true)?;
+    let mut sent = 1;
+    let stored = store(&state, &headers, body, &mut sent).await;
+    let m = state.api_metrics();
+    match &stored {
+        Ok(r) => m.logs_ingested.inc_by(r.accepted),
+        Err(_) => m.logs_dropped.inc_by(sent),
+    }
+    stored
+}
+
+/// Parses and stores an ingest body; `sent` becomes the number of events in it once that is known.
+async fn store(
+    state: &ApiState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    sent: &mut u64,
+) -> Result<Json<IngestResponse>, ApiError> {
+    let kind = input::body_kind(headers, true)?;
     let bytes = input::body_bytes(body, state.settings().api.body_limit_bytes)?;
     let events = match kind {
         BodyKind::Json => match input::parse_json(&bytes)? {
             Value::Array(items) => {
+                *sent = items.len() as u64;
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.into_iter().enumerate() {
                     out.push(
@@ -101,7 +119,13 @@ pub async fn ingest(
             }
             one => vec![parse_event(one).map_err(ApiError::invalid)?],
         },
-        BodyKind::Ndjson => parse_ndjson(&bytes)?,
+        BodyKind::Ndjson => {
+            *sent = bytes
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+                .count() as u64;
+            parse_ndjson(&bytes)?
+        }
     };
     if events.is_empty() {
         return Err(ApiError::invalid("the body holds no events"));

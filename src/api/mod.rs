@@ -15,6 +15,7 @@ pub mod logs;
 pub mod metrics;
 pub mod monitor;
 pub mod openapi;
+pub mod prom;
 pub mod public;
 pub mod state;
 pub mod stream;
@@ -50,6 +51,7 @@ fn open_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(workflows::list))
         .routes(routes!(workflows::detail))
         .routes(routes!(workflows::stats))
+        .routes(routes!(prom::metrics))
 }
 
 /// Routes that need the ingest token when one is configured.
@@ -93,6 +95,7 @@ pub fn router(state: ApiState) -> Router {
     let mut router = routes
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)
+        .layer(from_fn_with_state(state.clone(), prom::track))
         .layer(DefaultBodyLimit::max(api.body_limit_bytes))
         .layer(from_fn_with_state(
             Duration::from_secs(api.request_timeout_secs),
@@ -132,12 +135,17 @@ pub fn mode(
     watcher: Option<WatcherView>,
     cancel: CancellationToken,
 ) -> Result<Mode, StartError> {
-    let listen = settings.listen;
     let (state, tasks) = ApiState::open(settings, watcher, cancel)?;
-    Ok(Mode {
+    Ok(mode_of(state, tasks))
+}
+
+/// The API as a serve mode from an opened state (after subsystems registered their collectors on
+/// [`ApiState::registry`]).
+pub fn mode_of(state: ApiState, tasks: Vec<(String, crate::serve::Task)>) -> Mode {
+    Mode {
         name: "api",
-        listen,
+        listen: state.settings().listen,
         router: router(state),
         tasks,
-    })
+    }
 }

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::auth::Token;
 use super::monitor::{self, MonitorSettings, SharedSnapshot, Snapshot};
+use super::prom::{self, ApiMetrics};
 use crate::chain::ChainClient;
 use crate::config::{
     ApiConfig, BundlerConfig, ChainConfig, Config, ConfigError, PaymasterConfig, WatcherSource,
@@ -49,6 +50,7 @@ pub struct ApiSettings {
     pub api: ApiConfig,
     pub admin_token: Option<crate::config::Secret>,
     pub ingest_token: Option<crate::config::Secret>,
+    pub metrics_token: Option<crate::config::Secret>,
     pub chain: Option<ChainConfig>,
     pub paymasters: Vec<PaymasterConfig>,
     pub bundlers: Vec<BundlerConfig>,
@@ -70,6 +72,7 @@ impl ApiSettings {
             data_dir: config.data_dir()?,
             admin_token: api.admin_token()?,
             ingest_token: api.ingest_token()?,
+            metrics_token: api.metrics_token()?,
             chain: chain.or_else(|| config.chain.clone()),
             paymasters: config.paymasters.clone(),
             bundlers: config.bundlers.clone(),
@@ -102,12 +105,17 @@ pub enum StartError {
     Logs(#[source] JournalError),
     #[error("telemetry store: {0}")]
     Telemetry(#[source] JournalError),
+    #[error("metrics registry: {0}")]
+    Metrics(#[source] prometheus::Error),
 }
 
 struct Inner {
     settings: ApiSettings,
     admin: Option<Token>,
     ingest: Option<Token>,
+    metrics_token: Option<Token>,
+    registry: prometheus::Registry,
+    metrics: ApiMetrics,
     logs: LogStore,
     telemetry: TelemetryStore,
     snapshot: SharedSnapshot,
@@ -168,10 +176,21 @@ impl ApiState {
                 Ok(())
             }),
         ));
+        let sse = Arc::new(Semaphore::new(settings.api.sse_max_clients));
+        let (registry, metrics) = prom::registry(
+            sse.clone(),
+            settings.api.sse_max_clients,
+            telemetry.clone(),
+            settings.api.session_ttl_secs.saturating_mul(1000),
+        )
+        .map_err(StartError::Metrics)?;
         let state = ApiState(Arc::new(Inner {
             admin: settings.admin_token.as_ref().map(Token::new),
             ingest: settings.ingest_token.as_ref().map(Token::new),
-            sse: Arc::new(Semaphore::new(settings.api.sse_max_clients)),
+            metrics_token: settings.metrics_token.as_ref().map(Token::new),
+            registry,
+            metrics,
+            sse,
             settings,
             logs,
             telemetry,
@@ -193,6 +212,16 @@ impl ApiState {
     }
     pub fn ingest_token(&self) -> Option<&Token> {
         self.0.ingest.as_ref()
+    }
+    /// The registry of the watcher's `GET /metrics`: subsystems register their collectors on it.
+    pub fn registry(&self) -> &prometheus::Registry {
+        &self.0.registry
+    }
+    pub fn api_metrics(&self) -> &ApiMetrics {
+        &self.0.metrics
+    }
+    pub fn metrics_token(&self) -> Option<&Token> {
+        self.0.metrics_token.as_ref()
     }
     pub fn logs(&self) -> &LogStore {
         &self.0.logs

@@ -16,6 +16,7 @@ pub const EXAMPLE_CONFIG: &str = include_str!("../../config/butler.example.toml"
 const SECRET_KEYS: &[&str] = &[
     "admin_token",
     "ingest_token",
+    "metrics_token",
     "bearer_token",
     "paymaster_signer_key",
     "funder_key",

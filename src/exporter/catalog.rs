@@ -5,6 +5,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Gauge,
+    Counter,
+    Histogram,
 }
 
 impl Kind {
@@ -12,6 +14,8 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Gauge => "gauge",
+            Kind::Counter => "counter",
+            Kind::Histogram => "histogram",
         }
     }
 }
@@ -25,7 +29,8 @@ pub struct MetricDef {
     pub help: &'static str,
 }
 
-const fn gauge(
+/// A gauge's definition.
+pub const fn gauge(
     name: &'static str,
     labels: &'static [&'static str],
     help: &'static str,
@@ -33,6 +38,34 @@ const fn gauge(
     MetricDef {
         name,
         kind: Kind::Gauge,
+        labels,
+        help,
+    }
+}
+
+/// A counter's definition.
+pub const fn counter(
+    name: &'static str,
+    labels: &'static [&'static str],
+    help: &'static str,
+) -> MetricDef {
+    MetricDef {
+        name,
+        kind: Kind::Counter,
+        labels,
+        help,
+    }
+}
+
+/// A histogram's definition (`labels` without `le`).
+pub const fn histogram(
+    name: &'static str,
+    labels: &'static [&'static str],
+    help: &'static str,
+) -> MetricDef {
+    MetricDef {
+        name,
+        kind: Kind::Histogram,
         labels,
         help,
     }

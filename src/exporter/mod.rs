@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 pub use error::ExporterError;
 pub use http::CONTENT_TYPE;
-pub use render::{COMMIT, VERSION};
+pub use render::{COMMIT, VERSION, encode};
 pub use settings::{BundlerTarget, ExporterSettings, PaymasterTarget};
 
 use http::Exporter;

@@ -140,8 +140,14 @@ pub fn render(settings: &ExporterSettings, scrape: &Scrape) -> Result<String, Ex
         prometheus::process_collector::ProcessCollector::for_self(),
     ))?;
 
+    Ok(encode(&f.registry)?)
+}
+
+/// The text exposition of everything `registry` gathers (infinities spelled `+Inf`/`-Inf`); the
+/// watcher's `/metrics` encodes its registry with it too.
+pub fn encode(registry: &Registry) -> Result<String, prometheus::Error> {
     let mut buf = Vec::new();
-    TextEncoder::new().encode(&f.registry.gather(), &mut buf)?;
+    TextEncoder::new().encode(&registry.gather(), &mut buf)?;
     let text = String::from_utf8_lossy(&buf);
     Ok(spell_infinities(&text))
 }

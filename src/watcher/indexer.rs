@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::checkpoint::{BlockRef, Checkpoint, FORMAT_VERSION};
 use super::fetch::{Fetcher, RangeBatch};
 use super::lock::WriterLock;
+use super::metrics::IndexerMetrics;
 use super::record::Position;
 use super::reduce::State;
 use super::reorg::{self, Fork};
@@ -69,6 +70,8 @@ pub struct Progress {
     pub range: u64,
     pub range_refusals: u64,
     pub caught_up: bool,
+    /// The chain head seen at the start of the last pass.
+    pub chain_head: Option<u64>,
 }
 
 /// The writer.
@@ -88,6 +91,9 @@ pub struct Indexer {
     shared: watch::Sender<Arc<State>>,
     /// (events, reorgs) of the state last published, to skip unchanged publications.
     published: (AtomicU64, AtomicU64),
+    /// The chain head seen at the start of the last pass.
+    chain_head: Option<u64>,
+    metrics: IndexerMetrics,
     _lock: WriterLock,
 }
 
@@ -201,7 +207,16 @@ impl Indexer {
             ..Progress::default()
         });
         let shared = watch::Sender::new(Arc::new(replayed.state.clone()));
+        let metrics = IndexerMetrics::new(
+            dir.clone(),
+            names.clone(),
+            progress.subscribe(),
+            replayed.elapsed,
+        )
+        .map_err(|e| WatcherError::Task(format!("indexer metrics: {e}")))?;
         Ok(Indexer {
+            chain_head: None,
+            metrics,
             published: (
                 AtomicU64::new(replayed.state.events),
                 AtomicU64::new(checkpoint.reorgs),
@@ -230,6 +245,11 @@ impl Indexer {
     /// The reduced state as of the last commit (cloned at each commit only while someone subscribes).
     pub fn state(&self) -> watch::Receiver<Arc<State>> {
         self.shared.subscribe()
+    }
+
+    /// The indexer's Prometheus series (register them on the API's registry).
+    pub fn metrics(&self) -> IndexerMetrics {
+        self.metrics.clone()
     }
 
     /// The confirmation depth in use.
@@ -309,6 +329,7 @@ impl Indexer {
         cancel: &CancellationToken,
     ) -> Result<PassOutcome, WatcherError> {
         let head = self.fetcher.head().await?;
+        self.chain_head = Some(head);
         let tip = match target {
             Target::Confirmed => head.saturating_sub(self.confirmations),
             Target::Head => head,
@@ -409,13 +430,16 @@ impl Indexer {
     /// Appends a batch and applies it to the state; returns the records written.
     fn write_batch(&mut self, batch: &RangeBatch) -> Result<u64, WatcherError> {
         let appended = self.store.append(&batch.records)?;
+        let mut applied = Vec::new();
         for r in &batch.records {
             let pos = r.position();
             if self.last_applied.is_none_or(|l| pos > l) {
                 self.state.apply(r);
                 self.last_applied = Some(pos);
+                applied.push(r);
             }
         }
+        self.metrics.appended(applied);
         let mut seen = Vec::new();
         for r in &batch.records {
             if seen
@@ -473,6 +497,7 @@ impl Indexer {
         cp.reorgs += 1;
         cp.save(&self.settings.chain_dir)?;
         let dropped = self.store.truncate_after(keep)?;
+        self.metrics.reorg(fork.depth);
         tracing::warn!(
             depth = fork.depth,
             fork_block = ?keep,
@@ -503,6 +528,7 @@ impl Indexer {
             range: self.fetcher.sizer.current(),
             range_refusals: self.fetcher.sizer.shrinks(),
             caught_up,
+            chain_head: self.chain_head,
         });
     }
 }

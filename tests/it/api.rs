@@ -32,6 +32,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/workflows"),
     ("get", "/workflows/{id}"),
     ("get", "/stats"),
+    ("get", "/metrics"),
 ];
 
 /// Routes that need the admin token.

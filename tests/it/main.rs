@@ -19,6 +19,7 @@ mod foundation;
 mod monkit;
 mod monkit_live;
 mod monkit_sigterm;
+mod obs_metrics;
 mod serve_startup;
 mod support;
 mod watcher_chain;
