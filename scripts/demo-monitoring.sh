@@ -11,6 +11,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
+case "${1:-}" in -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 CONFIG=${1:-$REPO/run/demo/butler.toml}
 [ -f "$CONFIG" ] || { echo "no config at $CONFIG: run scripts/demo.sh --keep first" >&2; exit 1; }
 for tool in cargo curl jq; do

@@ -504,3 +504,86 @@ fn the_units_are_sandboxed_and_systemd_analyze_verifies_them() {
         said(&out)
     );
 }
+
+#[test]
+fn grafana_dashboards_are_well_formed_and_provisioned() {
+    let datasource = std::fs::read_to_string(
+        repo_root().join("config/grafana/provisioning/datasources/butler.yml"),
+    )
+    .unwrap();
+    assert!(
+        datasource.contains("uid: butler-prometheus") && datasource.contains("type: prometheus")
+    );
+    let provider = std::fs::read_to_string(
+        repo_root().join("config/grafana/provisioning/dashboards/butler.yml"),
+    )
+    .unwrap();
+    assert!(
+        provider.contains("type: file")
+            && provider.contains("path: /var/lib/grafana/dashboards/butler")
+    );
+    let mut uids = BTreeSet::new();
+    let dashboards = files("config/grafana/dashboards", "json");
+    let names: Vec<String> = dashboards
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(names, ["chain", "erc4337", "overview", "watcher"]);
+    for path in &dashboards {
+        let file = path.display().to_string();
+        let d: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(
+            uids.insert(d["uid"].as_str().unwrap().to_string()),
+            "{file}: uid reused"
+        );
+        assert!(
+            d["title"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("butler / ")),
+            "{file}"
+        );
+        let var = &d["templating"]["list"][0];
+        assert_eq!(
+            (&var["name"], &var["type"]),
+            (&"datasource".into(), &"datasource".into())
+        );
+        assert_eq!(var["current"]["value"], "butler-prometheus", "{file}");
+        let mut ids = BTreeSet::new();
+        for p in d["panels"].as_array().unwrap() {
+            assert!(
+                ids.insert(p["id"].as_u64().unwrap()),
+                "{file}: panel id reused"
+            );
+            for key in ["x", "y", "w", "h"] {
+                assert!(
+                    p["gridPos"][key].is_u64(),
+                    "{file}: {} has no gridPos.{key}",
+                    p["title"]
+                );
+            }
+            if p["type"] == "row" {
+                continue;
+            }
+            assert_eq!(
+                p["datasource"]["uid"], "${datasource}",
+                "{file}: {}",
+                p["title"]
+            );
+            assert!(
+                p["description"].as_str().is_some_and(|s| !s.is_empty()),
+                "{file}: {}",
+                p["title"]
+            );
+            let targets = p["targets"].as_array().unwrap();
+            assert!(!targets.is_empty(), "{file}: {} has no query", p["title"]);
+            for t in targets {
+                assert!(
+                    t["expr"].as_str().is_some_and(|e| !e.is_empty()),
+                    "{file}: {}",
+                    p["title"]
+                );
+            }
+        }
+    }
+}
