@@ -326,6 +326,22 @@ paymaster = \"{}\"\npaymaster_signer_key_file = \"{}\"\n",
     for (job, h) in &health {
         assert!(h.starts_with("\"up\""), "target {job}: {h}");
     }
+    // The data is the devnet's: the watcher indexed the operations sent, the exporter follows the head.
+    let value = |expr: &str| -> f64 {
+        let r = prom.query(expr).unwrap();
+        r[0]["value"][1].as_str().unwrap().parse().unwrap()
+    };
+    let indexed = value(r#"sum(butler_indexer_events_total{event="UserOperationEvent"})"#);
+    assert!(
+        indexed >= 3.0,
+        "the watcher indexed {indexed} UserOperationEvents, 3 were sent"
+    );
+    let head = value("max(butler_chain_head_block)");
+    let chain = crate::exporter::quantity(&dn.rpc_call("eth_blockNumber", serde_json::json!([])));
+    assert!(
+        head > 0.0 && head <= chain as f64,
+        "head block {head}, chain at {chain}"
+    );
     let firing: Vec<String> = prom
         .query("ALERTS{alertstate=\"firing\"}")
         .unwrap()

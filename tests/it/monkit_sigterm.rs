@@ -139,6 +139,12 @@ start_block = 0\n",
             unit.name,
             log(&sb)
         );
+        let said = log(&sb);
+        assert!(
+            said.contains("SIGTERM received") && !said.contains("ERROR"),
+            "{}: a clean stop logs SIGTERM and no error:\n{said}",
+            unit.name
+        );
         eprintln!(
             "{}: stopped {took:?} after SIGTERM (TimeoutStopSec {limit:?})",
             unit.name
