@@ -21,6 +21,8 @@ const SECRET_KEYS: &[&str] = &[
     "funder_key",
     "private_key",
     "database_password",
+    "signer_key",
+    "keystore_passphrase",
 ];
 
 /// Where to look and which environment to read. Built from the process by the CLI; tests build it by hand.

@@ -33,6 +33,8 @@ pub struct Config {
     pub api: Option<ApiConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fees: Option<FeesConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aztec: Option<super::sections::aztec::AztecConfig>,
 }
 
 /// `[chain]`: the JSON-RPC endpoint every chain command uses.
