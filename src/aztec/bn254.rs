@@ -42,8 +42,9 @@ impl BlsSecret {
     /// A key from its 32-byte big-endian encoding (must be a non-zero scalar below the group order).
     pub fn from_be_bytes(bytes: &[u8; 32]) -> Result<Self, AztecError> {
         let v = U256::from_be_bytes(*bytes);
-        let sk = Fr::from_bigint(BigInt::new(v.into_limbs()))
-            .ok_or_else(|| AztecError::Key("BN254 secret key is not below the group order".into()))?;
+        let sk = Fr::from_bigint(BigInt::new(v.into_limbs())).ok_or_else(|| {
+            AztecError::Key("BN254 secret key is not below the group order".into())
+        })?;
         if sk.is_zero() {
             return Err(AztecError::Key("BN254 secret key is zero".into()));
         }
@@ -75,8 +76,9 @@ fn fq_to_u256(v: &Fq) -> U256 {
 }
 
 fn u256_to_fq(v: U256, what: &str) -> Result<Fq, AztecError> {
-    Fq::from_bigint(BigInt::new(v.into_limbs()))
-        .ok_or_else(|| AztecError::Key(format!("{what}: coordinate is not below the field modulus")))
+    Fq::from_bigint(BigInt::new(v.into_limbs())).ok_or_else(|| {
+        AztecError::Key(format!("{what}: coordinate is not below the field modulus"))
+    })
 }
 
 fn g1_point(p: &G1Affine) -> G1Point {
@@ -116,7 +118,9 @@ pub fn g1_affine(p: &G1Point, what: &str) -> Result<G1Affine, AztecError> {
     }
     let a = G1Affine::new_unchecked(u256_to_fq(p.x, what)?, u256_to_fq(p.y, what)?);
     if !a.is_on_curve() || !a.is_in_correct_subgroup_assuming_on_curve() {
-        return Err(AztecError::Key(format!("{what} is not a point of BN254 G1")));
+        return Err(AztecError::Key(format!(
+            "{what} is not a point of BN254 G1"
+        )));
     }
     Ok(a)
 }
@@ -130,7 +134,9 @@ pub fn g2_affine(p: &G2Point, what: &str) -> Result<G2Affine, AztecError> {
     let y = Fq2::new(u256_to_fq(p.y0, what)?, u256_to_fq(p.y1, what)?);
     let a = G2Affine::new_unchecked(x, y);
     if !a.is_on_curve() || !a.is_in_correct_subgroup_assuming_on_curve() {
-        return Err(AztecError::Key(format!("{what} is not a point of BN254 G2")));
+        return Err(AztecError::Key(format!(
+            "{what} is not a point of BN254 G2"
+        )));
     }
     Ok(a)
 }
@@ -181,10 +187,7 @@ fn registration_digest_affine(pk1: &G1Point) -> G1Affine {
 
 /// γ = keccak256(abi.encode(pk1, pk2, σ)) mod r, the challenge of the GSE's batched check.
 fn gamma(pk1: &G1Point, pk2: &G2Point, sig: &G1Point) -> Fr {
-    let enc = (
-        pk1.x, pk1.y, pk2.x0, pk2.x1, pk2.y0, pk2.y1, sig.x, sig.y,
-    )
-        .abi_encode_params();
+    let enc = (pk1.x, pk1.y, pk2.x0, pk2.x1, pk2.y0, pk2.y1, sig.x, sig.y).abi_encode_params();
     Fr::from_be_bytes_mod_order(keccak256(enc).as_slice())
 }
 
@@ -195,7 +198,9 @@ pub fn verify(public: &BlsPublic) -> Result<(), AztecError> {
     let sig = g1_affine(&public.pop, "proof of possession")?;
     let g = gamma(&public.pk1, &public.pk2, &public.pop);
     if g.is_zero() {
-        return Err(AztecError::Key("proof of possession: challenge is zero".into()));
+        return Err(AztecError::Key(
+            "proof of possession: challenge is zero".into(),
+        ));
     }
     let left = (sig + pk1 * g).into_affine();
     let right = (registration_digest_affine(&public.pk1) + G1Affine::generator() * g).into_affine();
@@ -224,7 +229,12 @@ mod tests {
             pop: other.pop,
             ..public.clone()
         };
-        assert!(verify(&bad).unwrap_err().to_string().contains("does not verify"));
+        assert!(
+            verify(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("does not verify")
+        );
         let mixed = BlsPublic {
             pk2: other.pk2,
             ..public

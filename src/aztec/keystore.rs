@@ -151,15 +151,17 @@ impl Keystore {
     /// Reads the keystore; refuses one that group or others may read.
     pub fn load(path: &Path) -> Result<Self, AztecError> {
         check_mode(path)?;
-        let text =
-            std::fs::read_to_string(path).map_err(|e| AztecError::keystore(path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| AztecError::keystore(path, e))?;
         let de = &mut serde_json::Deserializer::from_str(&text);
         let file: KeystoreFile = serde_path_to_error::deserialize(de)
             .map_err(|e| AztecError::keystore(path, format!("at {}: {}", e.path(), e.inner())))?;
         if file.version != KEYSTORE_VERSION {
             return Err(AztecError::keystore(
                 path,
-                format!("version {} is not supported (expected {KEYSTORE_VERSION})", file.version),
+                format!(
+                    "version {} is not supported (expected {KEYSTORE_VERSION})",
+                    file.version
+                ),
             ));
         }
         Ok(Self {
@@ -244,7 +246,10 @@ impl Keystore {
 
     /// The cipher for new entries: from the file's parameters (the passphrase checked on an existing entry) or
     /// fresh ones; `None` without a passphrase (refused when the file is encrypted).
-    fn cipher(&mut self, passphrase: Option<&Secret>) -> Result<Option<XChaCha20Poly1305>, AztecError> {
+    fn cipher(
+        &mut self,
+        passphrase: Option<&Secret>,
+    ) -> Result<Option<XChaCha20Poly1305>, AztecError> {
         let path = self.path.clone();
         match (&self.file.encryption, passphrase) {
             (Some(_), None) => Err(AztecError::keystore(
@@ -274,7 +279,12 @@ impl Keystore {
             }
             (Some(enc), Some(pass)) => {
                 let cipher = derive(&path, enc, pass)?;
-                if let Some(a) = self.file.attesters.iter().find(|a| a.encrypted_private_keys.is_some()) {
+                if let Some(a) = self
+                    .file
+                    .attesters
+                    .iter()
+                    .find(|a| a.encrypted_private_keys.is_some())
+                {
                     open(&path, &cipher, a)?;
                 }
                 Ok(Some(cipher))
@@ -295,7 +305,8 @@ fn derive(path: &Path, enc: &Encryption, pass: &Secret) -> Result<XChaCha20Poly1
             format!("unsupported encryption {}/{}", enc.kdf, enc.cipher),
         ));
     }
-    let salt = hex::decode(&enc.salt).map_err(|e| AztecError::keystore(path, format!("salt: {e}")))?;
+    let salt =
+        hex::decode(&enc.salt).map_err(|e| AztecError::keystore(path, format!("salt: {e}")))?;
     let params = scrypt::Params::new(enc.log_n, enc.r, enc.p, 32)
         .map_err(|e| AztecError::keystore(path, format!("scrypt parameters: {e}")))?;
     let mut key = [0u8; 32];
@@ -330,11 +341,19 @@ fn seal(
 }
 
 /// Opens an entry's sealed keys (a wrong passphrase fails here).
-fn open(path: &Path, cipher: &XChaCha20Poly1305, entry: &AttesterEntry) -> Result<Vec<u8>, AztecError> {
+fn open(
+    path: &Path,
+    cipher: &XChaCha20Poly1305,
+    entry: &AttesterEntry,
+) -> Result<Vec<u8>, AztecError> {
     let Some(sealed) = &entry.encrypted_private_keys else {
-        return Err(AztecError::keystore(path, format!("{} has no sealed keys", entry.address)));
+        return Err(AztecError::keystore(
+            path,
+            format!("{} has no sealed keys", entry.address),
+        ));
     };
-    let nonce = hex::decode(&sealed.nonce).map_err(|e| AztecError::keystore(path, format!("nonce: {e}")))?;
+    let nonce = hex::decode(&sealed.nonce)
+        .map_err(|e| AztecError::keystore(path, format!("nonce: {e}")))?;
     let ct = hex::decode(&sealed.ciphertext)
         .map_err(|e| AztecError::keystore(path, format!("ciphertext: {e}")))?;
     let nonce: [u8; 24] = nonce
@@ -372,9 +391,15 @@ pub fn private_mode(path: &Path) -> Result<(), String> {
 /// Writes `body` to `path` through a 0600 temporary file in the same directory, fsynced and renamed.
 pub fn write_private(path: &Path, body: &[u8]) -> Result<(), AztecError> {
     use std::os::unix::fs::OpenOptionsExt;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| AztecError::file(dir, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::OpenOptions::new()
@@ -414,7 +439,10 @@ mod tests {
         assert_eq!(again.file.attesters.len(), 2);
         assert_eq!(again.file.attesters[0].address, added[0]);
         super::super::bn254::verify(&again.file.attesters[1].public()).unwrap();
-        let err = again.generate(1, Some(&Secret::new("wrong"))).unwrap_err().to_string();
+        let err = again
+            .generate(1, Some(&Secret::new("wrong")))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("wrong passphrase"), "{err}");
         let err = again.generate(1, None).unwrap_err().to_string();
         assert!(err.contains("encrypted"), "{err}");
@@ -433,8 +461,14 @@ mod tests {
         let keys = entry.private_keys.clone().unwrap();
         let eth: PrivateKeySigner = keys.eth.parse().unwrap();
         assert_eq!(eth.address(), entry.address);
-        let bls: [u8; 32] = hex::decode(keys.bls.trim_start_matches("0x")).unwrap().try_into().unwrap();
-        assert_eq!(BlsSecret::from_be_bytes(&bls).unwrap().public(), entry.public());
+        let bls: [u8; 32] = hex::decode(keys.bls.trim_start_matches("0x"))
+            .unwrap()
+            .try_into()
+            .unwrap();
+        assert_eq!(
+            BlsSecret::from_be_bytes(&bls).unwrap().public(),
+            entry.public()
+        );
         assert!(!format!("{keys:?}").contains(&keys.eth));
     }
 }

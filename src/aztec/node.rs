@@ -39,7 +39,8 @@ pub async fn node_info(url: &Url, timeout: Duration) -> Result<NodeInfo, AztecEr
         .timeout(timeout)
         .build()
         .map_err(|e| err(e.to_string()))?;
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "node_getNodeInfo", "params": []});
+    let body =
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "node_getNodeInfo", "params": []});
     let resp = client
         .post(url.clone())
         .json(&body)

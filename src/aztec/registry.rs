@@ -30,12 +30,19 @@ pub struct Provider {
 }
 
 /// The registry at `address`.
-pub fn registry(client: &ChainClient, address: Address) -> IStakingRegistryInstance<alloy::providers::DynProvider> {
+pub fn registry(
+    client: &ChainClient,
+    address: Address,
+) -> IStakingRegistryInstance<alloy::providers::DynProvider> {
     IStakingRegistry::new(address, client.provider().clone())
 }
 
 /// Provider `id`'s configuration (`None` when it is not registered).
-pub async fn provider(client: &ChainClient, address: Address, id: u64) -> Result<Option<Provider>, AztecError> {
+pub async fn provider(
+    client: &ChainClient,
+    address: Address,
+    id: u64,
+) -> Result<Option<Provider>, AztecError> {
     let r = registry(client, address);
     let c = r
         .providerConfigurations(U256::from(id))
@@ -54,7 +61,10 @@ pub async fn provider(client: &ChainClient, address: Address, id: u64) -> Result
 }
 
 /// Every registered provider (ids start at 1).
-pub async fn providers(client: &ChainClient, address: Address) -> Result<Vec<Provider>, AztecError> {
+pub async fn providers(
+    client: &ChainClient,
+    address: Address,
+) -> Result<Vec<Provider>, AztecError> {
     let next = registry(client, address)
         .nextProviderIdentifier()
         .call()
@@ -86,7 +96,9 @@ pub fn create_tx(
     Ok(PlannedTx::call(
         registry,
         data,
-        format!("register a provider (admin {admin}, take rate {take_rate_bps} bps, rewards to {rewards_recipient})"),
+        format!(
+            "register a provider (admin {admin}, take rate {take_rate_bps} bps, rewards to {rewards_recipient})"
+        ),
     ))
 }
 
@@ -97,7 +109,11 @@ pub fn set_admin_tx(registry: Address, id: u64, new_admin: Address) -> PlannedTx
         newAdmin: new_admin,
     }
     .abi_encode();
-    PlannedTx::call(registry, data, format!("propose {new_admin} as admin of provider {id}"))
+    PlannedTx::call(
+        registry,
+        data,
+        format!("propose {new_admin} as admin of provider {id}"),
+    )
 }
 
 /// `acceptProviderAdmin(id)`.
@@ -106,7 +122,11 @@ pub fn accept_admin_tx(registry: Address, id: u64) -> PlannedTx {
         providerIdentifier: U256::from(id),
     }
     .abi_encode();
-    PlannedTx::call(registry, data, format!("accept the admin role of provider {id}"))
+    PlannedTx::call(
+        registry,
+        data,
+        format!("accept the admin role of provider {id}"),
+    )
 }
 
 /// `updateProviderTakeRate(id, bps)`.
@@ -117,7 +137,11 @@ pub fn set_commission_tx(registry: Address, id: u64, bps: u16) -> Result<Planned
         newTakeRate: bps,
     }
     .abi_encode();
-    Ok(PlannedTx::call(registry, data, format!("set the take rate of provider {id} to {bps} bps")))
+    Ok(PlannedTx::call(
+        registry,
+        data,
+        format!("set the take rate of provider {id} to {bps} bps"),
+    ))
 }
 
 fn check_take_rate(bps: u16) -> Result<(), AztecError> {
@@ -130,7 +154,11 @@ fn check_take_rate(bps: u16) -> Result<(), AztecError> {
 }
 
 /// The attesters in provider `id`'s key queue, first to last.
-pub async fn provider_queue(client: &ChainClient, address: Address, id: u64) -> Result<Vec<Address>, AztecError> {
+pub async fn provider_queue(
+    client: &ChainClient,
+    address: Address,
+    id: u64,
+) -> Result<Vec<Address>, AztecError> {
     let r = registry(client, address);
     let pid = U256::from(id);
     let first = r
@@ -161,7 +189,11 @@ pub async fn provider_queue(client: &ChainClient, address: Address, id: u64) -> 
 }
 
 /// `getProviderQueueLength(id)`.
-pub async fn provider_queue_length(client: &ChainClient, address: Address, id: u64) -> Result<u64, AztecError> {
+pub async fn provider_queue_length(
+    client: &ChainClient,
+    address: Address,
+    id: u64,
+) -> Result<u64, AztecError> {
     let n = registry(client, address)
         .getProviderQueueLength(U256::from(id))
         .call()
@@ -180,9 +212,13 @@ pub fn add_keys_txs(
 ) -> Result<Vec<PlannedTx>, AztecError> {
     let mut seen = std::collections::HashSet::new();
     for e in entries {
-        bn254::verify(&e.public()).map_err(|err| AztecError::Key(format!("attester {}: {err}", e.address)))?;
+        bn254::verify(&e.public())
+            .map_err(|err| AztecError::Key(format!("attester {}: {err}", e.address)))?;
         if !seen.insert(e.address) {
-            return Err(AztecError::Refused(format!("attester {} is listed twice", e.address)));
+            return Err(AztecError::Refused(format!(
+                "attester {} is listed twice",
+                e.address
+            )));
         }
         if queued.contains(&e.address) {
             return Err(AztecError::Refused(format!(
@@ -199,7 +235,11 @@ pub fn add_keys_txs(
                 keyStores: chunk.iter().map(|e| e.key_store()).collect(),
             }
             .abi_encode();
-            PlannedTx::call(registry, data, format!("add {} key(s) to provider {id}", chunk.len()))
+            PlannedTx::call(
+                registry,
+                data,
+                format!("add {} key(s) to provider {id}", chunk.len()),
+            )
         })
         .collect())
 }

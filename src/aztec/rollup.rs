@@ -21,7 +21,10 @@ pub fn rollup(client: &ChainClient, address: Address) -> IRollupInstance<DynProv
 }
 
 /// `getActivationThreshold()`: the stake of one attester.
-pub async fn activation_threshold(client: &ChainClient, address: Address) -> Result<U256, AztecError> {
+pub async fn activation_threshold(
+    client: &ChainClient,
+    address: Address,
+) -> Result<U256, AztecError> {
     rollup(client, address)
         .getActivationThreshold()
         .call()
@@ -39,7 +42,8 @@ pub fn deposit_txs(
     move_with_latest_rollup: bool,
 ) -> Result<Vec<PlannedTx>, AztecError> {
     for e in entries {
-        bn254::verify(&e.public()).map_err(|err| AztecError::Key(format!("attester {}: {err}", e.address)))?;
+        bn254::verify(&e.public())
+            .map_err(|err| AztecError::Key(format!("attester {}: {err}", e.address)))?;
     }
     let total = threshold * U256::from(entries.len());
     let mut txs = vec![PlannedTx::call(
@@ -49,7 +53,10 @@ pub fn deposit_txs(
             amount: total,
         }
         .abi_encode(),
-        format!("approve the rollup to take {total} staking-asset units ({} attester(s))", entries.len()),
+        format!(
+            "approve the rollup to take {total} staking-asset units ({} attester(s))",
+            entries.len()
+        ),
     )];
     for e in entries {
         let p = e.public();
@@ -96,14 +103,54 @@ pub async fn entry_queue(client: &ChainClient, address: Address) -> Result<Entry
     let r = rollup(client, address);
     let err = |what: &'static str| move |e: alloy::contract::Error| client.call_err(what, e);
     let (length, epoch, epoch_slots, slot_secs, flush, flushes, next, boot) = tokio::try_join!(
-        async { r.getEntryQueueLength().call().await.map_err(err("getEntryQueueLength()")) },
-        async { r.getCurrentEpoch().call().await.map_err(err("getCurrentEpoch()")) },
-        async { r.getEpochDuration().call().await.map_err(err("getEpochDuration()")) },
-        async { r.getSlotDuration().call().await.map_err(err("getSlotDuration()")) },
-        async { r.getEntryQueueFlushSize().call().await.map_err(err("getEntryQueueFlushSize()")) },
-        async { r.getAvailableValidatorFlushes().call().await.map_err(err("getAvailableValidatorFlushes()")) },
-        async { r.getNextFlushableEpoch().call().await.map_err(err("getNextFlushableEpoch()")) },
-        async { r.getIsBootstrapped().call().await.map_err(err("getIsBootstrapped()")) },
+        async {
+            r.getEntryQueueLength()
+                .call()
+                .await
+                .map_err(err("getEntryQueueLength()"))
+        },
+        async {
+            r.getCurrentEpoch()
+                .call()
+                .await
+                .map_err(err("getCurrentEpoch()"))
+        },
+        async {
+            r.getEpochDuration()
+                .call()
+                .await
+                .map_err(err("getEpochDuration()"))
+        },
+        async {
+            r.getSlotDuration()
+                .call()
+                .await
+                .map_err(err("getSlotDuration()"))
+        },
+        async {
+            r.getEntryQueueFlushSize()
+                .call()
+                .await
+                .map_err(err("getEntryQueueFlushSize()"))
+        },
+        async {
+            r.getAvailableValidatorFlushes()
+                .call()
+                .await
+                .map_err(err("getAvailableValidatorFlushes()"))
+        },
+        async {
+            r.getNextFlushableEpoch()
+                .call()
+                .await
+                .map_err(err("getNextFlushableEpoch()"))
+        },
+        async {
+            r.getIsBootstrapped()
+                .call()
+                .await
+                .map_err(err("getIsBootstrapped()"))
+        },
     )?;
     let length = to_u64(length);
     let attesters: Vec<Address> = futures::stream::iter(0..length)
@@ -131,7 +178,11 @@ pub async fn entry_queue(client: &ChainClient, address: Address) -> Result<Entry
         available_flushes: to_u64(flushes),
         next_flushable_epoch: to_u64(next),
         is_bootstrapped: boot,
-        secs_per_attester: if flush_size == 0 { 0.0 } else { epoch_secs as f64 / flush_size as f64 },
+        secs_per_attester: if flush_size == 0 {
+            0.0
+        } else {
+            epoch_secs as f64 / flush_size as f64
+        },
         attesters,
     })
 }

@@ -69,7 +69,10 @@ impl TryFrom<&Config> for AztecSettings {
 
     fn try_from(config: &Config) -> Result<Self, ConfigError> {
         let a: &AztecConfig = config.aztec.as_ref().ok_or_else(|| {
-            ConfigError::Missing("no [aztec] section: set [aztec] node_url (and staking_registry, keys_file, ...)".into())
+            ConfigError::Missing(
+                "no [aztec] section: set [aztec] node_url (and staking_registry, keys_file, ...)"
+                    .into(),
+            )
         })?;
         let keystore_passphrase = resolve_secret(
             "keystore_passphrase",

@@ -45,11 +45,17 @@ impl AttesterState {
 }
 
 /// The state of an attester from its view and queue membership.
-pub fn derive_state(view: AttesterChain, in_entry_queue: bool, in_provider_queue: bool) -> AttesterState {
+pub fn derive_state(
+    view: AttesterChain,
+    in_entry_queue: bool,
+    in_provider_queue: bool,
+) -> AttesterState {
     match view.status {
         1 => AttesterState::Active,
         2 | 3 => AttesterState::NoLongerActive,
-        _ if view.effective_balance > U256::ZERO || in_entry_queue => AttesterState::RollupEntryQueue,
+        _ if view.effective_balance > U256::ZERO || in_entry_queue => {
+            AttesterState::RollupEntryQueue
+        }
         _ if in_provider_queue => AttesterState::InStakingProviderQueue,
         _ => AttesterState::New,
     }
@@ -82,7 +88,11 @@ pub async fn attester_statuses(
             let view = attester_view(client, rollup, address).await?;
             Ok::<_, AztecError>(AttesterStatus {
                 address,
-                state: derive_state(view, entry_queue.contains(&address), provider_queue.contains(&address)),
+                state: derive_state(
+                    view,
+                    entry_queue.contains(&address),
+                    provider_queue.contains(&address),
+                ),
                 rollup_status: status_name(view.status),
                 effective_balance: view.effective_balance,
                 coinbase,
@@ -153,11 +163,26 @@ mod tests {
             effective_balance: U256::from(bal),
         };
         assert_eq!(derive_state(v(1, 1), false, false), AttesterState::Active);
-        assert_eq!(derive_state(v(2, 1), false, false), AttesterState::NoLongerActive);
-        assert_eq!(derive_state(v(3, 0), false, false), AttesterState::NoLongerActive);
-        assert_eq!(derive_state(v(0, 5), false, false), AttesterState::RollupEntryQueue);
-        assert_eq!(derive_state(v(0, 0), true, false), AttesterState::RollupEntryQueue);
-        assert_eq!(derive_state(v(0, 0), false, true), AttesterState::InStakingProviderQueue);
+        assert_eq!(
+            derive_state(v(2, 1), false, false),
+            AttesterState::NoLongerActive
+        );
+        assert_eq!(
+            derive_state(v(3, 0), false, false),
+            AttesterState::NoLongerActive
+        );
+        assert_eq!(
+            derive_state(v(0, 5), false, false),
+            AttesterState::RollupEntryQueue
+        );
+        assert_eq!(
+            derive_state(v(0, 0), true, false),
+            AttesterState::RollupEntryQueue
+        );
+        assert_eq!(
+            derive_state(v(0, 0), false, true),
+            AttesterState::InStakingProviderQueue
+        );
         assert_eq!(derive_state(v(0, 0), false, false), AttesterState::New);
     }
 
