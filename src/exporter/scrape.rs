@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
+use super::aztec::{self, AztecSample};
 use super::bundler::{self, BundlerSample};
 use super::chain::{self, ChainSample};
 use super::paymaster::{self, PaymasterSample};
@@ -20,8 +21,10 @@ pub struct Scrape {
     pub chain: Result<ChainSample, ExporterError>,
     pub paymasters: Vec<Result<PaymasterSample, ExporterError>>,
     pub bundlers: Vec<Result<BundlerSample, ExporterError>>,
-    /// Wall time of each collector, in seconds: (`chain`, `paymaster`, `bundler`).
-    pub durations: [(&'static str, f64); 3],
+    /// `None` without an `[aztec]` section.
+    pub aztec: Option<Result<AztecSample, ExporterError>>,
+    /// Wall time of each collector, in seconds: (`chain`, `paymaster`, `bundler`, `aztec`).
+    pub durations: [(&'static str, f64); 4],
 }
 
 /// Long-lived state of the exporter: the settings and one client per endpoint.
@@ -87,8 +90,19 @@ impl Collectors {
                 })
             }),
         ));
-        let ((chain, t_chain), (paymasters, t_pm), (bundlers, t_b)) =
-            tokio::join!(chain, paymasters, bundlers);
+        let aztec = timed(async {
+            match &s.aztec {
+                Some(t) => Some(
+                    bounded("aztec".to_string(), timeout, async {
+                        aztec::collect(&self.chain, t, timeout).await
+                    })
+                    .await,
+                ),
+                None => None,
+            }
+        });
+        let ((chain, t_chain), (paymasters, t_pm), (bundlers, t_b), (aztec, t_az)) =
+            tokio::join!(chain, paymasters, bundlers, aztec);
         if let Ok(c) = &chain {
             self.seen_chain_id.store(c.chain_id, Ordering::Relaxed);
         }
@@ -96,7 +110,13 @@ impl Collectors {
             chain,
             paymasters,
             bundlers,
-            durations: [("chain", t_chain), ("paymaster", t_pm), ("bundler", t_b)],
+            aztec,
+            durations: [
+                ("chain", t_chain),
+                ("paymaster", t_pm),
+                ("bundler", t_b),
+                ("aztec", t_az),
+            ],
         }
     }
 }

@@ -45,6 +45,8 @@ pub struct ExporterSettings {
     pub cache_ttl: Duration,
     /// Required as `Authorization: Bearer <token>` on `/metrics` when set.
     pub bearer_token: Option<Secret>,
+    /// The Aztec collector's target (`[aztec]`), when configured.
+    pub aztec: Option<super::AztecTarget>,
 }
 
 impl ExporterSettings {
@@ -89,6 +91,7 @@ impl ExporterSettings {
             max_block_range: exporter.max_block_range,
             cache_ttl: Duration::from_secs_f64(exporter.cache_secs),
             bearer_token: exporter.bearer_token()?,
+            aztec: super::AztecTarget::from_config(config),
         })
     }
 }

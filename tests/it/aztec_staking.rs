@@ -342,4 +342,26 @@ fn keys_from_butler_are_queued_deposited_and_flushed_to_validating() {
     let topup = aztec_json(&net, &cfg, &["publishers", "--top-up"]);
     assert_eq!(topup.as_array().unwrap().len(), 1, "{topup}");
     assert_eq!(topup[0]["value"].as_str().unwrap(), required);
+
+    // One more key waits in the provider's queue; the exporter's Aztec series match all of the above.
+    let fourth = aztec_json(&net, &cfg, &["keys", "generate"]);
+    let fourth = fourth[0]["address"].as_str().unwrap().to_string();
+    aztec_json(
+        &net,
+        &cfg,
+        &["keys", "add", "--attester", &fourth, "--send", "--yes"],
+    );
+    crate::aztec_exporter::check_aztec_metrics(
+        &net,
+        &keys,
+        &[STAKER, fresh_publisher],
+        &[
+            ("NEW", 0.0),
+            ("IN_STAKING_PROVIDER_QUEUE", 1.0),
+            ("ROLLUP_ENTRY_QUEUE", 0.0),
+            ("ACTIVE", 3.0),
+            ("NO_LONGER_ACTIVE", 0.0),
+        ],
+        1.0,
+    );
 }

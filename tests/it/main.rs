@@ -7,6 +7,7 @@ mod api_devnet;
 mod api_durability;
 mod api_sse;
 mod aztec;
+mod aztec_exporter;
 mod aztec_staking;
 mod cli_config;
 mod exporter;
