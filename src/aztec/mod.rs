@@ -2,10 +2,12 @@
 //! management, rollup deposits and the entry queue, attester states, publisher funding and coinbases. No clap
 //! here: the CLI builds [`settings::AztecSettings`] from the config.
 
+pub mod actions;
 pub mod bindings;
 pub mod bn254;
 pub mod coinbases;
 mod error;
+pub mod handlers;
 pub mod keystore;
 pub mod node;
 pub mod registry;

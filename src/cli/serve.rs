@@ -79,11 +79,21 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             };
             view = Some(WatcherView::of(&indexer));
-            modes.push(crate::watcher::mode(
-                indexer,
-                api_settings.listen,
-                cancel.clone(),
-            ));
+            let poll = settings_poll(config);
+            let mut watcher = crate::watcher::mode(indexer, api_settings.listen, cancel.clone());
+            if let Some(h) = crate::aztec::handlers::HandlerSettings::from_config(config, poll)? {
+                let client = crate::chain::ChainClient::from_config(&ctx.chain_config()?);
+                let cancel = cancel.clone();
+                watcher.tasks.push((
+                    "aztec-handlers".to_string(),
+                    Box::pin(async move {
+                        crate::aztec::handlers::run(h, client, cancel)
+                            .await
+                            .map_err(|e| Box::new(e) as crate::serve::TaskError)
+                    }),
+                ));
+            }
+            modes.push(watcher);
         } else {
             tracing::warn!(
                 "no [watcher] section: the indexer is off; the API serves logs and telemetry"
@@ -123,4 +133,14 @@ async fn open_indexer(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// The watcher's poll interval, which paces the Aztec handlers too.
+fn settings_poll(config: &crate::config::Config) -> std::time::Duration {
+    let secs = config
+        .watcher
+        .as_ref()
+        .map(|w| w.poll_interval_secs)
+        .unwrap_or(5);
+    std::time::Duration::from_secs(secs.max(1))
 }

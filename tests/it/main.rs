@@ -9,6 +9,7 @@ mod api_sse;
 mod aztec;
 mod aztec_exporter;
 mod aztec_staking;
+mod aztec_watcher;
 mod cli_config;
 mod exporter;
 mod exporter_faults;

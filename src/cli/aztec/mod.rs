@@ -2,6 +2,7 @@
 //! queue, attester states, coinbases). Every command first reads the node's `node_getNodeInfo` and checks the
 //! L1 chain id against it. Signing commands print their transactions unless `--send` is given.
 
+mod actions;
 mod attesters;
 mod coinbases;
 mod deposit;
@@ -45,6 +46,9 @@ pub enum AztecCommand {
     Attesters(attesters::AttestersArgs),
     /// Record each attester's coinbase from the provider's StakedWithProvider logs into the keystore.
     Coinbases(coinbases::CoinbasesArgs),
+    /// Actions the watcher proposed (coinbases to record, publishers to top up): list, approve, reject.
+    #[command(subcommand)]
+    Actions(actions::ActionsCommand),
 }
 
 /// Runs `butler aztec ...`.
@@ -57,6 +61,7 @@ pub async fn run(ctx: &Ctx, cmd: AztecCommand) -> anyhow::Result<ExitCode> {
         AztecCommand::Queue(a) => queue::run(ctx, a).await,
         AztecCommand::Attesters(a) => attesters::run(ctx, a).await,
         AztecCommand::Coinbases(a) => coinbases::run(ctx, a).await,
+        AztecCommand::Actions(c) => actions::run(ctx, c).await,
     }
 }
 
@@ -183,7 +188,7 @@ pub(crate) fn print_txs(output: OutputFormat, txs: &[PlannedTx]) -> anyhow::Resu
 }
 
 /// Asks on the terminal; refuses (a usage error) when stdin is not a terminal.
-fn confirm(question: &str) -> anyhow::Result<()> {
+pub(crate) fn confirm(question: &str) -> anyhow::Result<()> {
     if !std::io::stdin().is_terminal() {
         return Err(UsageError(
             "--send without --yes needs a terminal to confirm; pass --yes".into(),
