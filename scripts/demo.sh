@@ -2,7 +2,8 @@
 # The butler demo on a fresh machine: installs the local ERC-4337 devnet if missing (anvil, EntryPoint v0.7
 # and v0.8, SimpleAccountFactory, VerifyingPaymaster, the alto bundler), builds butler, brings the devnet
 # up, sends a few sponsored UserOperations with `butler probe userop`, and shows `butler chain status`,
-# `butler paymaster status` and `butler health` against it.
+# `butler paymaster status` and `butler health` against it, then the exporter and the Aztec staking helpers
+# (scripts/demo-exporter.sh, scripts/demo-aztec.sh).
 #
 # Usage: scripts/demo.sh [--stop | --keep]
 #   --stop   stop the devnet at the end (the default when stdin is not a terminal, e.g. in CI)
@@ -123,6 +124,9 @@ run health
 
 step "the exporter: butler serve --prometheus, scraped once"
 scripts/demo-exporter.sh "$CONFIG"
+
+step "Aztec staking: the real Aztec L1 contracts on the devnet, a provider, keys, a stake, attester states"
+scripts/demo-aztec.sh "$CONFIG"
 
 if [ "$STOP" = 0 ]; then
   step "the devnet keeps running (for at most ${LIFETIME:-3600} s)"

@@ -98,3 +98,46 @@ impl TryFrom<&Config> for AztecSettings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_secrets_and_the_signer_override() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("signer.key");
+        std::fs::write(&key, "0x01\n").unwrap();
+        let text = format!(
+            "[aztec]\nnode_url = \"http://127.0.0.1:8080\"\nsigner_key_file = \"{}\"\n",
+            key.display()
+        );
+        let config: Config = toml::from_str(&text).unwrap();
+        let s = AztecSettings::try_from(&config).unwrap();
+        assert_eq!(
+            s.min_eth_per_attester,
+            U256::from(100_000_000_000_000_000u64)
+        );
+        assert!(s.keystore_passphrase().is_none());
+        assert!(
+            s.require_registry()
+                .unwrap_err()
+                .to_string()
+                .contains("staking_registry")
+        );
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = s.signer_key(None).unwrap_err().to_string();
+        assert!(err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(s.signer_key(None).unwrap().unwrap().expose(), "0x01");
+        let other = dir.path().join("other.key");
+        std::fs::write(&other, "0x02").unwrap();
+        std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(
+            s.signer_key(Some(&other)).unwrap().unwrap().expose(),
+            "0x02"
+        );
+        assert!(AztecSettings::try_from(&Config::default()).is_err());
+    }
+}
