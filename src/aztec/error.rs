@@ -10,6 +10,16 @@ pub enum AztecError {
     /// Talking to L1 failed (or its chain id is not the node's).
     #[error(transparent)]
     Chain(#[from] ChainError),
+    /// The L1 endpoint serves another chain than the Aztec node's `l1ChainId`. A configuration error (exit 2).
+    #[error(
+        "chain id mismatch: the Aztec node {node_url} is on L1 chain {node_chain_id} but {rpc_url} reports {actual}; refusing to act on the wrong chain"
+    )]
+    L1ChainMismatch {
+        node_url: String,
+        node_chain_id: u64,
+        rpc_url: String,
+        actual: u64,
+    },
     /// The Aztec node could not be reached or its answer was not usable.
     #[error("Aztec node {url}: {message}")]
     Node { url: String, message: String },

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::AztecError;
-use crate::chain::{ChainClient, ChainError};
+use crate::chain::ChainClient;
 
 /// The L1 contract addresses the node reports (extra fields are ignored).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,12 +80,12 @@ impl AztecL1 {
         let info = node_info(node_url, timeout).await?;
         let chain_id = client.chain_id().await?;
         if chain_id != info.l1_chain_id {
-            return Err(ChainError::ChainIdMismatch {
-                url: client.url().to_string(),
-                expected: info.l1_chain_id,
+            return Err(AztecError::L1ChainMismatch {
+                node_url: node_url.to_string(),
+                node_chain_id: info.l1_chain_id,
+                rpc_url: client.url().to_string(),
                 actual: chain_id,
-            }
-            .into());
+            });
         }
         Ok(Self {
             client,

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::AztecError;
 use super::bindings::IStakingRegistry::{self, IStakingRegistryInstance};
+use super::bindings::KeyStore;
 use super::bn254;
 use super::keystore::AttesterEntry;
 use super::tx::PlannedTx;
@@ -159,6 +160,19 @@ pub async fn provider_queue(
     address: Address,
     id: u64,
 ) -> Result<Vec<Address>, AztecError> {
+    Ok(provider_queue_keys(client, address, id)
+        .await?
+        .into_iter()
+        .map(|k| k.attester)
+        .collect())
+}
+
+/// The keys in provider `id`'s queue, first to last.
+pub async fn provider_queue_keys(
+    client: &ChainClient,
+    address: Address,
+    id: u64,
+) -> Result<Vec<KeyStore>, AztecError> {
     let r = registry(client, address);
     let pid = U256::from(id);
     let first = r
@@ -178,7 +192,6 @@ pub async fn provider_queue(
                 r.getValueAtIndexInQueue(pid, i)
                     .call()
                     .await
-                    .map(|k| k.attester)
                     .map_err(|e| client.call_err(format!("getValueAtIndexInQueue({id}, {i})"), e))
             }
         })
@@ -203,27 +216,32 @@ pub async fn provider_queue_length(
 }
 
 /// The `addKeysToProvider` transactions for `entries` (chunks of [`KEYS_PER_CHUNK`]): every proof of possession
-/// verified, no attester twice, none already in the provider's queue.
+/// verified, no attester or BN254 key twice, none already in the provider's queue (by address or key).
 pub fn add_keys_txs(
     registry: Address,
     id: u64,
     entries: &[&AttesterEntry],
-    queued: &[Address],
+    queued: &[KeyStore],
 ) -> Result<Vec<PlannedTx>, AztecError> {
     let mut seen = std::collections::HashSet::new();
+    let mut seen_keys = std::collections::HashSet::new();
     for e in entries {
         bn254::verify(&e.public())
             .map_err(|err| AztecError::Key(format!("attester {}: {err}", e.address)))?;
-        if !seen.insert(e.address) {
+        let pk1 = (e.public_key_g1.x, e.public_key_g1.y);
+        if !seen.insert(e.address) || !seen_keys.insert(pk1) {
             return Err(AztecError::Refused(format!(
-                "attester {} is listed twice",
+                "attester {} (or its BN254 key) is listed twice",
                 e.address
             )));
         }
-        if queued.contains(&e.address) {
+        if let Some(q) = queued
+            .iter()
+            .find(|q| q.attester == e.address || (q.publicKeyG1.x, q.publicKeyG1.y) == pk1)
+        {
             return Err(AztecError::Refused(format!(
-                "attester {} is already in provider {id}'s queue on chain",
-                e.address
+                "attester {} is already in provider {id}'s queue on chain (queued as {})",
+                e.address, q.attester
             )));
         }
     }

@@ -158,9 +158,10 @@ pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
             )
             || matches!(
                 e.downcast_ref::<crate::aztec::AztecError>(),
-                Some(crate::aztec::AztecError::Chain(
-                    ChainError::ChainIdMismatch { .. }
-                ))
+                Some(
+                    crate::aztec::AztecError::Chain(ChainError::ChainIdMismatch { .. })
+                        | crate::aztec::AztecError::L1ChainMismatch { .. }
+                )
             )
     });
     ExitCode::from(if usage { 2 } else { 1 })

@@ -147,6 +147,47 @@ fn keys_from_butler_are_queued_deposited_and_flushed_to_validating() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("already in provider 1's queue"), "{err}");
 
+    // The same BN254 key under another address is a duplicate too; without --attester only new keys are taken.
+    let mut dup: Value = store.clone();
+    for k in ["public_key_g1", "public_key_g2", "proof_of_possession"] {
+        dup["attesters"][2][k] = store["attesters"][0][k].clone();
+    }
+    let dup_keys = net.sb.write(
+        "dup-keys.json",
+        &serde_json::to_string_pretty(&dup).unwrap(),
+    );
+    std::fs::set_permissions(&dup_keys, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let dup_cfg = net.sb.write(
+        "dup.toml",
+        &std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace(keys.to_str().unwrap(), dup_keys.to_str().unwrap()),
+    );
+    let (code, err) = aztec_fail(
+        &net,
+        &dup_cfg,
+        &["keys", "add", "--attester", &attesters[2]],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("already in provider 1's queue") && err.contains(&attesters[0]),
+        "{err}"
+    );
+    let default = aztec_json(&net, &cfg, &["keys", "add"]);
+    assert!(
+        default[0]["data"]
+            .as_str()
+            .unwrap()
+            .contains(&attesters[2][2..].to_lowercase()),
+        "the default selection is the one attester not queued yet: {default}"
+    );
+    assert!(
+        !default[0]["data"]
+            .as_str()
+            .unwrap()
+            .contains(&attesters[0][2..].to_lowercase())
+    );
+
     // A wrong proof of possession is refused locally, for the queue and for a deposit.
     let mut bad: Value = store.clone();
     bad["attesters"][2]["proof_of_possession"] =

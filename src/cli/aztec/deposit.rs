@@ -5,10 +5,11 @@ use std::process::ExitCode;
 use alloy::primitives::Address;
 use clap::Args;
 
-use super::keys::select;
+use super::keys::{select, taken};
 use super::{Ctx, TxArgs, connect, deliver};
+use crate::aztec::AztecError;
 use crate::aztec::keystore::Keystore;
-use crate::aztec::rollup::{activation_threshold, deposit_txs};
+use crate::aztec::rollup::{activation_threshold, deposit_txs, entry_queue};
 
 #[derive(Debug, Args)]
 #[command(
@@ -21,7 +22,7 @@ pub struct DepositArgs {
     /// Who may withdraw the stake.
     #[arg(long)]
     pub withdrawer: Address,
-    /// Only these keystore attesters (default: every attester without a coinbase).
+    /// Only these keystore attesters (default: every attester without a coinbase not registered or queued yet).
     #[arg(long = "attester")]
     pub attesters: Vec<Address>,
     /// Follow the canonical rollup when governance moves to a new one.
@@ -34,13 +35,23 @@ pub struct DepositArgs {
 pub async fn run(ctx: &Ctx, a: DepositArgs) -> anyhow::Result<ExitCode> {
     let (settings, l1) = connect(ctx).await?;
     let ks = Keystore::load(settings.require_keys_file()?)?;
-    let entries = select(&ks, &a.attesters)?;
+    let rollup = l1.rollup();
+    let queue = entry_queue(&l1.client, rollup).await?.attesters;
+    let mut entries = Vec::new();
+    for e in select(&ks, &a.attesters)? {
+        match (taken(&l1, e, &queue).await?, a.attesters.is_empty()) {
+            (Some(why), false) => {
+                return Err(AztecError::Refused(format!("attester {}: {why}", e.address)).into());
+            }
+            (Some(_), true) => {}
+            (None, _) => entries.push(e),
+        }
+    }
     if entries.is_empty() {
         return Err(anyhow::anyhow!(
-            "no attester to deposit: every keystore attester already has a coinbase"
+            "no attester to deposit: every keystore attester without a coinbase is registered or queued already"
         ));
     }
-    let rollup = l1.rollup();
     let threshold = activation_threshold(&l1.client, rollup).await?;
     let asset = l1.info.l1_contract_addresses.staking_asset_address;
     let txs = deposit_txs(

@@ -9,8 +9,9 @@ use serde::Serialize;
 use super::{Ctx, TxArgs, UsageError, connect, deliver, provider_id};
 use crate::aztec::AztecError;
 use crate::aztec::keystore::{AttesterEntry, G1Json, Keystore};
+use crate::aztec::node::AztecL1;
 use crate::aztec::registry;
-use crate::aztec::rollup::attester_view;
+use crate::aztec::rollup::{attester_view, entry_queue};
 use crate::output::{OutputFormat, print_json, table};
 
 #[derive(Debug, Subcommand)]
@@ -39,7 +40,7 @@ pub struct GenerateArgs {
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
-    /// Only these attesters of the keystore (default: every attester without a coinbase).
+    /// Only these attesters of the keystore (default: every attester neither queued nor registered yet).
     #[arg(long = "attester")]
     pub attesters: Vec<Address>,
     /// The provider id (overrides [aztec] provider_id).
@@ -111,27 +112,54 @@ pub async fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             let reg = settings.require_registry()?;
             let id = provider_id(&settings, a.provider_id)?;
             let ks = Keystore::load(&path)?;
-            let entries = select(&ks, &a.attesters)?;
+            let queued = registry::provider_queue_keys(&l1.client, reg, id).await?;
+            let entry_queue = entry_queue(&l1.client, l1.rollup()).await?.attesters;
+            let mut entries = Vec::new();
+            for e in select(&ks, &a.attesters)? {
+                let in_queue = queued.iter().any(|q| {
+                    q.attester == e.address
+                        || (q.publicKeyG1.x, q.publicKeyG1.y)
+                            == (e.public_key_g1.x, e.public_key_g1.y)
+                });
+                match (taken(&l1, e, &entry_queue).await?, a.attesters.is_empty()) {
+                    (Some(why), false) => {
+                        return Err(
+                            AztecError::Refused(format!("attester {}: {why}", e.address)).into(),
+                        );
+                    }
+                    (Some(_), true) => {}
+                    (None, true) if in_queue => {}
+                    (None, _) => entries.push(e),
+                }
+            }
             if entries.is_empty() {
                 return Err(anyhow::anyhow!(
-                    "no attester to add: every keystore attester already has a coinbase"
+                    "no new attester to add: every keystore attester without a coinbase is queued or registered already"
                 ));
-            }
-            let queued = registry::provider_queue(&l1.client, reg, id).await?;
-            for e in &entries {
-                let view = attester_view(&l1.client, l1.rollup(), e.address).await?;
-                if view.status != 0 || !view.effective_balance.is_zero() {
-                    return Err(AztecError::Refused(format!(
-                        "attester {} is already registered with the rollup",
-                        e.address
-                    ))
-                    .into());
-                }
             }
             let txs = registry::add_keys_txs(reg, id, &entries, &queued)?;
             deliver(ctx, &settings, &l1, &a.tx, "add keys to provider", &txs).await
         }
     }
+}
+
+/// Why an attester cannot be registered again: it is known to the rollup or waits in its entry queue.
+pub(crate) async fn taken(
+    l1: &AztecL1,
+    entry: &AttesterEntry,
+    entry_queue: &[Address],
+) -> anyhow::Result<Option<String>> {
+    if entry_queue.contains(&entry.address) {
+        return Ok(Some("already waiting in the rollup's entry queue".into()));
+    }
+    let view = attester_view(&l1.client, l1.rollup(), entry.address).await?;
+    if view.status != 0 || !view.effective_balance.is_zero() {
+        return Ok(Some(format!(
+            "already registered with the rollup (status {})",
+            crate::aztec::rollup::status_name(view.status)
+        )));
+    }
+    Ok(None)
 }
 
 /// The keystore entries named by `--attester`, or those without a coinbase.
