@@ -1,7 +1,7 @@
 //! The exporter's Aztec collector on the staking test's deployment: every `butler_aztec_` series carries the
 //! value the contracts hold, each family is emitted with the catalog's help and labels (the catalog is what
 //! docs/metrics.md documents), and the collector runs with a signer key file that does not exist (it never
-//! reads it).
+//! reads it). The Aztec alert rules pass `promtool check rules` and their `promtool test rules` cases.
 
 use butler::exporter::catalog;
 
@@ -96,5 +96,29 @@ pub fn check_aztec_metrics(
         let mut labels: Vec<&str> = sample.labels.keys().map(String::as_str).collect();
         labels.sort();
         assert_eq!(labels, def.labels, "labels of {}", def.name);
+    }
+}
+
+#[test]
+fn aztec_alert_rules_pass_promtool_check_and_their_unit_tests() {
+    let Some(promtool) = crate::exporter::promtool() else {
+        return;
+    };
+    let root = crate::support::repo_root();
+    for args in [
+        vec!["check", "rules", "config/prometheus/aztec-alerts.yml"],
+        vec!["test", "rules", "tests/prometheus/aztec-alerts.test.yml"],
+    ] {
+        let out = std::process::Command::new(&promtool)
+            .args(&args)
+            .current_dir(&root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
