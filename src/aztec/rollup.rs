@@ -153,20 +153,7 @@ pub async fn entry_queue(client: &ChainClient, address: Address) -> Result<Entry
         },
     )?;
     let length = to_u64(length);
-    let attesters: Vec<Address> = futures::stream::iter(0..length)
-        .map(|i| {
-            let r = r.clone();
-            async move {
-                r.getEntryQueueAt(U256::from(i))
-                    .call()
-                    .await
-                    .map(|d| d.attester)
-                    .map_err(|e| client.call_err(format!("getEntryQueueAt({i})"), e))
-            }
-        })
-        .buffered(16)
-        .try_collect()
-        .await?;
+    let attesters = entry_queue_attesters(client, address, length).await?;
     let flush_size = to_u64(flush);
     let epoch_secs = to_u64(epoch_slots).saturating_mul(to_u64(slot_secs));
     Ok(EntryQueue {
@@ -185,6 +172,53 @@ pub async fn entry_queue(client: &ChainClient, address: Address) -> Result<Entry
         },
         attesters,
     })
+}
+
+/// The first `length` attesters of the entry queue (`getEntryQueueAt`), in queue order.
+pub async fn entry_queue_attesters(
+    client: &ChainClient,
+    address: Address,
+    length: u64,
+) -> Result<Vec<Address>, AztecError> {
+    let r = rollup(client, address);
+    futures::stream::iter(0..length)
+        .map(|i| {
+            let r = r.clone();
+            async move {
+                r.getEntryQueueAt(U256::from(i))
+                    .call()
+                    .await
+                    .map(|d| d.attester)
+                    .map_err(|e| client.call_err(format!("getEntryQueueAt({i})"), e))
+            }
+        })
+        .buffered(16)
+        .try_collect()
+        .await
+        .map_err(AztecError::from)
+}
+
+/// `getEntryQueueLength()` and `getNextFlushableEpoch()`, without the queued attesters.
+pub async fn entry_queue_head(
+    client: &ChainClient,
+    address: Address,
+) -> Result<(u64, u64), AztecError> {
+    let r = rollup(client, address);
+    let (length, next) = tokio::try_join!(
+        async {
+            r.getEntryQueueLength()
+                .call()
+                .await
+                .map_err(|e| client.call_err("getEntryQueueLength()", e))
+        },
+        async {
+            r.getNextFlushableEpoch()
+                .call()
+                .await
+                .map_err(|e| client.call_err("getNextFlushableEpoch()", e))
+        },
+    )?;
+    Ok((to_u64(length), to_u64(next)))
 }
 
 /// An attester's on-chain status (`getAttesterView`).

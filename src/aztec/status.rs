@@ -8,7 +8,9 @@ use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use super::AztecError;
-use super::rollup::{AttesterChain, attester_view, status_name};
+use super::rollup::{
+    AttesterChain, attester_view, entry_queue_attesters, entry_queue_head, status_name,
+};
 use crate::chain::ChainClient;
 
 /// The states an attester goes through.
@@ -75,32 +77,43 @@ pub struct AttesterStatus {
     pub coinbase: Option<Address>,
 }
 
-/// The status of each attester (with its coinbase from the keystore).
+/// The status of each attester (with its coinbase from the keystore). The entry queue is read only when an
+/// attester's state depends on it (NONE, no effective balance, not in the provider's queue).
 pub async fn attester_statuses(
     client: &ChainClient,
     rollup: Address,
     attesters: &[(Address, Option<Address>)],
-    entry_queue: &[Address],
     provider_queue: &[Address],
 ) -> Result<Vec<AttesterStatus>, AztecError> {
-    futures::stream::iter(attesters.iter().copied())
-        .map(|(address, coinbase)| async move {
-            let view = attester_view(client, rollup, address).await?;
-            Ok::<_, AztecError>(AttesterStatus {
-                address,
-                state: derive_state(
-                    view,
-                    entry_queue.contains(&address),
-                    provider_queue.contains(&address),
-                ),
-                rollup_status: status_name(view.status),
-                effective_balance: view.effective_balance,
-                coinbase,
-            })
-        })
+    let views: Vec<AttesterChain> = futures::stream::iter(attesters.iter().copied())
+        .map(|(address, _)| attester_view(client, rollup, address))
         .buffered(16)
         .try_collect()
-        .await
+        .await?;
+    let undecided = attesters.iter().zip(&views).any(|((a, _), v)| {
+        v.status == 0 && v.effective_balance.is_zero() && !provider_queue.contains(a)
+    });
+    let entry_queue = if undecided {
+        let (length, _) = entry_queue_head(client, rollup).await?;
+        entry_queue_attesters(client, rollup, length).await?
+    } else {
+        Vec::new()
+    };
+    Ok(attesters
+        .iter()
+        .zip(views)
+        .map(|(&(address, coinbase), view)| AttesterStatus {
+            address,
+            state: derive_state(
+                view,
+                entry_queue.contains(&address),
+                provider_queue.contains(&address),
+            ),
+            rollup_status: status_name(view.status),
+            effective_balance: view.effective_balance,
+            coinbase,
+        })
+        .collect())
 }
 
 /// One publisher's funding.

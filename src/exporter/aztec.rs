@@ -77,7 +77,9 @@ pub async fn collect(
         Some(p) => Keystore::load(p).map_err(err)?.file.attesters,
         None => Vec::new(),
     };
-    let q = rollup::entry_queue(chain, l1.rollup()).await.map_err(err)?;
+    let (entry_queue_length, next_flushable_epoch) = rollup::entry_queue_head(chain, l1.rollup())
+        .await
+        .map_err(err)?;
     let (provider_queue, provider_queue_length) =
         match (target.staking_registry, target.provider_id) {
             (Some(reg), Some(id)) => {
@@ -90,15 +92,9 @@ pub async fn collect(
             _ => (Vec::new(), None),
         };
     let attesters: Vec<_> = entries.iter().map(|e| (e.address, e.coinbase)).collect();
-    let statuses = attester_statuses(
-        chain,
-        l1.rollup(),
-        &attesters,
-        &q.attesters,
-        &provider_queue,
-    )
-    .await
-    .map_err(err)?;
+    let statuses = attester_statuses(chain, l1.rollup(), &attesters, &provider_queue)
+        .await
+        .map_err(err)?;
     let mut states: BTreeMap<&'static str, u64> =
         AttesterState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     let mut missing_coinbase = 0;
@@ -125,7 +121,7 @@ pub async fn collect(
         states,
         missing_coinbase,
         provider_queue_length,
-        entry_queue_length: q.length,
-        next_flushable_epoch: q.next_flushable_epoch,
+        entry_queue_length,
+        next_flushable_epoch,
     })
 }

@@ -7,7 +7,6 @@ use clap::Args;
 use super::{Ctx, connect};
 use crate::aztec::keystore::Keystore;
 use crate::aztec::registry;
-use crate::aztec::rollup::entry_queue;
 use crate::aztec::status::attester_statuses;
 use crate::chain::units::format_ether_short;
 use crate::output::{OutputFormat, print_json, table};
@@ -27,7 +26,6 @@ pub struct AttestersArgs {
 pub async fn run(ctx: &Ctx, a: AttestersArgs) -> anyhow::Result<ExitCode> {
     let (settings, l1) = connect(ctx).await?;
     let ks = Keystore::load(settings.require_keys_file()?)?;
-    let q = entry_queue(&l1.client, l1.rollup()).await?;
     let provider_queue = match (
         settings.staking_registry,
         a.provider_id.or(settings.provider_id),
@@ -41,14 +39,7 @@ pub async fn run(ctx: &Ctx, a: AttestersArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|e| (e.address, e.coinbase))
         .collect();
-    let statuses = attester_statuses(
-        &l1.client,
-        l1.rollup(),
-        &attesters,
-        &q.attesters,
-        &provider_queue,
-    )
-    .await?;
+    let statuses = attester_statuses(&l1.client, l1.rollup(), &attesters, &provider_queue).await?;
     match ctx.output() {
         OutputFormat::Json => print_json(&statuses)?,
         OutputFormat::Table => {
