@@ -140,4 +140,44 @@ mod tests {
         );
         assert!(AztecSettings::try_from(&Config::default()).is_err());
     }
+
+    #[test]
+    fn aztec_secrets_come_from_env_and_are_refused_in_the_file() {
+        use crate::config::{LoadOptions, load};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("butler.toml");
+        std::fs::write(&path, "[aztec]\nnode_url = \"http://127.0.0.1:8080\"\n").unwrap();
+        let opts = |env: &[(&str, &str)]| LoadOptions {
+            explicit: Some(path.clone()),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            cwd: dir.path().to_path_buf(),
+            platform_dir: None,
+        };
+        let loaded = load(&opts(&[
+            ("BUTLER_AZTEC__SIGNER_KEY", "0x01"),
+            ("BUTLER_AZTEC__KEYSTORE_PASSPHRASE", "pass"),
+            ("BUTLER_AZTEC__MIN_ETH_PER_ATTESTER", "0.25"),
+        ]))
+        .unwrap();
+        let s = AztecSettings::try_from(&loaded.config).unwrap();
+        assert_eq!(s.signer_key(None).unwrap().unwrap().expose(), "0x01");
+        assert_eq!(s.keystore_passphrase().unwrap().expose(), "pass");
+        assert_eq!(
+            s.min_eth_per_attester,
+            U256::from(250_000_000_000_000_000u64)
+        );
+        std::fs::write(
+            &path,
+            "[aztec]\nnode_url = \"http://x\"\nkeystore_passphrase = \"p\"\n",
+        )
+        .unwrap();
+        let err = load(&opts(&[])).unwrap_err().to_string();
+        assert!(
+            err.contains("BUTLER_AZTEC__KEYSTORE_PASSPHRASE") && err.contains(":3"),
+            "{err}"
+        );
+    }
 }

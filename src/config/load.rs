@@ -293,6 +293,7 @@ fn env_overrides(opts: &LoadOptions) -> Vec<(String, Vec<String>, String)> {
         "watcher",
         "api",
         "fees",
+        "aztec",
     ];
     let mut out: Vec<_> = opts
         .env
