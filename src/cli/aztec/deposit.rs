@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use alloy::primitives::Address;
 use clap::Args;
 
-use super::keys::{select, taken};
+use super::keys::{queued_deposits, select, taken};
 use super::{Ctx, TxArgs, connect, deliver};
 use crate::aztec::AztecError;
 use crate::aztec::keystore::Keystore;
-use crate::aztec::rollup::{activation_threshold, deposit_txs, entry_queue};
+use crate::aztec::rollup::{activation_threshold, deposit_txs};
 
 #[derive(Debug, Args)]
 #[command(
@@ -36,7 +36,7 @@ pub async fn run(ctx: &Ctx, a: DepositArgs) -> anyhow::Result<ExitCode> {
     let (settings, l1) = connect(ctx).await?;
     let ks = Keystore::load(settings.require_keys_file()?)?;
     let rollup = l1.rollup();
-    let queue = entry_queue(&l1.client, rollup).await?.attesters;
+    let queue = queued_deposits(&l1).await?;
     let mut entries = Vec::new();
     for e in select(&ks, &a.attesters)? {
         match (taken(&l1, e, &queue).await?, a.attesters.is_empty()) {

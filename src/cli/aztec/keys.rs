@@ -11,7 +11,7 @@ use crate::aztec::AztecError;
 use crate::aztec::keystore::{AttesterEntry, G1Json, Keystore};
 use crate::aztec::node::AztecL1;
 use crate::aztec::registry;
-use crate::aztec::rollup::{attester_view, entry_queue};
+use crate::aztec::rollup::{attester_view, entry_queue_attesters, entry_queue_head};
 use crate::output::{OutputFormat, print_json, table};
 
 #[derive(Debug, Subcommand)]
@@ -113,7 +113,7 @@ pub async fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             let id = provider_id(&settings, a.provider_id)?;
             let ks = Keystore::load(&path)?;
             let queued = registry::provider_queue_keys(&l1.client, reg, id).await?;
-            let entry_queue = entry_queue(&l1.client, l1.rollup()).await?.attesters;
+            let entry_queue = queued_deposits(&l1).await?;
             let mut entries = Vec::new();
             for e in select(&ks, &a.attesters)? {
                 let in_queue = queued.iter().any(|q| {
@@ -141,6 +141,12 @@ pub async fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             deliver(ctx, &settings, &l1, &a.tx, "add keys to provider", &txs).await
         }
     }
+}
+
+/// The attesters waiting in the rollup's entry queue.
+pub(crate) async fn queued_deposits(l1: &AztecL1) -> anyhow::Result<Vec<Address>> {
+    let (length, _) = entry_queue_head(&l1.client, l1.rollup()).await?;
+    Ok(entry_queue_attesters(&l1.client, l1.rollup(), length).await?)
 }
 
 /// Why an attester cannot be registered again: it is known to the rollup or waits in its entry queue.
