@@ -6,11 +6,14 @@
 
 pub mod api;
 pub mod aztec;
+pub mod backoff;
 pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod exporter;
 pub mod fees;
+pub mod fs;
+pub mod http;
 pub mod logs;
 pub mod output;
 pub mod paymaster;

@@ -11,7 +11,6 @@ use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
 use super::AztecError;
-use super::keystore::write_private;
 
 /// What an action does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,7 +158,7 @@ impl ActionStore {
         f: impl FnOnce(&mut ActionsFile) -> Result<T, AztecError>,
     ) -> Result<T, AztecError> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| AztecError::file(dir, e))?;
+        crate::fs::create_dir_synced(dir)?;
         let lock_path = dir.join("actions.lock");
         let lock = OpenOptions::new()
             .write(true)
@@ -177,7 +176,7 @@ impl ActionStore {
         if after != before.as_bytes() {
             let mut body = after;
             body.push(b'\n');
-            write_private(&self.path, &body)?;
+            crate::fs::atomic_write_private(&self.path, &body)?;
         }
         Ok(out)
     }

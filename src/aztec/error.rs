@@ -37,6 +37,12 @@ pub enum AztecError {
     File { path: PathBuf, message: String },
 }
 
+impl From<crate::fs::FsError> for AztecError {
+    fn from(e: crate::fs::FsError) -> Self {
+        Self::file(&e.path, e.source)
+    }
+}
+
 impl AztecError {
     /// A keystore error for `path`.
     pub fn keystore(path: &std::path::Path, message: impl ToString) -> Self {

@@ -14,10 +14,10 @@ use super::actions::{ActionKind, ActionStore};
 use super::keystore::Keystore;
 use super::status::publisher_statuses;
 use crate::chain::ChainClient;
-use crate::config::Config;
+use crate::config::{Config, ConfigError, WatcherConfig};
 use crate::watcher::read::LogReader;
 
-/// What the handlers use (from `[aztec]` and the data dir; never the signer key).
+/// What the handlers use (from `[aztec]`, the data dir and the watcher's poll interval; never the signer key).
 #[derive(Debug, Clone)]
 pub struct HandlerSettings {
     pub chain_dir: PathBuf,
@@ -30,17 +30,23 @@ pub struct HandlerSettings {
     pub interval: Duration,
 }
 
-impl HandlerSettings {
-    /// The settings when the config has an `[aztec]` section.
-    pub fn from_config(
-        config: &Config,
-        interval: Duration,
-    ) -> Result<Option<Self>, crate::config::ConfigError> {
-        let Some(a) = &config.aztec else {
-            return Ok(None);
-        };
+impl TryFrom<&Config> for HandlerSettings {
+    type Error = ConfigError;
+
+    /// The settings from `[aztec]` (required) and the data dir, paced by `[watcher] poll_interval_secs`.
+    fn try_from(config: &Config) -> Result<Self, ConfigError> {
+        let a = config.aztec.as_ref().ok_or_else(|| {
+            ConfigError::Missing(
+                "no [aztec] section: add one with node_url (see config/butler.example.toml)"
+                    .to_string(),
+            )
+        })?;
         let data = config.data_dir()?;
-        Ok(Some(Self {
+        let poll_secs = config.watcher.as_ref().map_or_else(
+            || WatcherConfig::default().poll_interval_secs,
+            |w| w.poll_interval_secs,
+        );
+        Ok(Self {
             chain_dir: crate::watcher::chain_dir(&data),
             actions: super::actions::actions_path(&data),
             staking_registry: a.staking_registry,
@@ -48,8 +54,8 @@ impl HandlerSettings {
             keys_file: a.keys_file.clone(),
             publishers: a.publishers.clone(),
             min_eth_per_attester: a.min_eth_per_attester.0,
-            interval,
-        }))
+            interval: Duration::from_secs(poll_secs.max(1)),
+        })
     }
 }
 

@@ -3,7 +3,6 @@
 //! key and its BN254 key) are sealed with XChaCha20-Poly1305 under a scrypt key from the passphrase, or, without
 //! a passphrase, kept in clear in the 0600 file. A keystore readable by group or others is refused.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::{Address, U256};
@@ -189,7 +188,10 @@ impl Keystore {
         let mut body = serde_json::to_vec_pretty(&self.file)
             .map_err(|e| AztecError::keystore(&self.path, e))?;
         body.push(b'\n');
-        write_private(&self.path, &body)
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::fs::create_dir_synced(dir)?;
+        }
+        Ok(crate::fs::atomic_write_private(&self.path, &body)?)
     }
 
     /// Generates `count` attesters (secp256k1 address key and BN254 key), sealing their private keys when a
@@ -384,36 +386,6 @@ pub fn private_mode(path: &Path) -> Result<(), String> {
             "mode {mode:03o} lets group or others read it; run `chmod 600 {}`",
             path.display()
         ));
-    }
-    Ok(())
-}
-
-/// Writes `body` to `path` through a 0600 temporary file in the same directory, fsynced and renamed.
-pub fn write_private(path: &Path, body: &[u8]) -> Result<(), AztecError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| AztecError::file(dir, e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(body)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(AztecError::file(path, e));
     }
     Ok(())
 }

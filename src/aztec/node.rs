@@ -4,11 +4,13 @@
 use std::time::Duration;
 
 use alloy::primitives::Address;
+use alloy::providers::Provider;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::AztecError;
 use crate::chain::ChainClient;
+use crate::chain::retry::RetrySettings;
 
 /// The L1 contract addresses the node reports (extra fields are ignored).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,38 +31,26 @@ pub struct NodeInfo {
     pub l1_contract_addresses: L1ContractAddresses,
 }
 
-/// Calls `node_getNodeInfo` on the Aztec node.
+/// Calls `node_getNodeInfo` on the Aztec node (one attempt bounded by `timeout`), through a [`ChainClient`]
+/// bound to the node's URL.
 pub async fn node_info(url: &Url, timeout: Duration) -> Result<NodeInfo, AztecError> {
-    let err = |message: String| AztecError::Node {
-        url: url.to_string(),
-        message,
+    let retry = RetrySettings {
+        timeout,
+        max_retries: 0,
+        ..RetrySettings::default()
     };
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| err(e.to_string()))?;
-    let body =
-        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "node_getNodeInfo", "params": []});
-    let resp = client
-        .post(url.clone())
-        .json(&body)
-        .send()
+    let node = ChainClient::new(url.clone(), retry);
+    node.provider()
+        .raw_request::<_, NodeInfo>("node_getNodeInfo".into(), NO_PARAMS)
         .await
-        .map_err(|e| err(format!("node_getNodeInfo: {e}")))?;
-    let status = resp.status();
-    let value: serde_json::Value = resp
-        .json()
-        .await
-        .map_err(|e| err(format!("node_getNodeInfo: HTTP {status}: {e}")))?;
-    if let Some(e) = value.get("error") {
-        return Err(err(format!("node_getNodeInfo: {e}")));
-    }
-    let result = value
-        .get("result")
-        .cloned()
-        .ok_or_else(|| err("node_getNodeInfo: the answer has no result".into()))?;
-    serde_json::from_value(result).map_err(|e| err(format!("node_getNodeInfo: {e}")))
+        .map_err(|e| AztecError::Node {
+            url: url.to_string(),
+            message: format!("node_getNodeInfo: {e}"),
+        })
 }
+
+/// The empty JSON-RPC params array.
+const NO_PARAMS: [(); 0] = [];
 
 /// The L1 side of an Aztec deployment, checked against the node.
 #[derive(Debug, Clone)]

@@ -142,7 +142,7 @@ mod tests {
     }
 
     #[test]
-    fn aztec_secrets_come_from_env_and_are_refused_in_the_file() {
+    fn aztec_env_overrides_and_secrets_come_from_env_and_are_refused_in_the_file() {
         use crate::config::{LoadOptions, load};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("butler.toml");
@@ -160,9 +160,11 @@ mod tests {
             ("BUTLER_AZTEC__SIGNER_KEY", "0x01"),
             ("BUTLER_AZTEC__KEYSTORE_PASSPHRASE", "pass"),
             ("BUTLER_AZTEC__MIN_ETH_PER_ATTESTER", "0.25"),
+            ("BUTLER_AZTEC__NODE_URL", "http://127.0.0.1:9999/"),
         ]))
         .unwrap();
         let s = AztecSettings::try_from(&loaded.config).unwrap();
+        assert_eq!(s.node_url.as_str(), "http://127.0.0.1:9999/");
         assert_eq!(s.signer_key(None).unwrap().unwrap().expose(), "0x01");
         assert_eq!(s.keystore_passphrase().unwrap().expose(), "pass");
         assert_eq!(
@@ -179,5 +181,23 @@ mod tests {
             err.contains("BUTLER_AZTEC__KEYSTORE_PASSPHRASE") && err.contains(":3"),
             "{err}"
         );
+        std::fs::write(
+            &path,
+            "[aztec]\nnode_url = \"http://x\"\nsigner_key = \"0x01\"\n",
+        )
+        .unwrap();
+        let err = load(&opts(&[])).unwrap_err().to_string();
+        assert!(
+            err.contains("BUTLER_AZTEC__SIGNER_KEY") && err.contains(":3"),
+            "{err}"
+        );
+        std::fs::write(&path, "data_dir = \"/tmp\"\n").unwrap();
+        let loaded = load(&opts(&[(
+            "BUTLER_AZTEC__NODE_URL",
+            "http://127.0.0.1:9998/",
+        )]))
+        .unwrap();
+        let s = AztecSettings::try_from(&loaded.config).unwrap();
+        assert_eq!(s.node_url.as_str(), "http://127.0.0.1:9998/");
     }
 }

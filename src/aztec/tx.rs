@@ -75,9 +75,7 @@ pub fn write_safe_json(
     let mut body = serde_json::to_vec_pretty(&safe_batch(chain_id, name, txs))
         .map_err(|e| AztecError::file(path, e))?;
     body.push(b'\n');
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, &body).map_err(|e| AztecError::file(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| AztecError::file(path, e))
+    Ok(crate::fs::atomic_write(path, &body)?)
 }
 
 /// A sent transaction's outcome.

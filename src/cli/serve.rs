@@ -2,11 +2,14 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
 
 use super::{Ctx, UsageError};
 use crate::api::{self, ApiSettings, WatcherView};
+use crate::aztec::handlers::HandlerSettings;
+use crate::backoff::{self, Backoff};
 use crate::exporter::{self, ExporterSettings};
 use crate::fees::FeesSettings;
 use crate::serve::{self, ServeOptions};
@@ -52,46 +55,43 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut modes = Vec::new();
     let mut options = ServeOptions::default();
     if args.prometheus {
-        let mut settings = ExporterSettings::from_config(ctx.config()?, &ctx.chain_config()?)?;
+        let mut settings: ExporterSettings = ctx.settings()?;
         if let Some(addr) = args.exporter_listen {
             settings.listen = addr;
         }
         modes.push(exporter::mode(settings));
     }
     if args.fee_manager {
-        let settings = FeesSettings::from_config(ctx.config()?)?;
+        let settings: FeesSettings = ctx.settings()?;
         let listen = args.fees_listen.unwrap_or(settings.listen);
         modes.push(crate::fees::http::mode(&settings, listen).await?);
     }
     if args.watcher {
-        let config = ctx.config()?;
-        let chain = config
-            .chain
-            .as_ref()
-            .map(|_| ctx.chain_config())
-            .transpose()?;
-        let api_settings = ApiSettings::from_config(config, args.api_listen, chain)?;
-        options.header_read_timeout = api_settings.header_read_timeout();
+        let mut api_settings: ApiSettings = ctx.settings()?;
+        if let Some(addr) = args.api_listen {
+            api_settings.listen = addr;
+        }
+        options.header_read_timeout = api_settings.header_read_timeout;
         let mut view = None;
-        if config.watcher.is_some() {
-            let settings = WatcherSettings::from_config(config)?;
+        if ctx.config()?.watcher.is_some() {
+            let settings: WatcherSettings = ctx.settings()?;
             let Some(indexer) = open_indexer(&ctx.chain_config()?, settings, &cancel).await? else {
                 return Ok(ExitCode::SUCCESS);
             };
             view = Some(WatcherView::of(&indexer));
-            let poll = settings_poll(config);
-            let mut watcher = crate::watcher::mode(indexer, api_settings.listen, cancel.clone());
-            if let Some(h) = crate::aztec::handlers::HandlerSettings::from_config(config, poll)? {
+            let mut watcher = crate::watcher::mode(indexer, cancel.clone());
+            if ctx.config()?.aztec.is_some() {
+                let handlers: HandlerSettings = ctx.settings()?;
                 let client = crate::chain::ChainClient::from_config(&ctx.chain_config()?);
                 let cancel = cancel.clone();
-                watcher.tasks.push((
-                    "aztec-handlers".to_string(),
+                watcher = watcher.task(
+                    "aztec-handlers",
                     Box::pin(async move {
-                        crate::aztec::handlers::run(h, client, cancel)
+                        crate::aztec::handlers::run(handlers, client, cancel)
                             .await
-                            .map_err(|e| Box::new(e) as crate::serve::TaskError)
+                            .map_err(|e| Box::new(e) as serve::TaskError)
                     }),
-                ));
+                );
             }
             modes.push(watcher);
         } else {
@@ -114,7 +114,7 @@ async fn open_indexer(
     cancel: &tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<Option<Indexer>> {
     let client = crate::chain::ChainClient::from_config(chain);
-    let mut wait = std::time::Duration::from_secs(1);
+    let mut delays = Backoff::new(Duration::from_secs(1), Duration::from_secs(30)).delays();
     loop {
         let attempt = async {
             let chain_id = client.check_chain_id(chain.chain_id).await?;
@@ -123,24 +123,13 @@ async fn open_indexer(
         match attempt.await {
             Ok(indexer) => return Ok(Some(indexer)),
             Err(e) if e.is_transient() => {
+                let wait = delays.next_delay();
                 tracing::warn!(error = %e, retry_in_secs = wait.as_secs(), "node not reachable; the watcher waits for it");
-                tokio::select! {
-                    _ = cancel.cancelled() => return Ok(None),
-                    _ = tokio::time::sleep(wait) => {}
+                if !backoff::sleep(wait, cancel).await {
+                    return Ok(None);
                 }
-                wait = (wait * 2).min(std::time::Duration::from_secs(30));
             }
             Err(e) => return Err(e.into()),
         }
     }
-}
-
-/// The watcher's poll interval, which paces the Aztec handlers too.
-fn settings_poll(config: &crate::config::Config) -> std::time::Duration {
-    let secs = config
-        .watcher
-        .as_ref()
-        .map(|w| w.poll_interval_secs)
-        .unwrap_or(5);
-    std::time::Duration::from_secs(secs.max(1))
 }
