@@ -2,8 +2,9 @@
 # The butler demo on a fresh machine: installs the local ERC-4337 devnet if missing (anvil, EntryPoint v0.7
 # and v0.8, SimpleAccountFactory, VerifyingPaymaster, the alto bundler), builds butler, brings the devnet
 # up, sends a few sponsored UserOperations with `butler probe userop`, and shows `butler chain status`,
-# `butler paymaster status` and `butler health` against it; it ends with a real Prometheus running the shipped
-# alert rules against the demo (scripts/demo-monitoring.sh).
+# `butler paymaster status` and `butler health` against it, then the exporter, the fee manager, the watcher and
+# the Aztec staking helpers (scripts/demo-*.sh); it ends with a real Prometheus running the shipped alert rules
+# against the demo (scripts/demo-monitoring.sh).
 #
 # Usage: scripts/demo.sh [--stop | --keep]
 #   --stop   stop the devnet at the end (the default when stdin is not a terminal, e.g. in CI)
@@ -157,6 +158,8 @@ run fees explain "$FEES_KEY" --default-config demo --tags demo --account Pool1/v
 run fees check
 step "the watcher and operations: its own /metrics, butler health across every part, log export, backup and restore"
 scripts/demo-watcher.sh "$CONFIG"
+step "Aztec staking: the real Aztec L1 contracts on the devnet, a provider, keys, a stake, attester states"
+scripts/demo-aztec.sh "$CONFIG"
 step "monitoring: Prometheus with the shipped alert rules against the demo, and the alerts that fire"
 scripts/demo-monitoring.sh "$CONFIG"
 

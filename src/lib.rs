@@ -5,6 +5,7 @@
 //! Core modules never see clap: the CLI maps its arguments into plain settings.
 
 pub mod api;
+pub mod aztec;
 pub mod backoff;
 pub mod backup;
 pub mod chain;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the local ERC-4337 devnet once, from the npm registry only:
 #   anvil/cast/forge 1.7.1, the alto 0.0.20 bundler, @account-abstraction/contracts 0.7.0 and 0.8.0
-#   (npm aliases aa-contracts-07 / aa-contracts-08) and solc-js 0.8.28.
+#   (npm aliases aa-contracts-07 / aa-contracts-08), solc-js 0.8.28 and @aztec/l1-artifacts 4.1.2 (the Aztec L1
+#   contracts as a prebuilt Foundry project, deployed by aztec-up.sh).
 # Installs into $BUTLER_DEVNET_HOME (default: <repo>/.devnet). Idempotent: a complete install is left as it is.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

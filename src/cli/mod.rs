@@ -1,6 +1,7 @@
 //! The command line: global flags, the command tree, configuration loading for commands, and exit codes
 //! (0 ok, 1 runtime failure, 2 usage or configuration error). One file per command group.
 
+mod aztec;
 mod backup;
 mod chain;
 mod config;
@@ -117,6 +118,9 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// Restore a `butler backup` archive into a new or empty data dir.
     Restore(restore::RestoreArgs),
+    /// Aztec staking: provider, attester keys, deposits, publishers, entry queue, attester states, coinbases.
+    #[command(subcommand)]
+    Aztec(aztec::AztecCommand),
     /// Run long-lived modes in one process (--prometheus: the metrics exporter; --fee-manager: the fee
     /// manager; --watcher: the event indexer and its HTTP API) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
@@ -140,6 +144,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fees(cmd) => fees::run(&ctx, cmd).await,
         Command::Backup(args) => backup::run(&ctx, args).await,
         Command::Restore(args) => restore::run(&ctx, args).await,
+        Command::Aztec(cmd) => aztec::run(&ctx, cmd).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
     }
 }
@@ -157,6 +162,13 @@ pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
             || matches!(
                 e.downcast_ref::<ChainError>(),
                 Some(ChainError::ChainIdMismatch { .. })
+            )
+            || matches!(
+                e.downcast_ref::<crate::aztec::AztecError>(),
+                Some(
+                    crate::aztec::AztecError::Chain(ChainError::ChainIdMismatch { .. })
+                        | crate::aztec::AztecError::L1ChainMismatch { .. }
+                )
             )
     });
     ExitCode::from(if usage { 2 } else { 1 })

@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::{Ctx, UsageError};
 use crate::api::{self, ApiSettings, WatcherView};
+use crate::aztec::handlers::HandlerSettings;
 use crate::backoff::{self, Backoff};
 use crate::exporter::{self, ExporterSettings};
 use crate::fees::FeesSettings;
@@ -80,7 +81,21 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
             };
             view = Some(WatcherView::of(&indexer));
             collectors.push(Box::new(indexer.metrics()));
-            modes.push(crate::watcher::mode(indexer, cancel.clone()));
+            let mut watcher = crate::watcher::mode(indexer, cancel.clone());
+            if ctx.config()?.aztec.is_some() {
+                let handlers: HandlerSettings = ctx.settings()?;
+                let client = crate::chain::ChainClient::from_config(&ctx.chain_config()?);
+                let cancel = cancel.clone();
+                watcher = watcher.task(
+                    "aztec-handlers",
+                    Box::pin(async move {
+                        crate::aztec::handlers::run(handlers, client, cancel)
+                            .await
+                            .map_err(|e| Box::new(e) as serve::TaskError)
+                    }),
+                );
+            }
+            modes.push(watcher);
         } else {
             tracing::warn!(
                 "no [watcher] section: the indexer is off; the API serves logs and telemetry"

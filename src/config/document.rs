@@ -26,6 +26,8 @@ const SECRET_KEYS: &[&str] = &[
     "funder_key",
     "private_key",
     "database_password",
+    "signer_key",
+    "keystore_passphrase",
 ];
 
 /// One `BUTLER_SECTION__KEY=value` override: the variable, the key path it sets and the raw value.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
 use super::sections::api::ApiConfig;
+use super::sections::aztec::AztecConfig;
 use super::sections::bundlers::BundlerConfig;
 use super::sections::chain::ChainConfig;
 use super::sections::exporter::ExporterConfig;
@@ -41,6 +42,7 @@ pub struct Config {
     pub fees: Option<FeesConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthConfig>,
+    pub aztec: Option<AztecConfig>,
 }
 
 impl Config {

@@ -213,6 +213,46 @@ pub const PROBE_VALUE: MetricDef = gauge(
     &["probe"],
     "The number the probe read from its method's result (at its path); absent when the probe failed.",
 );
+pub const AZTEC_UP: MetricDef = gauge(
+    "butler_aztec_up",
+    &[],
+    "1 when the Aztec node answered node_getNodeInfo for the L1 chain and every Aztec read of this scrape succeeded, else 0 (the other butler_aztec_ series are then absent).",
+);
+pub const AZTEC_PUBLISHER_BALANCE: MetricDef = gauge(
+    "butler_aztec_publisher_balance_wei",
+    &["publisher"],
+    "ETH balance of a configured publisher, in wei.",
+);
+pub const AZTEC_PUBLISHER_REQUIRED_TOPUP: MetricDef = gauge(
+    "butler_aztec_publisher_required_topup_wei",
+    &["publisher"],
+    "ETH a publisher lacks to hold ceil(attesters / publishers) x min_eth_per_attester, in wei; 0 when it holds enough.",
+);
+pub const AZTEC_ATTESTERS: MetricDef = gauge(
+    "butler_aztec_attesters",
+    &["state"],
+    "Keystore attesters by state (NEW, IN_STAKING_PROVIDER_QUEUE, ROLLUP_ENTRY_QUEUE, ACTIVE, NO_LONGER_ACTIVE), derived from on-chain reads.",
+);
+pub const AZTEC_ATTESTERS_MISSING_COINBASE: MetricDef = gauge(
+    "butler_aztec_attesters_missing_coinbase",
+    &[],
+    "Keystore attesters in the rollup's entry queue or ACTIVE that have no coinbase in the keystore.",
+);
+pub const AZTEC_PROVIDER_QUEUE_LENGTH: MetricDef = gauge(
+    "butler_aztec_provider_queue_length",
+    &[],
+    "Keys waiting in the provider's StakingRegistry queue; absent without staking_registry and provider_id.",
+);
+pub const AZTEC_ENTRY_QUEUE_LENGTH: MetricDef = gauge(
+    "butler_aztec_entry_queue_length",
+    &[],
+    "Deposits waiting in the rollup's entry queue (getEntryQueueLength).",
+);
+pub const AZTEC_NEXT_FLUSHABLE_EPOCH: MetricDef = gauge(
+    "butler_aztec_next_flushable_epoch",
+    &[],
+    "The epoch from which the rollup's entry queue can be flushed again (getNextFlushableEpoch).",
+);
 
 pub const BUILD_INFO: MetricDef = gauge(
     "butler_build_info",
@@ -222,12 +262,12 @@ pub const BUILD_INFO: MetricDef = gauge(
 pub const SCRAPE_DURATION: MetricDef = gauge(
     "butler_scrape_duration_seconds",
     &["collector"],
-    "Wall time a collector (chain, paymaster, bundler) took in this scrape, in seconds.",
+    "Wall time a collector (chain, paymaster, bundler, aztec) took in this scrape, in seconds.",
 );
 pub const SCRAPE_SUCCESS: MetricDef = gauge(
     "butler_scrape_success",
     &["collector"],
-    "1 when every target of the collector (chain, paymaster, bundler) succeeded in this scrape, else 0.",
+    "1 when every target of the collector (chain, paymaster, bundler, aztec) succeeded in this scrape, else 0.",
 );
 
 /// Every `butler_` metric, in documentation order.
@@ -260,6 +300,14 @@ pub const ALL: &[MetricDef] = &[
     BUNDLER_EXECUTOR_BALANCE,
     PROBE_UP,
     PROBE_VALUE,
+    AZTEC_UP,
+    AZTEC_PUBLISHER_BALANCE,
+    AZTEC_PUBLISHER_REQUIRED_TOPUP,
+    AZTEC_ATTESTERS,
+    AZTEC_ATTESTERS_MISSING_COINBASE,
+    AZTEC_PROVIDER_QUEUE_LENGTH,
+    AZTEC_ENTRY_QUEUE_LENGTH,
+    AZTEC_NEXT_FLUSHABLE_EPOCH,
     BUILD_INFO,
     SCRAPE_DURATION,
     SCRAPE_SUCCESS,

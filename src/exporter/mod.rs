@@ -6,6 +6,7 @@
 //! that scrape. Each scrape fills a fresh registry, so no stale series survive. The metric list is
 //! [`catalog`]; `docs/metrics.md` documents it.
 
+mod aztec;
 pub mod bundler;
 pub mod catalog;
 mod chain;
@@ -19,6 +20,7 @@ mod settings;
 
 use std::sync::Arc;
 
+pub use aztec::AztecTarget;
 pub use error::ExporterError;
 pub use http::CONTENT_TYPE;
 pub use render::{COMMIT, VERSION, encode};

@@ -132,13 +132,50 @@ pub fn render(settings: &ExporterSettings, scrape: &Scrape) -> Result<String, Ex
         }
     }
 
+    if let Some(r) = &scrape.aztec {
+        f.set(&AZTEC_UP, &[], flag(r.is_ok()))?;
+        if let Ok(a) = r {
+            for p in &a.publishers {
+                let publisher = p.publisher.to_string();
+                f.set(&AZTEC_PUBLISHER_BALANCE, &[&publisher], wei(p.balance_wei))?;
+                f.set(
+                    &AZTEC_PUBLISHER_REQUIRED_TOPUP,
+                    &[&publisher],
+                    wei(p.required_topup_wei),
+                )?;
+            }
+            for (state, n) in &a.states {
+                f.set(&AZTEC_ATTESTERS, &[state], *n as f64)?;
+            }
+            f.set(
+                &AZTEC_ATTESTERS_MISSING_COINBASE,
+                &[],
+                a.missing_coinbase as f64,
+            )?;
+            if let Some(n) = a.provider_queue_length {
+                f.set(&AZTEC_PROVIDER_QUEUE_LENGTH, &[], n as f64)?;
+            }
+            f.set(&AZTEC_ENTRY_QUEUE_LENGTH, &[], a.entry_queue_length as f64)?;
+            f.set(
+                &AZTEC_NEXT_FLUSHABLE_EPOCH,
+                &[],
+                a.next_flushable_epoch as f64,
+            )?;
+        }
+    }
+
     f.set(&BUILD_INFO, &[VERSION, COMMIT], 1.0)?;
     let successes = [
-        ("chain", scrape.chain.is_ok()),
-        ("paymaster", scrape.paymasters.iter().all(Result::is_ok)),
-        ("bundler", scrape.bundlers.iter().all(Result::is_ok)),
+        ("chain", Some(scrape.chain.is_ok())),
+        (
+            "paymaster",
+            Some(scrape.paymasters.iter().all(Result::is_ok)),
+        ),
+        ("bundler", Some(scrape.bundlers.iter().all(Result::is_ok))),
+        ("aztec", scrape.aztec.as_ref().map(Result::is_ok)),
     ];
     for ((collector, secs), (_, ok)) in scrape.durations.iter().zip(successes) {
+        let Some(ok) = ok else { continue };
         f.set(&SCRAPE_DURATION, &[collector], *secs)?;
         f.set(&SCRAPE_SUCCESS, &[collector], flag(ok))?;
     }

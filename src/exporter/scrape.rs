@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
+use super::aztec::{self, AztecSample};
 use super::bundler::{self, BundlerSample};
 use super::chain::{self, ChainSample};
 use super::paymaster::{self, PaymasterSample};
@@ -23,8 +24,10 @@ pub struct Scrape {
     pub bundlers: Vec<Result<BundlerSample, ExporterError>>,
     /// The value of each `[[exporter.probes]]` entry.
     pub probes: Vec<Result<f64, ProbeError>>,
-    /// Wall time of each collector, in seconds: (`chain`, `paymaster`, `bundler`).
-    pub durations: [(&'static str, f64); 3],
+    /// `None` without an `[aztec]` section.
+    pub aztec: Option<Result<AztecSample, ExporterError>>,
+    /// Wall time of each collector, in seconds: (`chain`, `paymaster`, `bundler`, `aztec`).
+    pub durations: [(&'static str, f64); 4],
 }
 
 /// Long-lived state of the exporter: the settings and one client per endpoint.
@@ -97,8 +100,19 @@ impl Collectors {
             }
             read
         }));
-        let ((chain, t_chain), (paymasters, t_pm), (bundlers, t_b), probes) =
-            tokio::join!(chain, paymasters, bundlers, probes);
+        let aztec = timed(async {
+            match &s.aztec {
+                Some(t) => Some(
+                    bounded("aztec".to_string(), timeout, async {
+                        aztec::collect(&self.chain, t, timeout).await
+                    })
+                    .await,
+                ),
+                None => None,
+            }
+        });
+        let ((chain, t_chain), (paymasters, t_pm), (bundlers, t_b), (aztec, t_az), probes) =
+            tokio::join!(chain, paymasters, bundlers, aztec, probes);
         if let Ok(c) = &chain {
             self.seen_chain_id.store(c.chain_id, Ordering::Relaxed);
         }
@@ -107,7 +121,13 @@ impl Collectors {
             paymasters,
             bundlers,
             probes,
-            durations: [("chain", t_chain), ("paymaster", t_pm), ("bundler", t_b)],
+            aztec,
+            durations: [
+                ("chain", t_chain),
+                ("paymaster", t_pm),
+                ("bundler", t_b),
+                ("aztec", t_az),
+            ],
         }
     }
 }

@@ -50,6 +50,8 @@ pub struct ExporterSettings {
     pub bearer_token: Option<Secret>,
     /// `[[exporter.probes]]`.
     pub probes: Vec<RpcProbe>,
+    /// The Aztec collector's target (`[aztec]`), when configured.
+    pub aztec: Option<super::AztecTarget>,
 }
 
 impl TryFrom<&Config> for ExporterSettings {
@@ -103,6 +105,7 @@ impl TryFrom<&Config> for ExporterSettings {
                 .iter()
                 .map(RpcProbe::try_from)
                 .collect::<Result<_, _>>()?,
+            aztec: super::AztecTarget::from_config(config),
         })
     }
 }

@@ -57,11 +57,36 @@ pub fn create_dir_synced(dir: &Path) -> Result<bool, FsError> {
 /// Replaces `path` with `bytes` atomically: a temp file next to it, fsync, rename over `path`, fsync of the
 /// directory. A crash leaves either the old or the new content, never a mix.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
+    replace(path, bytes, |tmp| File::create(tmp))
+}
+
+/// [`atomic_write`] for a file only its owner may read (keystores, signing state): the temp file is created
+/// anew with mode 0600, so the content is never readable by group or others, not even for a moment.
+pub fn atomic_write_private(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    replace(path, bytes, |tmp| {
+        match std::fs::remove_file(tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(tmp)
+    })
+}
+
+fn replace(
+    path: &Path,
+    bytes: &[u8],
+    create: impl FnOnce(&Path) -> std::io::Result<File>,
+) -> Result<(), FsError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");
     let tmp = dir.join(name);
-    let mut f = File::create(&tmp).map_err(FsError::at(&tmp))?;
+    let mut f = create(&tmp).map_err(FsError::at(&tmp))?;
     f.write_all(bytes)
         .and_then(|()| f.sync_all())
         .map_err(FsError::at(&tmp))?;
@@ -82,6 +107,21 @@ mod tests {
         atomic_write(&path, b"two").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
         assert!(!dir.path().join("state.json.tmp").exists());
+    }
+
+    #[test]
+    fn atomic_write_private_is_owner_only_even_over_a_stale_temp_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.json");
+        let stale = dir.path().join("keys.json.tmp");
+        std::fs::write(&stale, b"old").unwrap();
+        std::fs::set_permissions(&stale, std::fs::Permissions::from_mode(0o644)).unwrap();
+        atomic_write_private(&path, b"secret").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"secret");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "mode {mode:03o}");
+        assert!(!stale.exists());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! A source names its addresses (none: any contract), its first block and its events, given as
 //! human-readable Solidity signatures parsed with alloy's dynamic ABI. The presets `entrypoint`,
-//! `paymaster` and `workflow` supply default signatures; `signatures = { Name = "event Name(...)" }`
+//! `paymaster`, `workflow` and `aztec` supply default signatures; `signatures = { Name = "event Name(...)" }`
 //! replaces one of them and `events = [...]` adds more.
 
 use std::collections::{BTreeMap, HashMap};
@@ -36,12 +36,20 @@ pub const WORKFLOW_EVENTS: &[&str] = &[
     "event WorkflowFailed(bytes32 indexed workflowId, string reason)",
 ];
 
+/// The Aztec StakingRegistry events: stakes with a provider (the attester's coinbase) and the provider's key queue.
+pub const AZTEC_EVENTS: &[&str] = &[
+    "event StakedWithProvider(uint256 indexed providerIdentifier, address indexed rollupAddress, address indexed attester, address coinbaseSplitContractAddress, address stakerImplementation)",
+    "event AttestersAddedToProvider(uint256 indexed providerIdentifier, address[] attesters)",
+    "event ProviderQueueDripped(uint256 indexed providerIdentifier, address indexed attester)",
+];
+
 /// A built-in set of events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
     Entrypoint,
     Paymaster,
     Workflow,
+    Aztec,
 }
 
 impl Preset {
@@ -50,6 +58,7 @@ impl Preset {
             "entrypoint" => Some(Preset::Entrypoint),
             "paymaster" => Some(Preset::Paymaster),
             "workflow" => Some(Preset::Workflow),
+            "aztec" => Some(Preset::Aztec),
             _ => None,
         }
     }
@@ -59,6 +68,7 @@ impl Preset {
             Preset::Entrypoint => ENTRYPOINT_EVENTS,
             Preset::Paymaster => PAYMASTER_EVENTS,
             Preset::Workflow => WORKFLOW_EVENTS,
+            Preset::Aztec => AZTEC_EVENTS,
         }
     }
 }
@@ -147,7 +157,7 @@ fn source_from_config(s: &WatcherSource) -> Result<Source, ConfigError> {
         None => None,
         Some(p) => Some(Preset::parse(p).ok_or_else(|| {
             ConfigError::Invalid(format!(
-                "{what}: unknown preset `{p}` (expected entrypoint, paymaster or workflow)"
+                "{what}: unknown preset `{p}` (expected entrypoint, paymaster, workflow or aztec)"
             ))
         })?),
     };

@@ -24,7 +24,7 @@ function findImports(p) {
   return { error: 'not found: ' + p };
 }
 
-const contracts = ['TestEmitter', 'TestPaymaster'];
+const contracts = ['TestEmitter', 'TestPaymaster', 'StakingRegistry'];
 const input = {
   language: 'Solidity',
   sources: Object.fromEntries(contracts.map((c) => [c + '.sol', { content: fs.readFileSync(path.join(here, c + '.sol'), 'utf8') }])),

@@ -2,6 +2,7 @@
 //! [`crate::config::Config`].
 
 pub mod api;
+pub mod aztec;
 pub mod bundlers;
 pub mod chain;
 pub mod exporter;

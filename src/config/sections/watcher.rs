@@ -70,7 +70,7 @@ fn default_fetch_concurrency() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct WatcherSource {
     pub name: String,
-    /// `entrypoint`, `paymaster` or `workflow`: a built-in set of event signatures.
+    /// `entrypoint`, `paymaster`, `workflow` or `aztec`: a built-in set of event signatures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
     /// Event signatures (`event Foo(address indexed a, uint256 b)`); with a preset, added to its events.

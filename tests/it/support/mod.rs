@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod aztec;
 pub mod devnet;
 pub mod fees;
 
