@@ -11,6 +11,8 @@ mod health;
 mod index;
 mod logs;
 mod paymaster;
+mod paymaster_common;
+mod paymaster_topup;
 mod probe;
 mod replay;
 mod serve;

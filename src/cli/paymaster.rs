@@ -1,4 +1,5 @@
-//! `butler paymaster status`.
+//! `butler paymaster`: the command group, and `status`. The other commands have their own files
+//! (`paymaster_topup`, `paymaster_admin`, `paymaster_revenue`).
 
 use std::process::ExitCode;
 
@@ -17,6 +18,9 @@ pub enum PaymasterCommand {
         after_help = "Examples:\n  butler paymaster status\n  butler paymaster status --paymaster 0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9 --entrypoint 0x0000000071727De22E5E9d8BAf0edAc6f37da032 --output json"
     )]
     Status(StatusArgs),
+    /// Top up EntryPoint deposits from the funder key when under a threshold (safe for cron; exit 0/1/2/3).
+    #[command(after_help = super::paymaster_topup::TOPUP_HELP)]
+    Topup(super::paymaster_topup::TopupArgs),
 }
 
 #[derive(Debug, Args)]
@@ -30,7 +34,13 @@ pub struct StatusArgs {
 }
 
 pub async fn run(ctx: &Ctx, cmd: PaymasterCommand) -> anyhow::Result<ExitCode> {
-    let PaymasterCommand::Status(args) = cmd;
+    match cmd {
+        PaymasterCommand::Status(args) => status(ctx, args).await,
+        PaymasterCommand::Topup(args) => super::paymaster_topup::run(ctx, args).await,
+    }
+}
+
+async fn status(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let targets: Vec<(String, Address, Address)> = match (args.paymaster, args.entrypoint) {
         (Some(p), Some(e)) => vec![(p.to_string(), p, e)],
         _ => ctx

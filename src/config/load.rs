@@ -21,6 +21,7 @@ const SECRET_KEYS: &[&str] = &[
     "funder_key",
     "private_key",
     "database_password",
+    "admin_key",
 ];
 
 /// Where to look and which environment to read. Built from the process by the CLI; tests build it by hand.
@@ -291,6 +292,7 @@ fn env_overrides(opts: &LoadOptions) -> Vec<(String, Vec<String>, String)> {
         "watcher",
         "api",
         "fees",
+        "paymaster_ops",
     ];
     let mut out: Vec<_> = opts
         .env

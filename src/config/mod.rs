@@ -8,6 +8,7 @@ mod error;
 mod load;
 mod schema;
 mod secret;
+pub mod sections;
 
 pub use error::ConfigError;
 pub use load::{CONFIG_ENV, EXAMPLE_CONFIG, LoadOptions, Loaded, load, locate};

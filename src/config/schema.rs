@@ -33,6 +33,8 @@ pub struct Config {
     pub api: Option<ApiConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fees: Option<FeesConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paymaster_ops: Option<super::sections::paymaster_ops::PaymasterOpsConfig>,
 }
 
 /// `[chain]`: the JSON-RPC endpoint every chain command uses.
@@ -68,6 +70,15 @@ pub struct PaymasterConfig {
     /// Health check and alert threshold, in ETH (decimal string).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_deposit_eth: Option<EthAmount>,
+    /// `butler paymaster topup` tops up when the deposit is under this (ETH); `--below` wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topup_below_eth: Option<EthAmount>,
+    /// ... up to this deposit (ETH); `--to` wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topup_to_eth: Option<EthAmount>,
+    /// ... sending at most this much in one top-up (ETH); `--max` wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topup_max_eth: Option<EthAmount>,
 }
 
 /// `[probe]`: defaults for `butler probe userop`.
@@ -466,6 +477,9 @@ impl Config {
         }
         if let Some(e) = &self.exporter {
             e.validate()?;
+        }
+        if let Some(o) = &self.paymaster_ops {
+            o.validate()?;
         }
         if let Some(c) = &self.chain
             && !(c.timeout_secs > 0.0 && c.timeout_secs.is_finite())

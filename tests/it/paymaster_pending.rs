@@ -1,0 +1,71 @@
+//! A top-up whose transaction stays pending (mining paused with `evm_setAutomine false`) is reported as
+//! failed with its hash and nonce and never replaced; the next run waits for it and sends nothing. Runs on
+//! its own devnet because it pauses mining.
+
+use std::io::{BufRead, BufReader, Read};
+
+use serde_json::json;
+
+use crate::paymaster_support::*;
+use crate::support::devnet::Devnet;
+
+#[test]
+fn a_pending_top_up_of_an_earlier_run_is_waited_for_and_never_doubled() {
+    let Some(dn) = Devnet::start() else { return };
+    let p = Pm::new(&dn, "0", "100", "");
+    dn.rpc_call("evm_setAutomine", json!([false]));
+    let args = ["--below", "1", "--to", "2", "--yes"];
+    let (code, recs, err) = p.topup(&[&args[..], &["--wait-secs", "2"]].concat());
+    assert_eq!(code, 1, "not mined within --wait-secs: {err}");
+    let r = &recs[0];
+    assert_eq!(r["action"], "failed");
+    let hash = r["tx_hash"]
+        .as_str()
+        .expect("the hash is reported")
+        .to_string();
+    let reason = r["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("nonce 0") && reason.contains("not replaced"),
+        "{reason}"
+    );
+
+    let mut child = p
+        .process(&[&["topup"], &args[..], &["--wait-secs", "60"]].concat())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "the run ended without waiting:\n{seen}"
+        );
+        seen.push_str(&line);
+        if line.contains("waiting for") {
+            break;
+        }
+    }
+    assert!(
+        seen.contains(&hash),
+        "it waits for the earlier top-up: {seen}"
+    );
+    dn.rpc_call("evm_setAutomine", json!([true]));
+    dn.rpc_call("evm_mine", json!([]));
+    let drain = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = stderr.read_to_string(&mut rest);
+        rest
+    });
+    let (code, recs, _) = parse(child.wait_with_output().unwrap());
+    let rest = drain.join().unwrap();
+    assert_eq!(code, 0, "{seen}{rest}");
+    assert_eq!(recs[0]["action"], "waited_pending", "{recs:?}");
+    assert_eq!(recs[0]["tx_hash"], hash.as_str());
+    assert_eq!(
+        p.funder_nonce(),
+        1,
+        "one transaction in all: the pending one was not doubled"
+    );
+    assert_eq!(p.deposit(), wei("2"));
+}

@@ -1,0 +1,173 @@
+//! `butler paymaster topup` against the devnet: one transaction under the threshold and the deposit equal to
+//! `--to` after it, none above it; overlapping runs send one; dry runs send nothing; refusals (empty funder
+//! with its shortfall, fee cap, no TTY without --yes) exit 3; a wrong chain id exits 2; `--max` caps.
+
+use alloy::primitives::U256;
+use serde_json::Value;
+
+use crate::paymaster_support::*;
+use crate::support::devnet;
+
+fn one(records: &[Value]) -> &Value {
+    assert_eq!(records.len(), 1, "{records:?}");
+    &records[0]
+}
+
+#[test]
+fn under_the_threshold_one_deposit_reaches_to_and_above_it_nothing_is_sent() {
+    let Some(dn) = devnet::shared() else { return };
+    let p = Pm::new(dn, "0.5", "100", "");
+    let (code, recs, err) = p.topup(&["--below", "1", "--to", "3", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    let r = one(&recs);
+    assert_eq!(r["action"], "topped_up", "{r}");
+    assert_eq!(r["deposit_before_wei"], wei("0.5").to_string());
+    assert_eq!(r["amount_wei"], wei("2.5").to_string());
+    assert_eq!(r["deposit_after_wei"], wei("3").to_string());
+    assert!(r["tx_hash"].is_string());
+    assert_eq!(p.deposit(), wei("3"), "the deposit equals --to");
+    assert_eq!(p.funder_nonce(), 1, "exactly one transaction");
+
+    let (code, recs, err) = p.topup(&["--below", "3", "--to", "5", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    let r = one(&recs);
+    assert_eq!(r["action"], "none", "at the threshold: nothing to do");
+    assert!(r["tx_hash"].is_null());
+    assert_eq!(p.funder_nonce(), 1, "no transaction above the threshold");
+
+    let actions: Vec<String> = p
+        .history()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        actions,
+        ["sent", "topped_up", "none"],
+        "every decision is audited"
+    );
+}
+
+#[test]
+fn two_runs_started_together_send_exactly_one_transaction() {
+    let Some(dn) = devnet::shared() else { return };
+    let p = Pm::new(
+        dn,
+        "0",
+        "100",
+        "topup_below_eth = \"1\"\ntopup_to_eth = \"2\"",
+    );
+    let spawn = || p.process(&["topup", "--yes"]).spawn().unwrap();
+    let (a, b) = (spawn(), spawn());
+    let mut actions = Vec::new();
+    for child in [a, b] {
+        let (code, recs, err) = parse(child.wait_with_output().unwrap());
+        assert_eq!(code, 0, "both runs exit 0: {err}");
+        actions.push(one(&recs)["action"].as_str().unwrap().to_string());
+    }
+    actions.sort();
+    assert_eq!(actions, ["none", "topped_up"]);
+    assert_eq!(p.funder_nonce(), 1, "funder nonce +1");
+    assert_eq!(p.deposit(), wei("2"));
+}
+
+#[test]
+fn dry_run_sends_nothing_and_exits_as_the_real_run_would() {
+    let Some(dn) = devnet::shared() else { return };
+    let p = Pm::new(dn, "0", "100", "");
+    let (code, recs, err) = p.topup(&["--below", "1", "--to", "3", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    let r = one(&recs);
+    assert_eq!(r["action"], "planned");
+    assert_eq!(r["amount_wei"], wei("3").to_string());
+    let (code, recs, _) = p.topup(&["--below", "1", "--to", "3", "--max", "0.5", "--dry-run"]);
+    assert_eq!(
+        code, 3,
+        "a capped plan still under --below exits 3 like the real run"
+    );
+    assert_eq!(one(&recs)["action"], "planned");
+    assert_eq!(p.funder_nonce(), 0, "nothing sent");
+    assert_eq!(p.deposit(), U256::ZERO);
+}
+
+#[test]
+fn max_caps_the_amount_and_the_exit_code_says_whether_it_was_enough() {
+    let Some(dn) = devnet::shared() else { return };
+    let p = Pm::new(dn, "0", "100", "");
+    let (code, recs, err) = p.topup(&["--below", "1", "--to", "3", "--max", "0.4", "--yes"]);
+    assert_eq!(code, 3, "capped and still under --below: {err}");
+    let r = one(&recs);
+    assert_eq!(r["action"], "capped");
+    assert_eq!(r["amount_wei"], wei("0.4").to_string());
+    assert_eq!(p.deposit(), wei("0.4"), "exactly --max was sent");
+    let (code, recs, err) = p.topup(&["--below", "1", "--to", "3", "--max", "2", "--yes"]);
+    assert_eq!(code, 0, "capped but at or above --below: {err}");
+    assert_eq!(one(&recs)["action"], "capped");
+    assert_eq!(p.deposit(), wei("2.4"));
+    assert_eq!(p.funder_nonce(), 2);
+}
+
+#[test]
+fn an_empty_funder_is_refused_with_the_exact_shortfall() {
+    let Some(dn) = devnet::shared() else { return };
+    let p = Pm::new(dn, "0", "0", "");
+    let (code, recs, err) = p.topup(&["--below", "1", "--to", "2", "--yes"]);
+    assert_eq!(code, 3, "{err}");
+    let r = one(&recs);
+    assert_eq!(r["action"], "refused");
+    let gas: U256 = U256::from(r["gas_limit"].as_u64().unwrap());
+    let fee: U256 = r["max_fee_per_gas_wei"].as_str().unwrap().parse().unwrap();
+    let short = wei("2") + gas * fee;
+    let reason = r["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("short by")) && reason.contains(&format!("({short} wei)")),
+        "{reason}"
+    );
+    assert_eq!(p.funder_nonce(), 0);
+}
+
+#[test]
+fn no_tty_without_yes_refuses_and_a_fee_over_the_cap_refuses() {
+    let Some(dn) = devnet::shared() else { return };
+    let p = Pm::new(dn, "0", "100", "");
+    let (code, recs, err) = p.topup(&["--below", "1", "--to", "2"]);
+    assert_eq!(code, 3, "{err}");
+    let r = one(&recs);
+    assert_eq!(r["action"], "refused");
+    assert!(r["reason"].as_str().unwrap().contains("--yes"), "{r}");
+    let (code, recs, err) = p.topup(&[
+        "--below",
+        "1",
+        "--to",
+        "2",
+        "--yes",
+        "--max-fee-gwei",
+        "0.000000001",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    let r = one(&recs);
+    assert_eq!(r["action"], "refused");
+    assert!(
+        r["reason"].as_str().unwrap().contains("--max-fee-gwei"),
+        "{r}"
+    );
+    assert_eq!(p.funder_nonce(), 0, "nothing sent");
+}
+
+#[test]
+fn a_wrong_chain_id_or_a_readable_key_file_exits_2_before_anything_is_signed() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(dn) = devnet::shared() else { return };
+    let p = Pm::new(dn, "0", "100", "");
+    let text = std::fs::read_to_string(&p.config).unwrap();
+    std::fs::write(&p.config, text.replace("chain_id = 31337", "chain_id = 1")).unwrap();
+    let (code, _, err) = p.topup(&["--below", "1", "--to", "2", "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("chain id"), "{err}");
+    std::fs::write(&p.config, text).unwrap();
+    let key = p.sb.path().join("funder.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let (code, _, err) = p.topup(&["--below", "1", "--to", "2", "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("chmod 600"), "{err}");
+    assert_eq!(p.funder_nonce(), 0);
+}
