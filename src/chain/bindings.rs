@@ -96,3 +96,16 @@ sol! {
         function owner() external view returns (address);
     }
 }
+
+sol! {
+    /// eth-infinitism BasePaymaster (v0.7/v0.8): the owner's deposit and stake management.
+    #[sol(rpc)]
+    interface IBasePaymaster {
+        function deposit() external payable;
+        function withdrawTo(address withdrawAddress, uint256 amount) external;
+        function addStake(uint32 unstakeDelaySec) external payable;
+        function unlockStake() external;
+        function withdrawStake(address withdrawAddress) external;
+        function owner() external view returns (address);
+    }
+}

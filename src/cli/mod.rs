@@ -11,6 +11,7 @@ mod health;
 mod index;
 mod logs;
 mod paymaster;
+mod paymaster_admin;
 mod paymaster_common;
 mod paymaster_topup;
 mod probe;

@@ -21,6 +21,13 @@ pub enum PaymasterCommand {
     /// Top up EntryPoint deposits from the funder key when under a threshold (safe for cron; exit 0/1/2/3).
     #[command(after_help = super::paymaster_topup::TOPUP_HELP)]
     Topup(super::paymaster_topup::TopupArgs),
+    /// Add to the paymaster's EntryPoint deposit (EntryPoint.depositTo), from the admin key.
+    Deposit(super::paymaster_admin::DepositArgs),
+    /// Withdraw from the EntryPoint deposit (BasePaymaster.withdrawTo; owner only).
+    Withdraw(super::paymaster_admin::WithdrawArgs),
+    /// Stake management: add, unlock, withdraw (BasePaymaster; owner only).
+    #[command(subcommand)]
+    Stake(super::paymaster_admin::StakeCommand),
 }
 
 #[derive(Debug, Args)]
@@ -37,6 +44,9 @@ pub async fn run(ctx: &Ctx, cmd: PaymasterCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PaymasterCommand::Status(args) => status(ctx, args).await,
         PaymasterCommand::Topup(args) => super::paymaster_topup::run(ctx, args).await,
+        PaymasterCommand::Deposit(args) => super::paymaster_admin::deposit(ctx, args).await,
+        PaymasterCommand::Withdraw(args) => super::paymaster_admin::withdraw(ctx, args).await,
+        PaymasterCommand::Stake(cmd) => super::paymaster_admin::stake(ctx, cmd).await,
     }
 }
 

@@ -16,6 +16,7 @@ mod fees_http;
 mod fees_mux;
 mod fees_vouch;
 mod foundation;
+mod paymaster_admin;
 mod paymaster_pending;
 mod paymaster_support;
 mod paymaster_topup;

@@ -93,6 +93,37 @@ impl<'a> Pm<'a> {
         }
     }
 
+    /// Adds `[paymaster_ops] admin_key_file` with `key` (mode 0600) to the config.
+    pub fn with_admin_key(&self, key: &str) {
+        let path = self.sb.write("admin.key", &format!("{key}\n"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut text = std::fs::read_to_string(&self.config).unwrap();
+        text.push_str(&format!("admin_key_file = \"{}\"\n", path.display()));
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    /// `getDepositInfo(pm)` as (deposit, staked, stake, unstakeDelaySec, withdrawTime).
+    pub fn deposit_info(&self) -> (U256, bool, U256, u64, u64) {
+        let out = self.dn.cast(&[
+            "call",
+            &self.ep,
+            "getDepositInfo(address)((uint256,bool,uint112,uint32,uint48))",
+            &self.pm,
+        ]);
+        let inner = out.trim().trim_start_matches('(').trim_end_matches(')');
+        let parts: Vec<&str> = inner
+            .split(", ")
+            .map(|p| p.split_whitespace().next().unwrap())
+            .collect();
+        (
+            parts[0].parse().unwrap(),
+            parts[1] == "true",
+            parts[2].parse().unwrap(),
+            parts[3].parse().unwrap(),
+            parts[4].parse().unwrap(),
+        )
+    }
+
     /// `butler --config C --output json paymaster ARGS`.
     pub fn butler(&self, args: &[&str]) -> assert_cmd::Command {
         let mut cmd = self.sb.butler();

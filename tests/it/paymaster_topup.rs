@@ -45,6 +45,13 @@ fn under_the_threshold_one_deposit_reaches_to_and_above_it_nothing_is_sent() {
         ["sent", "topped_up", "none"],
         "every decision is audited"
     );
+    let audit = std::fs::read_to_string(p.data.join("topup/audit.ndjson")).unwrap();
+    assert_eq!(audit.lines().count(), 3, "one NDJSON line per record");
+    let lock = p.data.join("locks").join(format!(
+        "paymaster-{}.lock",
+        p.pm.trim_start_matches("0x").to_lowercase()
+    ));
+    assert!(lock.exists(), "the lock lives under DATA_DIR/locks/");
 }
 
 #[test]
@@ -119,7 +126,7 @@ fn an_empty_funder_is_refused_with_the_exact_shortfall() {
     let short = wei("2") + gas * fee;
     let reason = r["reason"].as_str().unwrap();
     assert!(
-        reason.contains(&format!("short by")) && reason.contains(&format!("({short} wei)")),
+        reason.contains("short by") && reason.contains(&format!("({short} wei)")),
         "{reason}"
     );
     assert_eq!(p.funder_nonce(), 0);
