@@ -13,6 +13,7 @@ mod logs;
 mod paymaster;
 mod paymaster_admin;
 mod paymaster_common;
+mod paymaster_revenue;
 mod paymaster_topup;
 mod probe;
 mod replay;

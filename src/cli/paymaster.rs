@@ -21,6 +21,8 @@ pub enum PaymasterCommand {
     /// Top up EntryPoint deposits from the funder key when under a threshold (safe for cron; exit 0/1/2/3).
     #[command(after_help = super::paymaster_topup::TOPUP_HELP)]
     Topup(super::paymaster_topup::TopupArgs),
+    /// Revenue from the event store: sponsored operations, gas cost, fees and net by token, by day or week.
+    Revenue(super::paymaster_revenue::RevenueArgs),
     /// Add to the paymaster's EntryPoint deposit (EntryPoint.depositTo), from the admin key.
     Deposit(super::paymaster_admin::DepositArgs),
     /// Withdraw from the EntryPoint deposit (BasePaymaster.withdrawTo; owner only).
@@ -44,6 +46,7 @@ pub async fn run(ctx: &Ctx, cmd: PaymasterCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PaymasterCommand::Status(args) => status(ctx, args).await,
         PaymasterCommand::Topup(args) => super::paymaster_topup::run(ctx, args).await,
+        PaymasterCommand::Revenue(args) => super::paymaster_revenue::run(ctx, args),
         PaymasterCommand::Deposit(args) => super::paymaster_admin::deposit(ctx, args).await,
         PaymasterCommand::Withdraw(args) => super::paymaster_admin::withdraw(ctx, args).await,
         PaymasterCommand::Stake(cmd) => super::paymaster_admin::stake(ctx, cmd).await,

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 mod error;
 pub mod lock;
+pub mod revenue;
 pub mod safe;
 pub mod session;
 mod status;
