@@ -55,6 +55,8 @@ pub struct ApiSettings {
     pub sources: Vec<WatcherSource>,
     pub factory: Option<alloy::primitives::Address>,
     pub monitor: MonitorSettings,
+    /// `[paymaster_ops]` admin key, for `POST /api/admin/paymaster/config` with `"dryRun": false`.
+    pub paymaster_admin_key: Option<crate::config::Secret>,
 }
 
 impl ApiSettings {
@@ -79,6 +81,10 @@ impl ApiSettings {
                 .map(|w| w.sources.clone())
                 .unwrap_or_default(),
             factory: config.probe.as_ref().and_then(|p| p.factory),
+            paymaster_admin_key: match &config.paymaster_ops {
+                Some(o) => o.admin_key()?,
+                None => None,
+            },
             monitor: MonitorSettings {
                 interval: Duration::from_secs(5),
                 timeout: Duration::from_secs(3),

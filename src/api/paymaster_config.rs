@@ -1,0 +1,198 @@
+//! `POST /api/admin/paymaster/config`: the owner's admin writes over HTTP (the plan's "writes on-chain via
+//! admin key"), the same actions as `butler paymaster deposit|withdraw|stake ...`. `dryRun` defaults to
+//! true (the answer shows target, value and calldata); `"format": "safe"` answers a Safe Transaction
+//! Builder batch; `"dryRun": false` sends from `[paymaster_ops] admin_key_file` after the `owner()` check.
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, U256};
+use alloy::signers::local::PrivateKeySigner;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
+use super::input;
+use super::state::ApiState;
+use crate::chain::ChainError;
+use crate::paymaster::OpsError;
+use crate::paymaster::admin::{self, AdminAction};
+use crate::paymaster::safe;
+use crate::paymaster::session::Session;
+
+/// The request body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PaymasterConfigRequest {
+    /// A configured `[[paymasters]]` name (or its address).
+    pub paymaster: String,
+    /// `deposit`, `withdraw`, `stake_add`, `stake_unlock` or `stake_withdraw`.
+    pub action: String,
+    /// Wei, decimal string (deposit, withdraw, stake_add).
+    pub amount_wei: Option<String>,
+    /// Recipient (withdraw, stake_withdraw).
+    pub to: Option<String>,
+    /// stake_add.
+    pub unstake_delay_sec: Option<u32>,
+    /// Default true: show the call, send nothing.
+    pub dry_run: Option<bool>,
+    /// `safe`: answer a Safe Transaction Builder batch instead of sending.
+    pub format: Option<String>,
+}
+
+fn field<T>(name: &str, v: Option<T>, action: &str) -> Result<T, ApiError> {
+    v.ok_or_else(|| ApiError::invalid(format!("field `{name}` is required for action `{action}`")))
+}
+
+fn action_of(r: &PaymasterConfigRequest) -> Result<AdminAction, ApiError> {
+    let amount = || -> Result<U256, ApiError> {
+        let raw = field("amountWei", r.amount_wei.as_deref(), &r.action)?;
+        U256::from_str_radix(raw, 10).map_err(|_| {
+            ApiError::invalid(format!(
+                "field `amountWei`: `{raw}` is not a decimal wei amount"
+            ))
+        })
+    };
+    let to = || -> Result<Address, ApiError> {
+        let raw = field("to", r.to.as_deref(), &r.action)?;
+        raw.parse()
+            .map_err(|_| ApiError::invalid(format!("field `to`: `{raw}` is not an address")))
+    };
+    Ok(match r.action.as_str() {
+        "deposit" => AdminAction::Deposit { amount: amount()? },
+        "withdraw" => AdminAction::Withdraw {
+            to: to()?,
+            amount: amount()?,
+        },
+        "stake_add" => AdminAction::StakeAdd {
+            amount: amount()?,
+            unstake_delay_sec: field("unstakeDelaySec", r.unstake_delay_sec, &r.action)?,
+        },
+        "stake_unlock" => AdminAction::StakeUnlock,
+        "stake_withdraw" => AdminAction::StakeWithdraw { to: to()? },
+        other => {
+            return Err(ApiError::invalid(format!(
+                "field `action`: `{other}` is not one of deposit, withdraw, stake_add, stake_unlock, stake_withdraw"
+            )));
+        }
+    })
+}
+
+fn ops_error(e: OpsError) -> ApiError {
+    match e {
+        OpsError::Refused(m) => ApiError::new(StatusCode::FORBIDDEN, m),
+        OpsError::Chain(ChainError::ChainIdMismatch { .. }) => ApiError::unavailable(e.to_string()),
+        OpsError::Chain(ChainError::Call { .. }) => ApiError::invalid(e.to_string()),
+        other => ApiError::unavailable(other.to_string()),
+    }
+}
+
+/// Shows, exports (Safe batch) or sends an admin write of a configured paymaster.
+#[utoipa::path(post, path = "/api/admin/paymaster/config", tag = "admin",
+    request_body = PaymasterConfigRequest,
+    responses(
+        (status = 200, description = "The call (dry run), the Safe batch, or the mined transaction with getDepositInfo before and after", body = Object),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 403, description = "The admin key is not the paymaster's owner()", body = ErrorBody),
+        (status = 404, description = "No such paymaster", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid, or the call reverts", body = ErrorBody),
+        (status = 503, description = "No chain or no admin key configured, or the node failed", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn config(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    input::body_kind(&headers, false)?;
+    let bytes = input::body_bytes(body, state.settings().api.body_limit_bytes)?;
+    let value = input::parse_json(&bytes)?;
+    let req: PaymasterConfigRequest = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::invalid(if path == "." {
+            e.inner().to_string()
+        } else {
+            format!("field `{path}`: {}", e.inner())
+        })
+    })?;
+    let pm = state
+        .settings()
+        .paymasters
+        .iter()
+        .find(|p| {
+            p.name == req.paymaster
+                || req
+                    .paymaster
+                    .parse::<Address>()
+                    .is_ok_and(|a| a == p.address)
+        })
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "field `paymaster`: no [[paymasters]] entry `{}`",
+                req.paymaster
+            ))
+        })?;
+    let action = action_of(&req)?;
+    let call = admin::admin_call(&action, pm.address, pm.entrypoint);
+    let safe_format = match req.format.as_deref() {
+        None => false,
+        Some("safe") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "field `format`: `{other}` is not `safe`"
+            )));
+        }
+    };
+    let dry_run = req.dry_run.unwrap_or(true);
+    if dry_run && !safe_format {
+        return Ok(Json(
+            json!({"dryRun": true, "sent": false, "paymaster": pm.name, "call": call}),
+        ));
+    }
+    let client = state
+        .chain()
+        .ok_or_else(|| ApiError::unavailable("no [chain] configured"))?;
+    let expected = state.settings().chain.as_ref().and_then(|c| c.chain_id);
+    if safe_format {
+        let chain_id = client
+            .check_chain_id(expected)
+            .await
+            .map_err(|e| ApiError::unavailable(e.to_string()))?;
+        let owner = crate::chain::bindings::IOwnable::new(pm.address, client.provider())
+            .owner()
+            .call()
+            .await
+            .ok();
+        let batch = safe::batch(
+            chain_id,
+            std::slice::from_ref(&call),
+            owner,
+            chrono::Utc::now().timestamp_millis(),
+        );
+        return Ok(Json(batch));
+    }
+    let key = state.settings().paymaster_admin_key.as_ref().ok_or_else(|| {
+        ApiError::unavailable(
+            "no admin key: set [paymaster_ops] admin_key_file or BUTLER_PAYMASTER_OPS__ADMIN_KEY",
+        )
+    })?;
+    let signer: PrivateKeySigner = key
+        .expose()
+        .parse()
+        .map_err(|_| ApiError::unavailable("[paymaster_ops] admin_key is not a private key"))?;
+    let session = Session::open(client, signer, expected)
+        .await
+        .map_err(ops_error)?;
+    let outcome = admin::execute(&session, &call, Duration::from_secs(60), state.cancel())
+        .await
+        .map_err(ops_error)?;
+    Ok(Json(
+        json!({"dryRun": false, "sent": true, "paymaster": pm.name, "outcome": outcome}),
+    ))
+}
