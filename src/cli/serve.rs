@@ -89,6 +89,12 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 "no [watcher] section: the indexer is off; the API serves logs and telemetry"
             );
         }
+        if config.paymaster_ops.as_ref().is_some_and(|o| o.auto_topup)
+            && let Some(auto) =
+                crate::paymaster::auto::AutoTopup::from_config(config, ctx.chain_config()?)?
+        {
+            modes.push(auto.mode(api_settings.listen, cancel.clone()));
+        }
         modes.push(api::mode(api_settings, view, cancel.clone())?);
     }
     serve::run_with(modes, cancel, options).await?;

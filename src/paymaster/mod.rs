@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod auto;
 mod error;
 pub mod lock;
 pub mod revenue;

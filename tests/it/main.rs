@@ -18,6 +18,7 @@ mod fees_vouch;
 mod foundation;
 mod paymaster_admin;
 mod paymaster_api;
+mod paymaster_auto;
 mod paymaster_pending;
 mod paymaster_revenue;
 mod paymaster_support;
