@@ -15,6 +15,7 @@ mod paymaster;
 mod render;
 mod scrape;
 mod settings;
+mod topup;
 
 use std::sync::Arc;
 

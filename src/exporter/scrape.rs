@@ -22,6 +22,8 @@ pub struct Scrape {
     pub bundlers: Vec<Result<BundlerSample, ExporterError>>,
     /// Wall time of each collector, in seconds: (`chain`, `paymaster`, `bundler`).
     pub durations: [(&'static str, f64); 3],
+    /// The top-up audit file's state, by paymaster name.
+    pub topup: std::collections::BTreeMap<String, super::topup::TopupSample>,
 }
 
 /// Long-lived state of the exporter: the settings and one client per endpoint.
@@ -87,8 +89,14 @@ impl Collectors {
                 })
             }),
         ));
-        let ((chain, t_chain), (paymasters, t_pm), (bundlers, t_b)) =
-            tokio::join!(chain, paymasters, bundlers);
+        let topup = async {
+            match &s.topup_audit {
+                Some(path) => super::topup::collect(path).await,
+                None => Default::default(),
+            }
+        };
+        let ((chain, t_chain), (paymasters, t_pm), (bundlers, t_b), topup) =
+            tokio::join!(chain, paymasters, bundlers, topup);
         if let Ok(c) = &chain {
             self.seen_chain_id.store(c.chain_id, Ordering::Relaxed);
         }
@@ -97,6 +105,7 @@ impl Collectors {
             paymasters,
             bundlers,
             durations: [("chain", t_chain), ("paymaster", t_pm), ("bundler", t_b)],
+            topup,
         }
     }
 }

@@ -45,6 +45,8 @@ pub struct ExporterSettings {
     pub cache_ttl: Duration,
     /// Required as `Authorization: Bearer <token>` on `/metrics` when set.
     pub bearer_token: Option<Secret>,
+    /// The top-up audit file the `butler_topup_*` series are read from (none without a data dir).
+    pub topup_audit: Option<std::path::PathBuf>,
 }
 
 impl ExporterSettings {
@@ -89,6 +91,10 @@ impl ExporterSettings {
             max_block_range: exporter.max_block_range,
             cache_ttl: Duration::from_secs_f64(exporter.cache_secs),
             bearer_token: exporter.bearer_token()?,
+            topup_audit: config
+                .data_dir()
+                .ok()
+                .map(|d| crate::paymaster::audit::audit_path(&d)),
         })
     }
 }

@@ -19,6 +19,7 @@ mod foundation;
 mod paymaster_admin;
 mod paymaster_api;
 mod paymaster_auto;
+mod paymaster_exporter;
 mod paymaster_pending;
 mod paymaster_revenue;
 mod paymaster_support;
