@@ -21,7 +21,7 @@ const RETRY: Duration = Duration::from_millis(100);
 pub struct PaymasterLock {
     file: File,
     path: PathBuf,
-    /// How long this run waited for it.
+    /// How long this run waited for it (zero when it was free at once).
     pub waited: Duration,
 }
 
@@ -65,6 +65,7 @@ impl PaymasterLock {
             .open(&path)
             .map_err(OpsError::io(&path))?;
         let started = Instant::now();
+        let mut first = true;
         loop {
             if file.try_lock_exclusive().map_err(OpsError::io(&path))? {
                 let info = format!("pid {}\n", std::process::id());
@@ -72,11 +73,12 @@ impl PaymasterLock {
                     .and_then(|_| file.seek(SeekFrom::Start(0)))
                     .and_then(|_| file.write_all(info.as_bytes()))
                     .map_err(OpsError::io(&path))?;
-                return Ok(LockOutcome::Held(PaymasterLock {
-                    file,
-                    path,
-                    waited: started.elapsed(),
-                }));
+                let waited = if first {
+                    Duration::ZERO
+                } else {
+                    started.elapsed()
+                };
+                return Ok(LockOutcome::Held(PaymasterLock { file, path, waited }));
             }
             if started.elapsed() >= wait {
                 return Ok(LockOutcome::TimedOut {
@@ -84,6 +86,7 @@ impl PaymasterLock {
                     waited: started.elapsed(),
                 });
             }
+            first = false;
             tokio::select! {
                 _ = cancel.cancelled() => return Ok(LockOutcome::Cancelled),
                 _ = tokio::time::sleep(RETRY) => {}

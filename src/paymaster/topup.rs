@@ -377,7 +377,7 @@ async fn decide(
         return Ok(());
     }
     let plan = format!(
-        "paymaster {} ({}): deposit {} is under {}; send {}{cap_note} from {} to EntryPoint {} depositTo({}), \
+        "top up paymaster {} ({}): its deposit {} is under {}; send {}{cap_note} from {} to EntryPoint {} depositTo({}), \
          gas {gas} at most {} gwei, chain id {}",
         t.name,
         t.address,

@@ -1,6 +1,6 @@
 //! A top-up whose transaction stays pending (mining paused with `evm_setAutomine false`) is reported as
 //! failed with its hash and nonce and never replaced; the next run waits for it and sends nothing. Runs on
-//! its own devnet because it pauses mining.
+//! its own devnet because it pauses mining. `--confirmations` waits for the blocks after the deposit's.
 
 use std::io::{BufRead, BufReader, Read};
 
@@ -68,4 +68,40 @@ fn a_pending_top_up_of_an_earlier_run_is_waited_for_and_never_doubled() {
         "one transaction in all: the pending one was not doubled"
     );
     assert_eq!(p.deposit(), wei("2"));
+
+    // --confirmations 3: the run re-reads the deposit only once two more blocks follow the deposit's block
+    let mut child = p
+        .process(&[
+            "topup",
+            "--below",
+            "3",
+            "--to",
+            "4",
+            "--yes",
+            "--confirmations",
+            "3",
+            "--wait-secs",
+            "60",
+        ])
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while p.funder_nonce() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the deposit was not sent"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "mined, and still waiting for confirmations"
+    );
+    dn.rpc_call("anvil_mine", json!(["0x2"]));
+    let (code, recs, err) = parse(child.wait_with_output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(recs[0]["action"], "topped_up");
+    let head = crate::watcher_support::hex_u64(&dn.rpc_call("eth_blockNumber", json!([])));
+    assert_eq!(head, recs[0]["block_number"].as_u64().unwrap() + 2);
+    assert_eq!(p.deposit(), wei("4"));
 }
