@@ -83,6 +83,29 @@ fn action_of(r: &PaymasterConfigRequest) -> Result<AdminAction, ApiError> {
     })
 }
 
+/// The call in the API's camelCase.
+fn call_json(c: &admin::AdminCall) -> Value {
+    json!({
+        "action": c.action,
+        "paymaster": c.paymaster.to_checksum(None),
+        "entrypoint": c.entrypoint.to_checksum(None),
+        "to": c.to.to_checksum(None),
+        "valueWei": c.value_wei.to_string(),
+        "data": c.data.to_string(),
+        "function": c.function,
+    })
+}
+
+fn info_json(i: &admin::DepositInfo) -> Value {
+    json!({
+        "depositWei": i.deposit_wei.to_string(),
+        "staked": i.staked,
+        "stakeWei": i.stake_wei.to_string(),
+        "unstakeDelaySec": i.unstake_delay_sec,
+        "withdrawTime": i.withdraw_time,
+    })
+}
+
 fn ops_error(e: OpsError) -> ApiError {
     match e {
         OpsError::Refused(m) => ApiError::new(StatusCode::FORBIDDEN, m),
@@ -152,7 +175,7 @@ pub async fn config(
     let dry_run = req.dry_run.unwrap_or(true);
     if dry_run && !safe_format {
         return Ok(Json(
-            json!({"dryRun": true, "sent": false, "paymaster": pm.name, "call": call}),
+            json!({"dryRun": true, "sent": false, "paymaster": pm.name, "call": call_json(&call)}),
         ));
     }
     let client = state
@@ -192,7 +215,16 @@ pub async fn config(
     let outcome = admin::execute(&session, &call, Duration::from_secs(60), state.cancel())
         .await
         .map_err(ops_error)?;
-    Ok(Json(
-        json!({"dryRun": false, "sent": true, "paymaster": pm.name, "outcome": outcome}),
-    ))
+    Ok(Json(json!({
+        "dryRun": false,
+        "sent": true,
+        "paymaster": pm.name,
+        "call": call_json(&call),
+        "from": outcome.from.to_checksum(None),
+        "txHash": outcome.tx_hash.to_string(),
+        "nonce": outcome.nonce,
+        "blockNumber": outcome.block_number,
+        "before": info_json(&outcome.before),
+        "after": info_json(&outcome.after),
+    })))
 }

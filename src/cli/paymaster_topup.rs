@@ -258,12 +258,11 @@ fn print_records(ctx: &Ctx, records: &[TopupRecord]) -> anyhow::Result<()> {
 fn history(ctx: &Ctx, path: &Path, args: &TopupArgs) -> anyhow::Result<ExitCode> {
     let mut records = audit::read_all(path).map_err(ops_err)?;
     if !args.paymaster.is_empty() {
-        let wanted: Vec<Address> = args
-            .paymaster
-            .iter()
-            .map(|p| pick_paymaster(ctx, p, args.entrypoint).map(|c| c.address))
-            .collect::<anyhow::Result<_>>()?;
-        records.retain(|r| wanted.contains(&r.address));
+        records.retain(|r| {
+            args.paymaster
+                .iter()
+                .any(|p| *p == r.paymaster || p.parse::<Address>().is_ok_and(|a| a == r.address))
+        });
     }
     print_records(ctx, &records)?;
     Ok(ExitCode::SUCCESS)

@@ -85,7 +85,9 @@ async fn the_config_route_shows_exports_and_sends_admin_writes() {
     send["dryRun"] = json!(false);
     let (status, v) = post(send).await;
     assert_eq!(status, 200, "{v}");
-    assert_eq!(v["outcome"]["after"]["deposit_wei"], wei("1.5").to_string());
+    assert_eq!(v["after"]["depositWei"], wei("1.5").to_string());
+    assert_eq!(v["before"]["depositWei"], wei("2").to_string());
+    assert!(v["txHash"].is_string());
     assert_eq!(
         tokio::task::block_in_place(|| own.deposit_info().0),
         wei("1.5")
