@@ -178,3 +178,56 @@ fn a_wrong_chain_id_or_a_readable_key_file_exits_2_before_anything_is_signed() {
     assert!(err.contains("chmod 600"), "{err}");
     assert_eq!(p.funder_nonce(), 0);
 }
+
+/// Runs `butler paymaster topup ARGS` at a terminal (a pty from `script`) answering `answer`.
+fn at_a_terminal(p: &Pm, args: &[&str], answer: &str) -> (i32, String) {
+    use std::io::Write;
+    let line = format!(
+        "{} --config {} paymaster topup {}",
+        assert_cmd::cargo::cargo_bin("butler").display(),
+        p.config.display(),
+        args.join(" ")
+    );
+    let mut cmd = std::process::Command::new("script");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("BUTLER_") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .args(["-qec", &line, "/dev/null"])
+        .env("HOME", p.sb.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
+}
+
+#[test]
+fn at_a_terminal_the_plan_is_shown_and_only_a_yes_sends() {
+    let Some(dn) = devnet::shared() else { return };
+    let p = Pm::new(dn, "0", "100", "");
+    let (code, out) = at_a_terminal(&p, &["--below", "1", "--to", "2"], "n\n");
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("Send this transaction? [y/N]") && out.contains("depositTo("),
+        "{out}"
+    );
+    assert_eq!(p.funder_nonce(), 0, "a no sends nothing");
+    let (code, out) = at_a_terminal(&p, &["--below", "1", "--to", "2"], "y\n");
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(p.funder_nonce(), 1);
+    assert_eq!(p.deposit(), wei("2"));
+}
