@@ -217,8 +217,17 @@ pub async fn execute(
     let gas = session.estimate_gas(&tx, balance).await?;
     let signed = session.sign(tx, nonce, gas, fees).await?;
     session.send(&signed).await?;
-    let receipt = match session.wait_mined(signed.hash, 1, wait, cancel).await? {
+    let receipt = match session.wait_mined(&signed, 1, wait, cancel).await? {
         Mined::Yes(r) => r,
+        Mined::NonceUsed => {
+            return Err(session.call_err(
+                call.function.clone(),
+                format!(
+                    "transaction {} will not be mined: another transaction of {} used nonce {nonce}",
+                    signed.hash, session.from
+                ),
+            ));
+        }
         Mined::No | Mined::Cancelled => {
             return Err(session.call_err(
                 call.function.clone(),

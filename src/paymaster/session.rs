@@ -57,6 +57,8 @@ pub enum Mined {
     Yes(Box<TransactionReceipt>),
     /// Not mined (or not confirmed) within the wait.
     No,
+    /// Never will be: another transaction of the signer was mined with its nonce.
+    NonceUsed,
     Cancelled,
 }
 
@@ -262,25 +264,34 @@ impl Session {
             .is_some())
     }
 
-    /// Waits at most `wait` for `hash` to be mined with `confirmations` blocks (1: mined).
+    /// Waits at most `wait` for `signed` to be mined with `confirmations` blocks (1: mined). Stops early
+    /// when another transaction of the signer was mined with the same nonce.
     pub async fn wait_mined(
         &self,
-        hash: B256,
+        signed: &Signed,
         confirmations: u64,
         wait: Duration,
         cancel: &CancellationToken,
     ) -> Result<Mined, OpsError> {
         let deadline = Instant::now() + wait;
         loop {
-            if let Some(r) = self.receipt(hash).await? {
-                let mined_in = r.block_number.unwrap_or_default();
-                let head = self
-                    .provider
-                    .get_block_number()
-                    .await
-                    .map_err(self.rpc("eth_blockNumber"))?;
-                if head + 1 >= mined_in + confirmations.max(1) {
-                    return Ok(Mined::Yes(Box::new(r)));
+            match self.receipt(signed.hash).await? {
+                Some(r) => {
+                    let mined_in = r.block_number.unwrap_or_default();
+                    let head = self
+                        .provider
+                        .get_block_number()
+                        .await
+                        .map_err(self.rpc("eth_blockNumber"))?;
+                    if head + 1 >= mined_in + confirmations.max(1) {
+                        return Ok(Mined::Yes(Box::new(r)));
+                    }
+                }
+                None => {
+                    let (latest, _) = self.nonces().await?;
+                    if latest > signed.nonce && self.receipt(signed.hash).await?.is_none() {
+                        return Ok(Mined::NonceUsed);
+                    }
                 }
             }
             if Instant::now() >= deadline {

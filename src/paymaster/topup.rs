@@ -433,7 +433,7 @@ async fn decide(
         return Ok(());
     }
     match session
-        .wait_mined(signed.hash, s.confirmations, s.wait, cancel)
+        .wait_mined(&signed, s.confirmations, s.wait, cancel)
         .await?
     {
         Mined::No => {
@@ -446,6 +446,17 @@ async fn decide(
                     signed.hash,
                     s.confirmations.max(1),
                     s.wait.as_secs()
+                ),
+            );
+            return Ok(());
+        }
+        Mined::NonceUsed => {
+            rec.set(
+                Action::Failed,
+                1,
+                format!(
+                    "transaction {} will not be mined: another transaction of the funder used nonce {nonce}",
+                    signed.hash
                 ),
             );
             return Ok(());

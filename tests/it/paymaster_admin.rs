@@ -24,7 +24,8 @@ fn ok(p: &Pm, args: &[&str]) -> Value {
 fn deposit_withdraw_and_stake_actions_change_get_deposit_info() {
     let Some(dn) = devnet::shared() else { return };
     let p = Pm::new(dn, "3", "0", "");
-    p.with_admin_key(dn.get("DEPLOYER_KEY"));
+    let (key, _) = p.new_owner();
+    p.with_admin_key(&key);
     let dest = PrivateKeySigner::random().address().to_checksum(None);
 
     let r = ok(&p, &["deposit", "--amount", "1", "--yes"]);

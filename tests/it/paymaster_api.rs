@@ -9,13 +9,14 @@ use serde_json::{Value, json};
 use crate::paymaster_support::*;
 use crate::support::api::{ADMIN, ApiServer, client};
 use crate::support::devnet;
-use crate::watcher_support::{DEV_ACCOUNT, calldata};
+use crate::watcher_support::calldata;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_config_route_shows_exports_and_sends_admin_writes() {
     let Some(dn) = devnet::shared() else { return };
-    let (own, other) = tokio::task::block_in_place(|| {
+    let (own, other, key, owner) = tokio::task::block_in_place(|| {
         let own = Pm::new(dn, "2", "0", "");
+        let (key, owner) = own.new_owner();
         let other = Pm::new(dn, "1", "0", "");
         let stranger = PrivateKeySigner::random().address().to_checksum(None);
         send_from_dev(
@@ -24,7 +25,7 @@ async fn the_config_route_shows_exports_and_sends_admin_writes() {
             &calldata("transferOwnership(address)", &[&stranger]),
             Default::default(),
         );
-        (own, other)
+        (own, other, key, owner)
     });
     let server = ApiServer::start(
         &format!(
@@ -37,7 +38,7 @@ async fn the_config_route_shows_exports_and_sends_admin_writes() {
             other.pm,
             other.ep
         ),
-        &[("BUTLER_PAYMASTER_OPS__ADMIN_KEY", dn.get("DEPLOYER_KEY"))],
+        &[("BUTLER_PAYMASTER_OPS__ADMIN_KEY", &key)],
     );
     let c = client();
     let post = |body: Value| {
@@ -74,7 +75,7 @@ async fn the_config_route_shows_exports_and_sends_admin_writes() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["chainId"], "31337");
     assert_eq!(v["transactions"][0]["data"], expected.as_str());
-    assert_eq!(v["meta"]["createdFromSafeAddress"], DEV_ACCOUNT);
+    assert_eq!(v["meta"]["createdFromSafeAddress"], owner.to_checksum(None));
     assert_eq!(
         tokio::task::block_in_place(|| own.deposit_info().0),
         wei("2"),

@@ -93,6 +93,29 @@ impl<'a> Pm<'a> {
         }
     }
 
+    /// Moves the paymaster's ownership from account 0 to a fresh funded key and returns that key (hex):
+    /// butler's admin writes then never race the other tests' transactions from account 0 for a nonce.
+    pub fn new_owner(&self) -> (String, alloy::primitives::Address) {
+        let owner = PrivateKeySigner::random();
+        self.dn.rpc_call(
+            "anvil_setBalance",
+            json!([owner.address(), format!("0x{:x}", wei("100"))]),
+        );
+        send_from_dev(
+            self.dn,
+            &self.pm,
+            &calldata(
+                "transferOwnership(address)",
+                &[&owner.address().to_string()],
+            ),
+            U256::ZERO,
+        );
+        (
+            format!("0x{}", hex::encode(owner.to_bytes())),
+            owner.address(),
+        )
+    }
+
     /// Adds `[paymaster_ops] admin_key_file` with `key` (mode 0600) to the config.
     pub fn with_admin_key(&self, key: &str) {
         let path = self.sb.write("admin.key", &format!("{key}\n"));
