@@ -11,9 +11,10 @@ use clap::Args;
 
 use super::paymaster_common::{OpsKey, ops_err, ops_signer, pick_paymaster};
 use super::{Ctx, UsageError};
-use crate::chain::ChainClient;
 use crate::chain::units::{format_ether_short, parse_ether, parse_units};
+use crate::chain::{ChainClient, ChainError};
 use crate::output::{OutputFormat, print_json, table};
+use crate::paymaster::OpsError;
 use crate::paymaster::audit::{self, TopupRecord};
 use crate::paymaster::session::Session;
 use crate::paymaster::topup::{self, Confirm, TopupSettings, TopupTarget};
@@ -209,11 +210,20 @@ pub async fn run(ctx: &Ctx, args: TopupArgs) -> anyhow::Result<ExitCode> {
     };
     let chain = ctx.chain_config()?;
     let client = ChainClient::from_config(&chain);
-    let session = Session::open(&client, signer, chain.chain_id)
-        .await
-        .map_err(ops_err)?;
-    let cancel = crate::shutdown::on_signals()?;
-    let records = topup::run(&session, &settings, &cancel).await;
+    let funder = signer.address();
+    let records = match Session::open(&client, signer, chain.chain_id).await {
+        Ok(session) => {
+            let cancel = crate::shutdown::on_signals()?;
+            topup::run(&session, &settings, &cancel).await
+        }
+        Err(e @ OpsError::Chain(ChainError::ChainIdMismatch { .. })) => return Err(ops_err(e)),
+        Err(e) => topup::fail_all(
+            &settings,
+            chain.chain_id.unwrap_or_default(),
+            funder,
+            &e.to_string(),
+        ),
+    };
     print_records(ctx, &records)?;
     Ok(ExitCode::from(topup::exit_code(&records)))
 }

@@ -104,7 +104,13 @@ impl AutoTopup {
                     return Err(OpsError::Chain(e));
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "auto top-up: node not reachable; next round in {} s", self.interval.as_secs())
+                    tracing::warn!(error = %e, "auto top-up: node not reachable; next round in {} s", self.interval.as_secs());
+                    topup::fail_all(
+                        &self.settings,
+                        self.chain.chain_id.unwrap_or_default(),
+                        self.signer.address(),
+                        &e.to_string(),
+                    );
                 }
             }
             tokio::select! {

@@ -84,6 +84,31 @@ pub async fn run(
     out
 }
 
+/// Records a run that could not start (the node unreachable before anything was read): one `failed`
+/// record per target, appended to the audit file so the failure shows in its history and metrics.
+/// `chain_id` is the configured one (0 when none is configured).
+pub fn fail_all(
+    settings: &TopupSettings,
+    chain_id: u64,
+    funder: Address,
+    reason: &str,
+) -> Vec<TopupRecord> {
+    let path = audit::audit_path(&settings.data_dir);
+    settings
+        .targets
+        .iter()
+        .map(|t| {
+            let mut rec = TopupRecord::start(chain_id, funder, settings, t);
+            rec.set(Action::Failed, 1, format!("{reason}; nothing sent"));
+            rec.stamp();
+            if let Err(e) = audit::append(&path, &rec) {
+                rec.reason = format!("{}; the audit record was not written: {e}", rec.reason);
+            }
+            rec
+        })
+        .collect()
+}
+
 fn eth(wei: U256) -> String {
     format!("{} ETH", format_ether(wei))
 }
@@ -93,14 +118,19 @@ fn gwei(wei: u128) -> String {
 }
 
 impl TopupRecord {
-    fn start(session: &Session, settings: &TopupSettings, t: &TopupTarget) -> TopupRecord {
+    fn start(
+        chain_id: u64,
+        funder: Address,
+        settings: &TopupSettings,
+        t: &TopupTarget,
+    ) -> TopupRecord {
         TopupRecord {
             time: String::new(),
             timestamp: 0,
             paymaster: t.name.clone(),
             address: t.address,
             entrypoint: t.entrypoint,
-            chain_id: session.chain_id,
+            chain_id,
             action: Action::Failed,
             dry_run: settings.dry_run,
             exit_code: 1,
@@ -111,7 +141,7 @@ impl TopupRecord {
             below_wei: t.below.to_string(),
             to_wei: t.to.to_string(),
             max_wei: t.max.map(|m| m.to_string()),
-            funder: Some(session.from),
+            funder: Some(funder),
             funder_balance_wei: None,
             funder_nonce: None,
             funder_pending_nonce: None,
@@ -143,7 +173,7 @@ async fn run_one(
     t: &TopupTarget,
     cancel: &CancellationToken,
 ) -> TopupRecord {
-    let mut rec = TopupRecord::start(session, s, t);
+    let mut rec = TopupRecord::start(session.chain_id, session.from, s, t);
     let audit_path = audit::audit_path(&s.data_dir);
     let lock = match PaymasterLock::acquire(&s.data_dir, t.address, s.wait, cancel).await {
         Ok(LockOutcome::Held(l)) => Some(l),

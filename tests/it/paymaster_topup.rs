@@ -231,3 +231,20 @@ fn at_a_terminal_the_plan_is_shown_and_only_a_yes_sends() {
     assert_eq!(p.funder_nonce(), 1);
     assert_eq!(p.deposit(), wei("2"));
 }
+
+#[test]
+fn an_unreachable_node_exits_1_and_is_recorded_as_failed() {
+    let Some(dn) = devnet::shared() else { return };
+    let p = Pm::new(dn, "0", "100", "");
+    let text = std::fs::read_to_string(&p.config).unwrap();
+    let dead = format!("http://127.0.0.1:{}", crate::support::free_port());
+    std::fs::write(&p.config, text.replace(dn.rpc(), &dead)).unwrap();
+    let (code, recs, err) = p.topup(&["--below", "1", "--to", "2", "--yes"]);
+    assert_eq!(code, 1, "{err}");
+    let r = one(&recs);
+    assert_eq!(r["action"], "failed");
+    assert!(r["reason"].as_str().unwrap().contains(&dead), "{r}");
+    let history = p.history();
+    assert_eq!(history.len(), 1, "the failure is in the audit file");
+    assert_eq!(history[0]["action"], "failed");
+}
