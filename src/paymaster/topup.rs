@@ -544,3 +544,44 @@ async fn decide(
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_wins_over_refused_which_wins_over_ok() {
+        let codes = |cs: &[u8]| {
+            let session_free = TopupSettings {
+                data_dir: PathBuf::new(),
+                targets: Vec::new(),
+                dry_run: false,
+                confirm: Confirm::Yes,
+                wait: Duration::ZERO,
+                confirmations: 1,
+                max_fee_per_gas: None,
+            };
+            let t = TopupTarget {
+                name: "p".into(),
+                address: Address::ZERO,
+                entrypoint: Address::ZERO,
+                below: U256::ZERO,
+                to: U256::ZERO,
+                max: None,
+            };
+            let recs: Vec<TopupRecord> = cs
+                .iter()
+                .map(|c| {
+                    let mut r = TopupRecord::start(1, Address::ZERO, &session_free, &t);
+                    r.exit_code = *c;
+                    r
+                })
+                .collect();
+            exit_code(&recs)
+        };
+        assert_eq!(codes(&[]), 0);
+        assert_eq!(codes(&[0, 0]), 0);
+        assert_eq!(codes(&[0, 3]), 3);
+        assert_eq!(codes(&[3, 1, 0]), 1);
+    }
+}

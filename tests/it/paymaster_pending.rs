@@ -1,6 +1,7 @@
 //! A top-up whose transaction stays pending (mining paused with `evm_setAutomine false`) is reported as
 //! failed with its hash and nonce and never replaced; the next run waits for it and sends nothing. Runs on
-//! its own devnet because it pauses mining. `--confirmations` waits for the blocks after the deposit's.
+//! its own devnet because it pauses mining. `--confirmations` waits for the blocks after the deposit's; a
+//! transaction of the funder that butler did not send is waited for too.
 
 use std::io::{BufRead, BufReader, Read};
 
@@ -104,4 +105,32 @@ fn a_pending_top_up_of_an_earlier_run_is_waited_for_and_never_doubled() {
     let head = crate::watcher_support::hex_u64(&dn.rpc_call("eth_blockNumber", json!([])));
     assert_eq!(head, recs[0]["block_number"].as_u64().unwrap() + 2);
     assert_eq!(p.deposit(), wei("4"));
+
+    // any transaction of the funder in flight (pending nonce above the latest) is waited for, even one
+    // butler did not send; past --wait-secs the run fails and sends nothing
+    dn.rpc_call("evm_setAutomine", json!([false]));
+    let key = format!("0x{}", hex::encode(p.funder.to_bytes()));
+    dn.cast(&[
+        "send",
+        "--async",
+        "--private-key",
+        &key,
+        "0x000000000000000000000000000000000000dEaD",
+        "--value",
+        "1",
+    ]);
+    let (code, recs, err) = p.topup(&["--below", "5", "--to", "6", "--yes", "--wait-secs", "1"]);
+    assert_eq!(code, 1, "{err}");
+    let reason = recs[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("transaction(s) of the funder") && reason.contains("nothing sent"),
+        "{reason}"
+    );
+    let pending = crate::watcher_support::hex_u64(&dn.rpc_call(
+        "eth_getTransactionCount",
+        json!([p.funder.address(), "pending"]),
+    ));
+    assert_eq!(pending, 3, "two top-ups mined, only the outside transaction pending");
+    dn.rpc_call("evm_setAutomine", json!([true]));
+    dn.rpc_call("evm_mine", json!([]));
 }

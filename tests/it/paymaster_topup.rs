@@ -80,12 +80,29 @@ fn two_runs_started_together_send_exactly_one_transaction() {
 #[test]
 fn dry_run_sends_nothing_and_exits_as_the_real_run_would() {
     let Some(dn) = devnet::shared() else { return };
-    let p = Pm::new(dn, "0", "100", "");
+    let p = Pm::new(
+        dn,
+        "0",
+        "100",
+        "topup_below_eth = \"5\"\ntopup_to_eth = \"6\"\ntopup_max_eth = \"10\"",
+    );
+    let (code, recs, err) = p.topup(&["--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        one(&recs)["amount_wei"],
+        wei("6").to_string(),
+        "thresholds from the config"
+    );
+    assert_eq!(one(&recs)["max_wei"], wei("10").to_string());
     let (code, recs, err) = p.topup(&["--below", "1", "--to", "3", "--dry-run"]);
     assert_eq!(code, 0, "{err}");
     let r = one(&recs);
     assert_eq!(r["action"], "planned");
-    assert_eq!(r["amount_wei"], wei("3").to_string());
+    assert_eq!(
+        r["amount_wei"],
+        wei("3").to_string(),
+        "flags win over the config"
+    );
     let (code, recs, _) = p.topup(&["--below", "1", "--to", "3", "--max", "0.5", "--dry-run"]);
     assert_eq!(
         code, 3,
