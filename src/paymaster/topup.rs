@@ -225,8 +225,11 @@ async fn run_one(
 
 /// What a wait for transactions in flight found.
 enum InFlight {
-    /// Nothing in flight (any more); `Some` describes what was waited for.
-    Clear(Option<String>),
+    /// Nothing in flight (any more): the funder's next nonce, and what was waited for, if anything.
+    Clear {
+        nonce: u64,
+        waited: Option<String>,
+    },
     /// Still in flight after the wait.
     Pending(String),
     Cancelled(String),
@@ -270,7 +273,10 @@ async fn wait_in_flight(
             rec.tx_nonce = nonce;
         }
         if what.is_empty() {
-            return Ok(InFlight::Clear(waited));
+            return Ok(InFlight::Clear {
+                nonce: latest,
+                waited,
+            });
         }
         let what = what.join(" and ");
         if waited.is_none() {
@@ -296,8 +302,8 @@ async fn decide(
     audit_path: &std::path::Path,
     cancel: &CancellationToken,
 ) -> Result<(), OpsError> {
-    let waited = match wait_in_flight(session, s, t, rec, audit_path, cancel).await? {
-        InFlight::Clear(w) => w,
+    let (nonce, waited) = match wait_in_flight(session, s, t, rec, audit_path, cancel).await? {
+        InFlight::Clear { nonce, waited } => (nonce, waited),
         InFlight::Pending(what) => {
             rec.set(
                 Action::Failed,
@@ -446,7 +452,6 @@ async fn decide(
             }
         }
     }
-    let nonce = rec.funder_nonce.unwrap_or_default();
     let signed = session.sign(tx, nonce, gas, fees).await?;
     rec.tx_hash = Some(signed.hash);
     rec.tx_nonce = Some(nonce);

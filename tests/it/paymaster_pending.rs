@@ -130,7 +130,10 @@ fn a_pending_top_up_of_an_earlier_run_is_waited_for_and_never_doubled() {
         "eth_getTransactionCount",
         json!([p.funder.address(), "pending"]),
     ));
-    assert_eq!(pending, 3, "two top-ups mined, only the outside transaction pending");
+    assert_eq!(
+        pending, 3,
+        "two top-ups mined, only the outside transaction pending"
+    );
     dn.rpc_call("evm_setAutomine", json!([true]));
     dn.rpc_call("evm_mine", json!([]));
 }
