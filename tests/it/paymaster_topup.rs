@@ -265,3 +265,26 @@ fn an_unreachable_node_exits_1_and_is_recorded_as_failed() {
     assert_eq!(history.len(), 1, "the failure is in the audit file");
     assert_eq!(history[0]["action"], "failed");
 }
+
+#[test]
+fn help_teaches_the_exit_codes_and_the_json_record() {
+    let sb = crate::support::Sandbox::new();
+    let out = sb
+        .butler()
+        .args(["paymaster", "topup", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "0  every paymaster is at or above --below",
+        "1  failed",
+        "2  usage or configuration error (including a wrong chain id)",
+        "3  refused",
+        "waited_pending",
+        "DATA_DIR/topup/audit.ndjson",
+        "--max-fee-gwei",
+        "--confirmations",
+    ] {
+        assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
+    }
+}
