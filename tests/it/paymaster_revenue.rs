@@ -1,6 +1,7 @@
 //! `butler paymaster revenue` over real sponsored UserOperations of the test paymaster (through alto on the
 //! shared devnet): its counts, gas cost and fees by token equal the sums over the chain's
-//! `UserOperationEvent` and `PostOpHandled` logs, and the `--by day` rows add up to the total.
+//! `UserOperationEvent` and `PostOpHandled` logs, `GET /api/admin/paymaster/revenue` answers the same row, and
+//! the `--by day` rows add up to the total.
 
 use std::collections::BTreeMap;
 
@@ -171,6 +172,46 @@ fn revenue_equals_the_sums_over_sponsored_operations_and_post_op_handled() {
         net,
         alloy::primitives::I256::from_raw(fees[&native]) - alloy::primitives::I256::from_raw(cost)
     );
+
+    // the API route answers the same row from the watcher's live state
+    let server = crate::support::api::ApiServer::start(
+        &format!(
+            "[chain]\nrpc_url = \"{}\"\nchain_id = 31337\n[[paymasters]]\nname = \"pm\"\naddress = \"{}\"\nentrypoint = \"{ep}\"\n\
+             [watcher]\nconfirmations = 0\npoll_interval_secs = 1\n\
+             [[watcher.sources]]\nname = \"ep\"\npreset = \"entrypoint\"\naddress = \"{ep}\"\nstart_block = {start}\n\
+             [[watcher.sources]]\nname = \"pm\"\npreset = \"paymaster\"\naddress = \"{}\"\nstart_block = {start}\n",
+            dn.rpc(),
+            p.pm,
+            p.pm
+        ),
+        &[],
+    );
+    let served = rt.block_on(async {
+        let c = crate::support::api::client();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let v: Value = c
+                .get(server.url("/api/admin/paymaster/revenue"))
+                .bearer_auth(crate::support::api::ADMIN)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if let Some(row) = v["paymasters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["address"] == p.pm.as_str() && r["postOps"] == 3)
+            {
+                return row.clone();
+            }
+            assert!(std::time::Instant::now() < deadline, "not indexed: {v}");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    });
+    assert_eq!(&served, r, "CLI and API give the same row");
 
     let out = p.butler(&["revenue", "--by", "day"]).output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
