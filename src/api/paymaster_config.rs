@@ -8,18 +8,16 @@ use std::time::Duration;
 use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ErrorBody};
-use super::input;
 use super::state::ApiState;
 use crate::chain::ChainError;
+use crate::http::body::body_kind;
+use crate::http::{ErrorBody, HttpError, JsonBody};
 use crate::paymaster::OpsError;
 use crate::paymaster::admin::{self, AdminAction};
 use crate::paymaster::safe;
@@ -45,23 +43,23 @@ pub struct PaymasterConfigRequest {
     pub format: Option<String>,
 }
 
-fn field<T>(name: &str, v: Option<T>, action: &str) -> Result<T, ApiError> {
-    v.ok_or_else(|| ApiError::invalid(format!("field `{name}` is required for action `{action}`")))
+fn field<T>(name: &str, v: Option<T>, action: &str) -> Result<T, HttpError> {
+    v.ok_or_else(|| HttpError::invalid(format!("field `{name}` is required for action `{action}`")))
 }
 
-fn action_of(r: &PaymasterConfigRequest) -> Result<AdminAction, ApiError> {
-    let amount = || -> Result<U256, ApiError> {
+fn action_of(r: &PaymasterConfigRequest) -> Result<AdminAction, HttpError> {
+    let amount = || -> Result<U256, HttpError> {
         let raw = field("amountWei", r.amount_wei.as_deref(), &r.action)?;
         U256::from_str_radix(raw, 10).map_err(|_| {
-            ApiError::invalid(format!(
+            HttpError::invalid(format!(
                 "field `amountWei`: `{raw}` is not a decimal wei amount"
             ))
         })
     };
-    let to = || -> Result<Address, ApiError> {
+    let to = || -> Result<Address, HttpError> {
         let raw = field("to", r.to.as_deref(), &r.action)?;
         raw.parse()
-            .map_err(|_| ApiError::invalid(format!("field `to`: `{raw}` is not an address")))
+            .map_err(|_| HttpError::invalid(format!("field `to`: `{raw}` is not an address")))
     };
     Ok(match r.action.as_str() {
         "deposit" => AdminAction::Deposit { amount: amount()? },
@@ -76,7 +74,7 @@ fn action_of(r: &PaymasterConfigRequest) -> Result<AdminAction, ApiError> {
         "stake_unlock" => AdminAction::StakeUnlock,
         "stake_withdraw" => AdminAction::StakeWithdraw { to: to()? },
         other => {
-            return Err(ApiError::invalid(format!(
+            return Err(HttpError::invalid(format!(
                 "field `action`: `{other}` is not one of deposit, withdraw, stake_add, stake_unlock, stake_withdraw"
             )));
         }
@@ -106,12 +104,14 @@ fn info_json(i: &admin::DepositInfo) -> Value {
     })
 }
 
-fn ops_error(e: OpsError) -> ApiError {
+fn ops_error(e: OpsError) -> HttpError {
     match e {
-        OpsError::Refused(m) => ApiError::new(StatusCode::FORBIDDEN, m),
-        OpsError::Chain(ChainError::ChainIdMismatch { .. }) => ApiError::unavailable(e.to_string()),
-        OpsError::Chain(ChainError::Call { .. }) => ApiError::invalid(e.to_string()),
-        other => ApiError::unavailable(other.to_string()),
+        OpsError::Refused(m) => HttpError::new(StatusCode::FORBIDDEN, m),
+        OpsError::Chain(ChainError::ChainIdMismatch { .. }) => {
+            HttpError::unavailable(e.to_string())
+        }
+        OpsError::Chain(ChainError::Call { .. }) => HttpError::invalid(e.to_string()),
+        other => HttpError::unavailable(other.to_string()),
     }
 }
 
@@ -120,7 +120,9 @@ fn ops_error(e: OpsError) -> ApiError {
     request_body = PaymasterConfigRequest,
     responses(
         (status = 200, description = "The call (dry run), the Safe batch, or the mined transaction with getDepositInfo before and after", body = Object),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 400, description = "Malformed JSON, or a body that does not fit the request (unknown field, wrong type)", body = ErrorBody),
+        (status = 413, description = "The body is over `[api] body_limit_bytes`", body = ErrorBody),
+        (status = 415, description = "The content type is not application/json", body = ErrorBody),
         (status = 403, description = "The admin key is not the paymaster's owner()", body = ErrorBody),
         (status = 404, description = "No such paymaster", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid, or the call reverts", body = ErrorBody),
@@ -130,19 +132,9 @@ fn ops_error(e: OpsError) -> ApiError {
 pub async fn config(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    input::body_kind(&headers, false)?;
-    let bytes = input::body_bytes(body, state.settings().api.body_limit_bytes)?;
-    let value = input::parse_json(&bytes)?;
-    let req: PaymasterConfigRequest = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        ApiError::invalid(if path == "." {
-            e.inner().to_string()
-        } else {
-            format!("field `{path}`: {}", e.inner())
-        })
-    })?;
+    JsonBody(req): JsonBody<PaymasterConfigRequest>,
+) -> Result<Json<Value>, HttpError> {
+    body_kind(&headers, false)?;
     let pm = state
         .settings()
         .paymasters
@@ -156,7 +148,7 @@ pub async fn config(
         })
         .cloned()
         .ok_or_else(|| {
-            ApiError::not_found(format!(
+            HttpError::not_found(format!(
                 "field `paymaster`: no [[paymasters]] entry `{}`",
                 req.paymaster
             ))
@@ -167,7 +159,7 @@ pub async fn config(
         None => false,
         Some("safe") => true,
         Some(other) => {
-            return Err(ApiError::invalid(format!(
+            return Err(HttpError::invalid(format!(
                 "field `format`: `{other}` is not `safe`"
             )));
         }
@@ -180,13 +172,13 @@ pub async fn config(
     }
     let client = state
         .chain()
-        .ok_or_else(|| ApiError::unavailable("no [chain] configured"))?;
+        .ok_or_else(|| HttpError::unavailable("no [chain] configured"))?;
     let expected = state.settings().chain.as_ref().and_then(|c| c.chain_id);
     if safe_format {
         let chain_id = client
             .check_chain_id(expected)
             .await
-            .map_err(|e| ApiError::unavailable(e.to_string()))?;
+            .map_err(|e| HttpError::unavailable(e.to_string()))?;
         let owner = crate::chain::bindings::IOwnable::new(pm.address, client.provider())
             .owner()
             .call()
@@ -201,14 +193,14 @@ pub async fn config(
         return Ok(Json(batch));
     }
     let key = state.settings().paymaster_admin_key.as_ref().ok_or_else(|| {
-        ApiError::unavailable(
+        HttpError::unavailable(
             "no admin key: set [paymaster_ops] admin_key_file or BUTLER_PAYMASTER_OPS__ADMIN_KEY",
         )
     })?;
     let signer: PrivateKeySigner = key
         .expose()
         .parse()
-        .map_err(|_| ApiError::unavailable("[paymaster_ops] admin_key is not a private key"))?;
+        .map_err(|_| HttpError::unavailable("[paymaster_ops] admin_key is not a private key"))?;
     let session = Session::open(client, signer, expected)
         .await
         .map_err(ops_error)?;

@@ -3,7 +3,7 @@
 //! `[paymaster_ops]` admin key after checking it is the paymaster's `owner()`.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -194,13 +194,6 @@ fn print_call(ctx: &Ctx, call: &AdminCall, extra: serde_json::Value) -> anyhow::
     }
 }
 
-fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
-}
-
 async fn run(ctx: &Ctx, a: &AdminArgs, action: AdminAction) -> anyhow::Result<ExitCode> {
     let pm = the_paymaster(ctx, a)?;
     let call = admin::admin_call(&action, pm.address, pm.entrypoint);
@@ -221,7 +214,7 @@ async fn run(ctx: &Ctx, a: &AdminArgs, action: AdminAction) -> anyhow::Result<Ex
             owner,
             chrono::Utc::now().timestamp_millis(),
         );
-        write_atomically(path, &serde_json::to_string_pretty(&batch)?)?;
+        crate::fs::atomic_write(path, serde_json::to_string_pretty(&batch)?.as_bytes())?;
         print_call(
             ctx,
             &call,

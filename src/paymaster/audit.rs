@@ -3,15 +3,14 @@
 //! is what `butler paymaster topup --output json` prints, `--history` reads and the exporter's
 //! `butler_topup_*` series are computed from.
 
-use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::{Address, B256};
-use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
 use super::OpsError;
+use crate::fs::{FsError, append_locked};
 
 /// What a top-up did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,25 +90,13 @@ pub fn audit_path(data_dir: &Path) -> PathBuf {
     data_dir.join("topup").join("audit.ndjson")
 }
 
-/// Appends one record (one `write` of one line, under an exclusive lock of the file, then fsync).
+/// Appends one record (one line, under an exclusive lock of the file, then fsync; see
+/// [`append_locked`]).
 pub fn append(path: &Path, record: &TopupRecord) -> Result<(), OpsError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(OpsError::io(dir))?;
-    }
-    let mut line = serde_json::to_vec(record).map_err(|e| OpsError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e),
-    })?;
+    let mut line =
+        serde_json::to_vec(record).map_err(|e| FsError::at(path)(std::io::Error::other(e)))?;
     line.push(b'\n');
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(OpsError::io(path))?;
-    file.lock_exclusive().map_err(OpsError::io(path))?;
-    let written = file.write_all(&line).and_then(|_| file.sync_data());
-    let _ = FileExt::unlock(&file);
-    written.map_err(OpsError::io(path))
+    Ok(append_locked(path, &line)?)
 }
 
 /// Every record, oldest first; a missing file is an empty history. An unterminated last line (a write
@@ -118,7 +105,7 @@ pub fn read_all(path: &Path) -> Result<Vec<TopupRecord>, OpsError> {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(OpsError::io(path)(e)),
+        Err(e) => return Err(FsError::at(path)(e).into()),
     };
     let mut out = Vec::new();
     let mut reader = BufReader::new(file);
@@ -126,7 +113,7 @@ pub fn read_all(path: &Path) -> Result<Vec<TopupRecord>, OpsError> {
     let mut n = 0;
     loop {
         line.clear();
-        let read = reader.read_line(&mut line).map_err(OpsError::io(path))?;
+        let read = reader.read_line(&mut line).map_err(FsError::at(path))?;
         if read == 0 || !line.ends_with('\n') {
             return Ok(out);
         }
@@ -218,10 +205,15 @@ mod tests {
 
     #[test]
     fn a_torn_last_line_is_skipped_and_a_bad_line_is_named() {
+        use std::io::Write;
+
         let dir = tempfile::tempdir().unwrap();
         let path = audit_path(dir.path());
         append(&path, &record(Action::None, None)).unwrap();
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         f.write_all(b"{\"time\":").unwrap();
         assert_eq!(read_all(&path).unwrap().len(), 1);
         f.write_all(b"\n").unwrap();

@@ -2,17 +2,16 @@
 //! `auto_topup_interval_secs`, the same top-up as `butler paymaster topup --yes` for each `[[paymasters]]`
 //! entry with `topup_below_eth` and `topup_to_eth`: same lock, same audit file, same thresholds.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use alloy::signers::local::PrivateKeySigner;
-use axum::Router;
 use tokio_util::sync::CancellationToken;
 
 use super::OpsError;
 use super::audit::Action;
 use super::session::Session;
 use super::topup::{self, Confirm, TopupSettings, TopupTarget};
+use crate::backoff;
 use crate::chain::{ChainClient, ChainError};
 use crate::config::{ChainConfig, Config, ConfigError};
 use crate::serve::{Mode, TaskError};
@@ -25,16 +24,16 @@ pub struct AutoTopup {
     pub interval: Duration,
 }
 
-impl AutoTopup {
-    /// From the config, when `[paymaster_ops] auto_topup` is on (`None` when it is off). The funder key is
-    /// required then; paymasters without both thresholds are left out (with a warning).
-    pub fn from_config(
-        config: &Config,
-        chain: ChainConfig,
-    ) -> Result<Option<AutoTopup>, ConfigError> {
-        let Some(ops) = config.paymaster_ops.as_ref().filter(|o| o.auto_topup) else {
-            return Ok(None);
-        };
+impl TryFrom<&Config> for AutoTopup {
+    type Error = ConfigError;
+
+    /// From `[paymaster_ops]`, `[chain]` and `[[paymasters]]` (built when `auto_topup` is on). The funder
+    /// key is required; paymasters without both thresholds are left out (with a warning).
+    fn try_from(config: &Config) -> Result<AutoTopup, ConfigError> {
+        let ops = config.paymaster_ops.as_ref().ok_or_else(|| {
+            ConfigError::Missing("auto_topup needs a [paymaster_ops] section".to_string())
+        })?;
+        let chain = config.require_chain()?.clone();
         let key = ops.funder_key()?.ok_or_else(|| {
             ConfigError::Missing(
                 "[paymaster_ops] auto_topup needs the funder key: funder_key_file or BUTLER_PAYMASTER_OPS__FUNDER_KEY"
@@ -66,7 +65,7 @@ impl AutoTopup {
                 }
             }
         }
-        Ok(Some(AutoTopup {
+        Ok(AutoTopup {
             chain,
             signer,
             settings: TopupSettings {
@@ -79,9 +78,11 @@ impl AutoTopup {
                 max_fee_per_gas: None,
             },
             interval: Duration::from_secs(ops.auto_topup_interval_secs),
-        }))
+        })
     }
+}
 
+impl AutoTopup {
     /// Runs rounds until `cancel`. A wrong chain id stops it (and the process); RPC failures are recorded
     /// in the audit file and retried at the next round.
     pub async fn run(self, cancel: CancellationToken) -> Result<(), OpsError> {
@@ -113,26 +114,20 @@ impl AutoTopup {
                     );
                 }
             }
-            tokio::select! {
-                _ = cancel.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(self.interval) => {}
+            if !backoff::sleep(self.interval, &cancel).await {
+                return Ok(());
             }
         }
     }
 
-    /// As a serve mode: no routes, one tracked task.
-    pub fn mode(self, listen: SocketAddr, cancel: CancellationToken) -> Mode {
+    /// As a serve mode: no listener, one tracked task.
+    pub fn mode(self, cancel: CancellationToken) -> Mode {
         let task = Box::pin(async move {
             self.run(cancel).await.map_err(|e| match e {
                 OpsError::Chain(c) => Box::new(c) as TaskError,
                 other => Box::new(other) as TaskError,
             })
         });
-        Mode {
-            name: "paymaster-auto-topup",
-            listen,
-            router: Router::new(),
-            tasks: vec![("paymaster-auto-topup".to_string(), task)],
-        }
+        Mode::new("paymaster-auto-topup").task("paymaster-auto-topup", task)
     }
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::chain::ChainError;
+use crate::fs::FsError;
 
 /// A failure of a paymaster operation.
 #[derive(Debug, thiserror::Error)]
@@ -10,12 +11,8 @@ pub enum OpsError {
     #[error(transparent)]
     Chain(#[from] ChainError),
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Fs(#[from] FsError),
     /// A line of the audit file is not an audit record.
     #[error("{path}:{line}: not an audit record: {message}")]
     Audit {
@@ -29,14 +26,4 @@ pub enum OpsError {
     /// The request cannot be carried out as given (a configuration or usage problem: exit code 2).
     #[error("{0}")]
     Refused(String),
-}
-
-impl OpsError {
-    /// Wraps an I/O error with its path.
-    pub fn io(path: &std::path::Path) -> impl Fn(std::io::Error) -> OpsError + '_ {
-        move |source| OpsError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    }
 }

@@ -12,9 +12,11 @@ use fs4::fs_std::FileExt;
 use tokio_util::sync::CancellationToken;
 
 use super::OpsError;
+use crate::backoff::{self, Backoff};
+use crate::fs::{FsError, create_dir_synced};
 
-/// How often a waiting run tries the lock again.
-const RETRY: Duration = Duration::from_millis(100);
+/// How often a waiting run tries the lock again: soon at first, then at most every half second.
+const RETRY: Backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(500));
 
 /// A held lock; dropping it releases the lock.
 #[derive(Debug)]
@@ -55,7 +57,7 @@ impl PaymasterLock {
     ) -> Result<LockOutcome, OpsError> {
         let path = lock_path(data_dir, paymaster);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(OpsError::io(dir))?;
+            create_dir_synced(dir)?;
         }
         let mut file = OpenOptions::new()
             .read(true)
@@ -63,16 +65,17 @@ impl PaymasterLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(OpsError::io(&path))?;
+            .map_err(FsError::at(&path))?;
         let started = Instant::now();
+        let mut delays = RETRY.delays();
         let mut first = true;
         loop {
-            if file.try_lock_exclusive().map_err(OpsError::io(&path))? {
+            if file.try_lock_exclusive().map_err(FsError::at(&path))? {
                 let info = format!("pid {}\n", std::process::id());
                 file.set_len(0)
                     .and_then(|_| file.seek(SeekFrom::Start(0)))
                     .and_then(|_| file.write_all(info.as_bytes()))
-                    .map_err(OpsError::io(&path))?;
+                    .map_err(FsError::at(&path))?;
                 let waited = if first {
                     Duration::ZERO
                 } else {
@@ -87,9 +90,9 @@ impl PaymasterLock {
                 });
             }
             first = false;
-            tokio::select! {
-                _ = cancel.cancelled() => return Ok(LockOutcome::Cancelled),
-                _ = tokio::time::sleep(RETRY) => {}
+            let left = wait.saturating_sub(started.elapsed());
+            if !backoff::sleep(delays.next_delay().min(left), cancel).await {
+                return Ok(LockOutcome::Cancelled);
             }
         }
     }

@@ -17,11 +17,12 @@ use alloy::signers::local::PrivateKeySigner;
 use tokio_util::sync::CancellationToken;
 
 use super::OpsError;
+use crate::backoff::{self, Backoff};
 use crate::chain::bindings::IEntryPoint;
 use crate::chain::{ChainClient, ChainError};
 
-/// How often a wait polls the node.
-pub const POLL: Duration = Duration::from_millis(250);
+/// How often a wait polls the node: soon at first, then at most every second.
+pub const POLL: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
 
 /// A signer bound to one provider handle and a checked chain id.
 #[derive(Clone)]
@@ -274,6 +275,7 @@ impl Session {
         cancel: &CancellationToken,
     ) -> Result<Mined, OpsError> {
         let deadline = Instant::now() + wait;
+        let mut delays = POLL.delays();
         loop {
             match self.receipt(signed.hash).await? {
                 Some(r) => {
@@ -297,9 +299,9 @@ impl Session {
             if Instant::now() >= deadline {
                 return Ok(Mined::No);
             }
-            tokio::select! {
-                _ = cancel.cancelled() => return Ok(Mined::Cancelled),
-                _ = tokio::time::sleep(POLL) => {}
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !backoff::sleep(delays.next_delay().min(left), cancel).await {
+                return Ok(Mined::Cancelled);
             }
         }
     }

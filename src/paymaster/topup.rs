@@ -16,6 +16,7 @@ use super::OpsError;
 use super::audit::{self, Action, TopupRecord};
 use super::lock::{LockOutcome, PaymasterLock};
 use super::session::{Mined, POLL, Session};
+use crate::backoff;
 use crate::chain::bindings::IEntryPoint;
 use crate::chain::units::format_ether;
 
@@ -247,6 +248,7 @@ async fn wait_in_flight(
 ) -> Result<InFlight, OpsError> {
     let unresolved = audit::unresolved_tx(&audit::read_all(audit_path)?, t.address);
     let deadline = tokio::time::Instant::now() + s.wait;
+    let mut delays = POLL.delays();
     let mut waited: Option<String> = None;
     loop {
         let (latest, pending) = session.nonces().await?;
@@ -286,9 +288,9 @@ async fn wait_in_flight(
         if tokio::time::Instant::now() >= deadline {
             return Ok(InFlight::Pending(what));
         }
-        tokio::select! {
-            _ = cancel.cancelled() => return Ok(InFlight::Cancelled(what)),
-            _ = tokio::time::sleep(POLL) => {}
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if !backoff::sleep(delays.next_delay().min(left), cancel).await {
+            return Ok(InFlight::Cancelled(what));
         }
     }
 }

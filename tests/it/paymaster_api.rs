@@ -109,7 +109,7 @@ async fn the_config_route_shows_exports_and_sends_admin_writes() {
         ),
         (
             json!({"paymaster": "own", "action": "stake_unlock", "extra": 1}),
-            422,
+            400,
         ),
         (
             json!({"paymaster": "own", "action": "stake_unlock", "format": "csv"}),
