@@ -156,6 +156,25 @@ if "$BUTLER" --config "$CONFIG" fees patterns create bad --pattern '(?x)Pool2/.*
 fi
 run fees explain "$FEES_KEY" --default-config demo --tags demo --account Pool1/validator-1
 run fees check
+step "paymaster top-up: a dry run, then a real one (lock, audit file, exit code 0), then the audit history"
+TOPUP_CONFIG=$RUN_DIR/butler-topup.toml
+FUNDER_KEY_FILE=$RUN_DIR/funder.key
+OWNER_KEY_FILE=$RUN_DIR/paymaster-owner.key
+(umask 077 && env_get DEPLOYER_KEY >"$FUNDER_KEY_FILE" && env_get DEPLOYER_KEY >"$OWNER_KEY_FILE")
+{
+  echo "data_dir = \"$RUN_DIR/data\""
+  cat "$CONFIG"
+  printf '\n[paymaster_ops]\nfunder_key_file = "%s"\nadmin_key_file = "%s"\n' "$FUNDER_KEY_FILE" "$OWNER_KEY_FILE"
+} >"$TOPUP_CONFIG"
+topup() { printf '\n$ butler %s\n' "$*"; "$BUTLER" --config "$TOPUP_CONFIG" "$@"; }
+topup paymaster topup --below 20 --to 25 --dry-run
+topup paymaster topup --below 20 --to 25 --yes
+topup paymaster topup --below 20 --to 25 --yes
+topup paymaster topup --history
+step "admin writes: a withdrawal shown as a dry run and written as a Safe Transaction Builder batch"
+topup paymaster withdraw --to "$(env_get EXECUTOR_ADDRESS)" --amount 1 --dry-run
+topup paymaster withdraw --to "$(env_get EXECUTOR_ADDRESS)" --amount 1 --safe-json "$RUN_DIR/withdraw-safe.json"
+jq -c .transactions "$RUN_DIR/withdraw-safe.json"
 step "the watcher and operations: its own /metrics, butler health across every part, log export, backup and restore"
 scripts/demo-watcher.sh "$CONFIG"
 step "Aztec staking: the real Aztec L1 contracts on the devnet, a provider, keys, a stake, attester states"

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::U256;
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use super::monitor::BundlerProbe;
 use super::state::ApiState;
 use crate::paymaster::paymaster_status;
+use crate::paymaster::revenue::{self, PaymasterRevenue};
 use crate::watcher::reduce::totals::PaymasterTotals;
 
 /// `GET /api/admin/bundlers`.
@@ -170,24 +171,6 @@ fn fees(t: &PaymasterTotals) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Indexed sponsorship and fees of one paymaster address.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PaymasterRevenue {
-    pub address: String,
-    /// The `[[paymasters]]` name, when the address is configured.
-    pub name: Option<String>,
-    pub sponsored_ops: u64,
-    pub succeeded: u64,
-    pub failed: u64,
-    pub sponsored_gas_used: String,
-    pub sponsored_gas_cost_wei: String,
-    /// `PostOpHandled` events and their modes (`opSucceeded`, `opReverted`, `postOpReverted`).
-    pub post_ops: u64,
-    pub post_op_modes: BTreeMap<String, u64>,
-    pub fees_by_token: BTreeMap<String, String>,
-}
-
 /// `GET /api/admin/paymaster/revenue`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -204,42 +187,18 @@ pub struct RevenueResponse {
     security(("bearer" = [])))]
 pub async fn revenue(State(state): State<ApiState>) -> Json<RevenueResponse> {
     let indexed = state.indexed();
-    let mut all_fees: BTreeMap<Address, U256> = BTreeMap::new();
-    let mut all_cost = U256::ZERO;
-    let paymasters = indexed
-        .totals
-        .paymasters
-        .iter()
-        .map(|(addr, t)| {
-            for (token, v) in &t.fees_by_token {
-                *all_fees.entry(*token).or_default() += *v;
-            }
-            all_cost += t.sponsored_gas_cost_wei;
-            PaymasterRevenue {
-                address: addr.to_checksum(None),
-                name: state
-                    .settings()
-                    .paymasters
-                    .iter()
-                    .find(|p| p.address == *addr)
-                    .map(|p| p.name.clone()),
-                sponsored_ops: t.sponsored_ops,
-                succeeded: t.succeeded,
-                failed: t.failed,
-                sponsored_gas_used: t.sponsored_gas_used.to_string(),
-                sponsored_gas_cost_wei: t.sponsored_gas_cost_wei.to_string(),
-                post_ops: t.post_ops,
-                post_op_modes: t.post_op_modes.clone(),
-                fees_by_token: fees(t),
-            }
-        })
-        .collect();
+    let paymasters = revenue::rows(&indexed.totals.paymasters, |addr| {
+        state
+            .settings()
+            .paymasters
+            .iter()
+            .find(|p| p.address == addr)
+            .map(|p| p.name.clone())
+    });
+    let (fees_by_token, sponsored_gas_cost_wei) = revenue::sums(&paymasters);
     Json(RevenueResponse {
         paymasters,
-        fees_by_token: all_fees
-            .into_iter()
-            .map(|(k, v)| (k.to_checksum(None), v.to_string()))
-            .collect(),
-        sponsored_gas_cost_wei: all_cost.to_string(),
+        fees_by_token,
+        sponsored_gas_cost_wei,
     })
 }

@@ -15,6 +15,7 @@ pub mod logs;
 pub mod metrics;
 pub mod monitor;
 pub mod openapi;
+pub mod paymaster_config;
 pub mod prom;
 pub mod public;
 pub mod settings;
@@ -76,6 +77,7 @@ fn admin_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(admin::bundlers))
         .routes(routes!(admin::paymaster_status_handler))
         .routes(routes!(admin::revenue))
+        .routes(routes!(paymaster_config::config))
         .routes(routes!(users::users))
         .routes(routes!(users::userops))
         .routes(routes!(metrics::summary))

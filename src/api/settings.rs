@@ -1,5 +1,6 @@
 //! [`ApiSettings`]: everything the watcher's HTTP API uses, as plain values, built once from the
-//! configuration (`[api]`, `[chain]`, `[[paymasters]]`, `[[bundlers]]`, `[[watcher.sources]]`, `[probe]`).
+//! configuration (`[api]`, `[chain]`, `[[paymasters]]`, `[[bundlers]]`, `[[watcher.sources]]`, `[probe]`,
+//! `[paymaster_ops]`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -64,6 +65,8 @@ pub struct ApiSettings {
     /// `[probe] factory`.
     pub factory: Option<Address>,
     pub monitor: MonitorSettings,
+    /// `[paymaster_ops]` admin key, for `POST /api/admin/paymaster/config` with `"dryRun": false`.
+    pub paymaster_admin_key: Option<Secret>,
 }
 
 impl TryFrom<&Config> for ApiSettings {
@@ -122,6 +125,10 @@ impl TryFrom<&Config> for ApiSettings {
             monitor: MonitorSettings {
                 interval: Duration::from_secs_f64(api.monitor_interval_secs),
                 timeout: Duration::from_secs_f64(api.monitor_timeout_secs),
+            },
+            paymaster_admin_key: match &config.paymaster_ops {
+                Some(o) => o.admin_key()?,
+                None => None,
             },
         })
     }

@@ -103,3 +103,16 @@ sol! {
         event PostOpHandled(bytes32 indexed userOpHash, address indexed sender, address indexed token, uint256 actualGasCost, uint256 feeAmount, uint8 mode);
     }
 }
+
+sol! {
+    /// eth-infinitism BasePaymaster (v0.7/v0.8): the owner's deposit and stake management.
+    #[sol(rpc)]
+    interface IBasePaymaster {
+        function deposit() external payable;
+        function withdrawTo(address withdrawAddress, uint256 amount) external;
+        function addStake(uint32 unstakeDelaySec) external payable;
+        function unlockStake() external;
+        function withdrawStake(address withdrawAddress) external;
+        function owner() external view returns (address);
+    }
+}

@@ -1,4 +1,5 @@
-//! `butler paymaster status`.
+//! `butler paymaster`: the command group, and `status`. The other commands have their own files
+//! (`paymaster_topup`, `paymaster_admin`, `paymaster_revenue`).
 
 use std::process::ExitCode;
 
@@ -17,6 +18,18 @@ pub enum PaymasterCommand {
         after_help = "Examples:\n  butler paymaster status\n  butler paymaster status --paymaster 0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9 --entrypoint 0x0000000071727De22E5E9d8BAf0edAc6f37da032 --output json"
     )]
     Status(StatusArgs),
+    /// Top up EntryPoint deposits from the funder key when under a threshold (safe for cron; exit 0/1/2/3).
+    #[command(after_help = super::paymaster_topup::TOPUP_HELP)]
+    Topup(super::paymaster_topup::TopupArgs),
+    /// Revenue from the event store: sponsored operations, gas cost, fees and net by token, by day or week.
+    Revenue(super::paymaster_revenue::RevenueArgs),
+    /// Add to the paymaster's EntryPoint deposit (EntryPoint.depositTo), from the admin key.
+    Deposit(super::paymaster_admin::DepositArgs),
+    /// Withdraw from the EntryPoint deposit (BasePaymaster.withdrawTo; owner only).
+    Withdraw(super::paymaster_admin::WithdrawArgs),
+    /// Stake management: add, unlock, withdraw (BasePaymaster; owner only).
+    #[command(subcommand)]
+    Stake(super::paymaster_admin::StakeCommand),
 }
 
 #[derive(Debug, Args)]
@@ -30,7 +43,17 @@ pub struct StatusArgs {
 }
 
 pub async fn run(ctx: &Ctx, cmd: PaymasterCommand) -> anyhow::Result<ExitCode> {
-    let PaymasterCommand::Status(args) = cmd;
+    match cmd {
+        PaymasterCommand::Status(args) => status(ctx, args).await,
+        PaymasterCommand::Topup(args) => super::paymaster_topup::run(ctx, args).await,
+        PaymasterCommand::Revenue(args) => super::paymaster_revenue::run(ctx, args),
+        PaymasterCommand::Deposit(args) => super::paymaster_admin::deposit(ctx, args).await,
+        PaymasterCommand::Withdraw(args) => super::paymaster_admin::withdraw(ctx, args).await,
+        PaymasterCommand::Stake(cmd) => super::paymaster_admin::stake(ctx, cmd).await,
+    }
+}
+
+async fn status(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let targets: Vec<(String, Address, Address)> = match (args.paymaster, args.entrypoint) {
         (Some(p), Some(e)) => vec![(p.to_string(), p, e)],
         _ => ctx

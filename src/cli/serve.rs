@@ -12,6 +12,7 @@ use crate::aztec::handlers::HandlerSettings;
 use crate::backoff::{self, Backoff};
 use crate::exporter::{self, ExporterSettings};
 use crate::fees::FeesSettings;
+use crate::paymaster::auto::AutoTopup;
 use crate::serve::{self, ServeOptions};
 use crate::shutdown;
 use crate::watcher::{Indexer, WatcherSettings};
@@ -100,6 +101,15 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
             tracing::warn!(
                 "no [watcher] section: the indexer is off; the API serves logs and telemetry"
             );
+        }
+        if ctx
+            .config()?
+            .paymaster_ops
+            .as_ref()
+            .is_some_and(|o| o.auto_topup)
+        {
+            let auto: AutoTopup = ctx.settings()?;
+            modes.push(auto.mode(cancel.clone()));
         }
         let (state, tasks) = api::ApiState::open(api_settings, view, cancel.clone())?;
         for c in collectors {

@@ -28,6 +28,7 @@ const SECRET_KEYS: &[&str] = &[
     "database_password",
     "signer_key",
     "keystore_passphrase",
+    "admin_key",
 ];
 
 /// One `BUTLER_SECTION__KEY=value` override: the variable, the key path it sets and the raw value.

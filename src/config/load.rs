@@ -406,6 +406,37 @@ mod tests {
     }
 
     #[test]
+    fn paymaster_ops_keys_come_from_the_environment_and_are_refused_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ops.toml");
+        write(&p, "[paymaster_ops]\nauto_topup = true\n");
+        let mut o = opts(
+            dir.path(),
+            &[
+                ("BUTLER_PAYMASTER_OPS__FUNDER_KEY", "0x01"),
+                ("BUTLER_PAYMASTER_OPS__ADMIN_KEY", "0x02"),
+            ],
+        );
+        o.explicit = Some(p);
+        let l = load(&o).unwrap();
+        let ops = l.config.paymaster_ops.as_ref().unwrap();
+        assert!(ops.auto_topup);
+        assert_eq!(ops.funder_key().unwrap().unwrap().expose(), "0x01");
+        assert_eq!(ops.admin_key().unwrap().unwrap().expose(), "0x02");
+        let path = PathBuf::from("/etc/butler.toml");
+        for key in ["funder_key", "admin_key"] {
+            let err = parse_str(&format!("[paymaster_ops]\n{key} = \"0x01\"\n"), &path)
+                .unwrap_err()
+                .to_string();
+            let env = format!("BUTLER_PAYMASTER_OPS__{}", key.to_uppercase());
+            assert!(
+                err.contains("/etc/butler.toml:2") && err.contains(&env),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     fn example_config_parses() {
         let c = parse_str(EXAMPLE_CONFIG, Path::new("config/butler.example.toml")).unwrap();
         c.validate().unwrap();

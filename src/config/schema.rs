@@ -13,6 +13,7 @@ use super::sections::chain::ChainConfig;
 use super::sections::exporter::ExporterConfig;
 use super::sections::fees::FeesConfig;
 use super::sections::health::HealthConfig;
+use super::sections::paymaster_ops::PaymasterOpsConfig;
 use super::sections::paymasters::PaymasterConfig;
 use super::sections::probe::ProbeConfig;
 use super::sections::watcher::WatcherConfig;
@@ -42,7 +43,10 @@ pub struct Config {
     pub fees: Option<FeesConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aztec: Option<AztecConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paymaster_ops: Option<PaymasterOpsConfig>,
 }
 
 impl Config {
@@ -91,6 +95,9 @@ impl Config {
         }
         if let Some(h) = &self.health {
             h.validate()?;
+        }
+        if let Some(o) = &self.paymaster_ops {
+            o.validate()?;
         }
         if let Some(c) = &self.chain {
             c.validate()?;

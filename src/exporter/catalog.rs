@@ -270,6 +270,23 @@ pub const SCRAPE_SUCCESS: MetricDef = gauge(
     "1 when every target of the collector (chain, paymaster, bundler, aztec) succeeded in this scrape, else 0.",
 );
 
+pub const TOPUP_LAST_RUN: MetricDef = gauge(
+    "butler_topup_last_run_timestamp_seconds",
+    &["paymaster"],
+    "Unix time of the latest record of this paymaster in the top-up audit file (DATA_DIR/topup/audit.ndjson).",
+);
+pub const TOPUP_FAILURES: MetricDef = MetricDef {
+    name: "butler_topup_failures_total",
+    kind: Kind::Counter,
+    labels: &["paymaster"],
+    help: "Records of this paymaster in the top-up audit file whose action is failed.",
+};
+pub const TOPUP_LAST_FAILED: MetricDef = gauge(
+    "butler_topup_last_failed",
+    &["paymaster"],
+    "1 when the latest top-up decision of this paymaster was failed or refused, else 0.",
+);
+
 /// Every `butler_` metric, in documentation order.
 pub const ALL: &[MetricDef] = &[
     CHAIN_UP,
@@ -311,4 +328,7 @@ pub const ALL: &[MetricDef] = &[
     BUILD_INFO,
     SCRAPE_DURATION,
     SCRAPE_SUCCESS,
+    TOPUP_LAST_RUN,
+    TOPUP_FAILURES,
+    TOPUP_LAST_FAILED,
 ];

@@ -17,6 +17,7 @@ mod render;
 pub mod rpc_probe;
 mod scrape;
 mod settings;
+mod topup;
 
 use std::sync::Arc;
 

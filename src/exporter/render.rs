@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use alloy::primitives::U256;
-use prometheus::{Encoder, GaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{CounterVec, Encoder, GaugeVec, Opts, Registry, TextEncoder};
 
 use super::catalog::{self, MetricDef};
 use super::{ExporterError, ExporterSettings, Scrape};
@@ -17,6 +17,7 @@ pub const COMMIT: &str = env!("BUTLER_BUILD_COMMIT");
 struct Families {
     registry: Registry,
     vecs: HashMap<&'static str, GaugeVec>,
+    counters: HashMap<&'static str, CounterVec>,
 }
 
 impl Families {
@@ -24,10 +25,14 @@ impl Families {
         Self {
             registry: Registry::new(),
             vecs: HashMap::new(),
+            counters: HashMap::new(),
         }
     }
 
     fn set(&mut self, def: &MetricDef, labels: &[&str], value: f64) -> Result<(), ExporterError> {
+        if def.kind == catalog::Kind::Counter {
+            return self.count(def, labels, value);
+        }
         let vec = match self.vecs.get(def.name) {
             Some(v) => v,
             None => {
@@ -37,6 +42,22 @@ impl Families {
             }
         };
         vec.get_metric_with_label_values(labels)?.set(value);
+        Ok(())
+    }
+}
+
+impl Families {
+    /// A counter's value, read from a source that holds the total (each scrape's registry is fresh).
+    fn count(&mut self, def: &MetricDef, labels: &[&str], total: f64) -> Result<(), ExporterError> {
+        let vec = match self.counters.get(def.name) {
+            Some(v) => v,
+            None => {
+                let v = CounterVec::new(Opts::new(def.name, def.help), def.labels)?;
+                self.registry.register(Box::new(v.clone()))?;
+                self.counters.entry(def.name).or_insert(v)
+            }
+        };
+        vec.get_metric_with_label_values(labels)?.inc_by(total);
         Ok(())
     }
 }
@@ -178,6 +199,12 @@ pub fn render(settings: &ExporterSettings, scrape: &Scrape) -> Result<String, Ex
         let Some(ok) = ok else { continue };
         f.set(&SCRAPE_DURATION, &[collector], *secs)?;
         f.set(&SCRAPE_SUCCESS, &[collector], flag(ok))?;
+    }
+
+    for (name, t) in &scrape.topup {
+        f.set(&TOPUP_LAST_RUN, &[name], t.last_run as f64)?;
+        f.set(&TOPUP_FAILURES, &[name], t.failures as f64)?;
+        f.set(&TOPUP_LAST_FAILED, &[name], flag(t.last_failed))?;
     }
 
     #[cfg(target_os = "linux")]

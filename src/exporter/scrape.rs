@@ -28,6 +28,8 @@ pub struct Scrape {
     pub aztec: Option<Result<AztecSample, ExporterError>>,
     /// Wall time of each collector, in seconds: (`chain`, `paymaster`, `bundler`, `aztec`).
     pub durations: [(&'static str, f64); 4],
+    /// The top-up audit file's state, by paymaster name.
+    pub topup: std::collections::BTreeMap<String, super::topup::TopupSample>,
 }
 
 /// Long-lived state of the exporter: the settings and one client per endpoint.
@@ -93,6 +95,12 @@ impl Collectors {
                 })
             }),
         ));
+        let topup = async {
+            match &s.topup_audit {
+                Some(path) => super::topup::collect(path).await,
+                None => Default::default(),
+            }
+        };
         let probes = futures::future::join_all(s.probes.iter().map(|p| async move {
             let read = p.read(timeout).await;
             if let Err(e) = &read {
@@ -111,8 +119,8 @@ impl Collectors {
                 None => None,
             }
         });
-        let ((chain, t_chain), (paymasters, t_pm), (bundlers, t_b), (aztec, t_az), probes) =
-            tokio::join!(chain, paymasters, bundlers, aztec, probes);
+        let ((chain, t_chain), (paymasters, t_pm), (bundlers, t_b), (aztec, t_az), probes, topup) =
+            tokio::join!(chain, paymasters, bundlers, aztec, probes, topup);
         if let Ok(c) = &chain {
             self.seen_chain_id.store(c.chain_id, Ordering::Relaxed);
         }
@@ -128,6 +136,7 @@ impl Collectors {
                 ("bundler", t_b),
                 ("aztec", t_az),
             ],
+            topup,
         }
     }
 }

@@ -52,6 +52,8 @@ pub struct ExporterSettings {
     pub probes: Vec<RpcProbe>,
     /// The Aztec collector's target (`[aztec]`), when configured.
     pub aztec: Option<super::AztecTarget>,
+    /// The top-up audit file the `butler_topup_*` series are read from (none without a data dir).
+    pub topup_audit: Option<std::path::PathBuf>,
 }
 
 impl TryFrom<&Config> for ExporterSettings {
@@ -106,6 +108,10 @@ impl TryFrom<&Config> for ExporterSettings {
                 .map(RpcProbe::try_from)
                 .collect::<Result<_, _>>()?,
             aztec: super::AztecTarget::from_config(config),
+            topup_audit: config
+                .data_dir()
+                .ok()
+                .map(|d| crate::paymaster::audit::audit_path(&d)),
         })
     }
 }

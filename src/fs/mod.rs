@@ -1,12 +1,14 @@
 //! The file layer every store uses: I/O errors that name their path, directory fsync, atomic file
-//! replacement, and the daily NDJSON segments ([`segments`]) behind the logs journal, the telemetry store and
-//! the chain-event log.
+//! replacement, locked appends to a file several processes share (the top-up audit), and the daily NDJSON
+//! segments ([`segments`]) behind the logs journal, the telemetry store and the chain-event log.
 
 pub mod segments;
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use fs4::fs_std::FileExt;
 
 pub use segments::{Segment, Segments};
 
@@ -95,6 +97,42 @@ fn replace(
     sync_dir(dir)
 }
 
+/// Appends `buf` (whole lines) to a file that several processes append to: creates the file and its
+/// directory when missing (both durable), holds an exclusive lock of the file while it cuts a torn last
+/// line another writer left, writes and fsyncs. On failure the file is cut back to where it ended, so
+/// nothing half-written stays.
+pub fn append_locked(path: &Path, buf: &[u8]) -> Result<(), FsError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    create_dir_synced(dir)?;
+    let created = !path.exists();
+    let mut f = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(FsError::at(path))?;
+    if created {
+        sync_dir(dir)?;
+    }
+    f.lock_exclusive().map_err(FsError::at(path))?;
+    let appended = append_whole(&mut f, buf);
+    let _ = FileExt::unlock(&f);
+    appended.map_err(FsError::at(path))
+}
+
+fn append_whole(f: &mut File, buf: &[u8]) -> std::io::Result<()> {
+    let len = f.metadata()?.len();
+    let keep = segments::complete_len(f, len)?;
+    if keep < len {
+        f.set_len(keep)?;
+    }
+    let written = f.write_all(buf).and_then(|()| f.sync_data());
+    if written.is_err() {
+        f.set_len(keep).and_then(|()| f.sync_data())?;
+    }
+    written
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +170,26 @@ mod tests {
         assert!(e.contains("no/such/dir/file.tmp"), "{e}");
         let e = sync_dir(&dir.path().join("gone")).unwrap_err().to_string();
         assert!(e.contains("gone"), "{e}");
+    }
+
+    #[test]
+    fn append_locked_creates_appends_and_cuts_a_torn_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit/trail.ndjson");
+        append_locked(&path, b"{\"a\":1}\n").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"torn\":")
+            .unwrap();
+        append_locked(&path, b"{\"b\":2}\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"a\":1}\n{\"b\":2}\n"
+        );
+        let e = append_locked(&path.join("under-a-file"), b"x").unwrap_err();
+        assert!(e.to_string().contains("trail.ndjson"), "{e}");
     }
 
     #[test]

@@ -100,7 +100,7 @@ impl Segments {
 }
 
 /// The length of `f` up to and including its last newline (0 when it has none).
-fn complete_len(f: &mut File, len: u64) -> std::io::Result<u64> {
+pub(super) fn complete_len(f: &mut File, len: u64) -> std::io::Result<u64> {
     const WINDOW: u64 = 64 << 10;
     let mut end = len;
     let mut buf = Vec::new();

@@ -25,6 +25,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/admin/bundlers"),
     ("get", "/api/admin/paymaster/status"),
     ("get", "/api/admin/paymaster/revenue"),
+    ("post", "/api/admin/paymaster/config"),
     ("get", "/api/admin/users"),
     ("get", "/api/admin/userops"),
     ("get", "/api/admin/metrics/summary"),

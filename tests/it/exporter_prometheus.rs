@@ -138,6 +138,10 @@ fn every_emitted_metric_is_documented_and_vice_versa() {
         if name == "butler_chain_peers" || name.starts_with("butler_aztec_") {
             continue;
         }
+        // the top-up series need an audit file: tests/it/paymaster_exporter.rs scrapes them.
+        if name.starts_with("butler_topup_") {
+            continue;
+        }
         assert!(
             emitted.contains_key(name),
             "{name} is documented but was not emitted on the devnet:\n{text}"

@@ -190,7 +190,7 @@ fn indexed_userops_equal_the_chains_user_operation_events() {
 
 /// Sends one v0.7 UserOperation from a fresh SimpleAccount, sponsored by the test paymaster with
 /// `paymasterData = token ++ fee`; the account calls `dest` with `func`. Returns (userOpHash, success).
-async fn send_sponsored(
+pub(crate) async fn send_sponsored(
     dn: &Devnet,
     paymaster: Address,
     token: Address,

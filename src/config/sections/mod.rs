@@ -8,6 +8,7 @@ pub mod chain;
 pub mod exporter;
 pub mod fees;
 pub mod health;
+pub mod paymaster_ops;
 pub mod paymasters;
 pub mod probe;
 pub mod probes;

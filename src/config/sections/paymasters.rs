@@ -15,4 +15,13 @@ pub struct PaymasterConfig {
     /// Health check and alert threshold, in ETH (decimal string).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_deposit_eth: Option<EthAmount>,
+    /// `butler paymaster topup` tops up when the deposit is under this (ETH); `--below` wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topup_below_eth: Option<EthAmount>,
+    /// ... up to this deposit (ETH); `--to` wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topup_to_eth: Option<EthAmount>,
+    /// ... sending at most this much in one top-up (ETH); `--max` wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topup_max_eth: Option<EthAmount>,
 }
