@@ -5,6 +5,7 @@
 //! Core modules never see clap: the CLI maps its arguments into plain settings.
 
 pub mod api;
+pub mod bundlers;
 pub mod chain;
 pub mod cli;
 pub mod config;

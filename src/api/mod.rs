@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod bundlers;
 pub mod error;
 pub mod health;
 pub mod input;
@@ -15,6 +16,7 @@ pub mod logs;
 pub mod metrics;
 pub mod monitor;
 pub mod openapi;
+pub mod prom;
 pub mod public;
 pub mod state;
 pub mod stream;
@@ -66,6 +68,11 @@ fn admin_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(logs::query))
         .routes(routes!(stream::stream))
         .routes(routes!(admin::bundlers))
+        .routes(routes!(bundlers::spawn))
+        .routes(routes!(bundlers::register))
+        .routes(routes!(bundlers::stop))
+        .routes(routes!(bundlers::start))
+        .routes(routes!(bundlers::unregister))
         .routes(routes!(admin::paymaster_status_handler))
         .routes(routes!(admin::revenue))
         .routes(routes!(users::users))
@@ -91,6 +98,7 @@ pub fn router(state: ApiState) -> Router {
         ingest_routes().route_layer(from_fn_with_state(state.clone(), auth::require_ingest));
     let (routes, _) = open_routes().merge(ingest).merge(admin).split_for_parts();
     let mut router = routes
+        .route("/metrics", axum::routing::get(prom::metrics))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)
         .layer(DefaultBodyLimit::max(api.body_limit_bytes))

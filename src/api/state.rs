@@ -1,5 +1,6 @@
 //! The API's settings (a plain struct built from `[api]` and the rest of the config) and its shared state:
-//! tokens, the log and telemetry stores, the health snapshot, the SSE client cap.
+//! tokens, the log and telemetry stores, the health snapshot, the SSE client cap, the bundler supervisor
+//! and the metrics registry of the watcher's `GET /metrics`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::auth::Token;
 use super::monitor::{self, MonitorSettings, SharedSnapshot, Snapshot};
+use crate::bundlers::Supervisor;
+use crate::bundlers::metrics::BundlerCollector;
 use crate::chain::ChainClient;
 use crate::config::{
     ApiConfig, BundlerConfig, ChainConfig, Config, ConfigError, PaymasterConfig, WatcherSource,
@@ -55,6 +58,8 @@ pub struct ApiSettings {
     pub sources: Vec<WatcherSource>,
     pub factory: Option<alloy::primitives::Address>,
     pub monitor: MonitorSettings,
+    /// `[supervisor]`: bundlers this process spawns and supervises.
+    pub supervisor: Option<crate::bundlers::SupervisorSettings>,
 }
 
 impl ApiSettings {
@@ -83,6 +88,7 @@ impl ApiSettings {
                 interval: Duration::from_secs(5),
                 timeout: Duration::from_secs(3),
             },
+            supervisor: crate::bundlers::SupervisorSettings::from_config(config)?,
             api,
         })
     }
@@ -102,6 +108,8 @@ pub enum StartError {
     Logs(#[source] JournalError),
     #[error("telemetry store: {0}")]
     Telemetry(#[source] JournalError),
+    #[error("bundler supervisor: {0}")]
+    Bundlers(#[source] crate::bundlers::BundlerError),
 }
 
 struct Inner {
@@ -117,6 +125,8 @@ struct Inner {
     watcher: Option<WatcherView>,
     empty: Arc<State>,
     started: Instant,
+    supervisor: Option<Supervisor>,
+    registry: prometheus::Registry,
 }
 
 /// The state every handler gets. Cheap to clone.
@@ -168,6 +178,19 @@ impl ApiState {
                 Ok(())
             }),
         ));
+        let registry = prometheus::Registry::new();
+        let supervisor = match settings.supervisor.clone() {
+            None => None,
+            Some(s) => {
+                let (sup, task) = Supervisor::start(s, logs.clone(), cancel.clone())
+                    .map_err(StartError::Bundlers)?;
+                if let Err(e) = registry.register(Box::new(BundlerCollector::new(sup.clone()))) {
+                    tracing::warn!(error = %e, "bundler metrics not registered");
+                }
+                tasks.push(("bundler-supervisor".to_string(), task));
+                Some(sup)
+            }
+        };
         let state = ApiState(Arc::new(Inner {
             admin: settings.admin_token.as_ref().map(Token::new),
             ingest: settings.ingest_token.as_ref().map(Token::new),
@@ -181,6 +204,8 @@ impl ApiState {
             watcher,
             empty: Arc::new(State::new(0)),
             started: Instant::now(),
+            supervisor,
+            registry,
         }));
         Ok((state, tasks))
     }
@@ -228,5 +253,13 @@ impl ApiState {
     }
     pub fn uptime(&self) -> Duration {
         self.0.started.elapsed()
+    }
+    /// The bundler supervisor, when `[supervisor]` is configured.
+    pub fn supervisor(&self) -> Option<&Supervisor> {
+        self.0.supervisor.as_ref()
+    }
+    /// The registry the watcher's `GET /metrics` gathers; subsystems register their collectors on it.
+    pub fn registry(&self) -> &prometheus::Registry {
+        &self.0.registry
     }
 }

@@ -1,6 +1,7 @@
 //! The command line: global flags, the command tree, configuration loading for commands, and exit codes
 //! (0 ok, 1 runtime failure, 2 usage or configuration error). One file per command group.
 
+mod bundlers;
 mod chain;
 mod config;
 mod context;
@@ -112,6 +113,9 @@ pub enum Command {
     /// Validator fee configuration (Vouch execution configs, Commit-Boost muxes): the fee manager's store.
     #[command(subcommand)]
     Fees(fees::FeesCommand),
+    /// Bundlers supervised by `serve --watcher`: list, spawn, register, stop, start, unregister, logs.
+    #[command(subcommand)]
+    Bundlers(bundlers::BundlersCommand),
     /// Run long-lived modes in one process (--prometheus: the metrics exporter; --fee-manager: the fee
     /// manager; --watcher: the event indexer and its HTTP API) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
@@ -133,6 +137,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logs(cmd) => logs::run(&ctx, cmd).await,
         Command::Probe(cmd) => probe::run(&ctx, cmd).await,
         Command::Fees(cmd) => fees::run(&ctx, cmd).await,
+        Command::Bundlers(cmd) => bundlers::run(&ctx, cmd).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
     }
 }

@@ -21,6 +21,7 @@ const SECRET_KEYS: &[&str] = &[
     "funder_key",
     "private_key",
     "database_password",
+    "executor_keys",
 ];
 
 /// Where to look and which environment to read. Built from the process by the CLI; tests build it by hand.

@@ -8,8 +8,10 @@ mod error;
 mod load;
 mod schema;
 mod secret;
+pub mod sections;
 
 pub use error::ConfigError;
 pub use load::{CONFIG_ENV, EXAMPLE_CONFIG, LoadOptions, Loaded, load, locate};
 pub use schema::*;
+pub use sections::supervisor::{SupervisorConfig, TemplateConfig};
 pub use secret::{Secret, resolve_secret};

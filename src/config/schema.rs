@@ -33,6 +33,8 @@ pub struct Config {
     pub api: Option<ApiConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fees: Option<FeesConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<super::sections::supervisor::SupervisorConfig>,
 }
 
 /// `[chain]`: the JSON-RPC endpoint every chain command uses.
@@ -466,6 +468,9 @@ impl Config {
         }
         if let Some(e) = &self.exporter {
             e.validate()?;
+        }
+        if let Some(s) = &self.supervisor {
+            s.validate()?;
         }
         if let Some(c) = &self.chain
             && !(c.timeout_secs > 0.0 && c.timeout_secs.is_finite())

@@ -1,0 +1,3 @@
+//! Configuration sections, one file each.
+
+pub mod supervisor;
