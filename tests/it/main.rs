@@ -6,6 +6,7 @@ mod api_cli;
 mod api_devnet;
 mod api_durability;
 mod api_sse;
+mod bundlers;
 mod cli_config;
 mod exporter;
 mod exporter_faults;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod bundlers;
 pub mod devnet;
 pub mod fees;
 
