@@ -82,7 +82,13 @@ pub fn start(launch: &Launch, logs: &LogStore) -> std::io::Result<Running> {
     let (tx, rx) = mpsc::channel::<LogEvent>(1024);
     let mut readers = tokio::task::JoinSet::new();
     if let Some(out) = child.stdout.take() {
-        readers.spawn(read_lines(out, false, launch.clone(), last_line.clone(), tx.clone()));
+        readers.spawn(read_lines(
+            out,
+            false,
+            launch.clone(),
+            last_line.clone(),
+            tx.clone(),
+        ));
     }
     if let Some(err) = child.stderr.take() {
         readers.spawn(read_lines(err, true, launch.clone(), last_line.clone(), tx));
@@ -111,7 +117,11 @@ impl Running {
         match tokio::time::timeout(grace, self.child.wait()).await {
             Ok(status) => status,
             Err(_) => {
-                tracing::warn!(pid = self.pid, grace_secs = grace.as_secs(), "bundler ignored SIGTERM; sending SIGKILL to its group");
+                tracing::warn!(
+                    pid = self.pid,
+                    grace_secs = grace.as_secs(),
+                    "bundler ignored SIGTERM; sending SIGKILL to its group"
+                );
                 let _ = killpg(group, Signal::SIGKILL);
                 self.child.wait().await
             }
@@ -119,13 +129,22 @@ impl Running {
     }
 
     /// Lets the output readers finish (at most `within`) and describes the exit.
-    pub async fn finish(mut self, status: ExitStatus, requested: bool, within: Duration) -> LastExit {
+    pub async fn finish(
+        mut self,
+        status: ExitStatus,
+        requested: bool,
+        within: Duration,
+    ) -> LastExit {
         let _ = tokio::time::timeout(within, async {
             while self.readers.join_next().await.is_some() {}
         })
         .await;
         self.readers.abort_all();
-        let last_line = self.last_line.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let last_line = self
+            .last_line
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         exit_of(status, requested, last_line)
     }
 }
@@ -240,7 +259,10 @@ pub fn event_of(service: &str, line: &str, stderr: bool) -> (LogEvent, bool) {
     obj.remove("pid");
     obj.remove("hostname");
     let mut meta = Map::new();
-    meta.insert("stream".into(), (if stderr { "stderr" } else { "stdout" }).into());
+    meta.insert(
+        "stream".into(),
+        (if stderr { "stderr" } else { "stdout" }).into(),
+    );
     meta.extend(obj);
     event.meta = Some(Value::Object(meta));
     (event, true)

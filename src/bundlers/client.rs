@@ -36,8 +36,12 @@ impl BundlersClient {
 
     /// `POST /api/admin/bundlers/spawn`.
     pub async fn spawn(&self, body: &Value) -> Result<Value, ClientError> {
-        self.send(reqwest::Method::POST, "/api/admin/bundlers/spawn", Some(body))
-            .await
+        self.send(
+            reqwest::Method::POST,
+            "/api/admin/bundlers/spawn",
+            Some(body),
+        )
+        .await
     }
 
     /// `POST /api/admin/bundlers/register`.

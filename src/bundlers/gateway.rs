@@ -76,7 +76,10 @@ async fn handle(
             other => gw.forward_value(&path, other).await,
         };
         return (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             answer.to_string(),
         )
             .into_response();

@@ -93,7 +93,8 @@ pub(super) async fn run_spawned(
                     r.reason = Some(reason.clone());
                 });
                 save(&sup).await;
-                sup.note(&id, Level::Error, format!("cannot run: {reason}")).await;
+                sup.note(&id, Level::Error, format!("cannot run: {reason}"))
+                    .await;
             }
             Outcome::Exited { exit, up_for } => {
                 if up_for >= settings.backoff_max {
@@ -122,7 +123,14 @@ pub(super) async fn run_spawned(
                         r.reason = Some(reason.clone());
                     });
                     save(&sup).await;
-                    sup.note(&id, Level::Error, format!("{reason}; not restarting (`butler bundlers start {id}` tries again)")).await;
+                    sup.note(
+                        &id,
+                        Level::Error,
+                        format!(
+                            "{reason}; not restarting (`butler bundlers start {id}` tries again)"
+                        ),
+                    )
+                    .await;
                     continue;
                 }
                 let reason = format!(
@@ -137,22 +145,18 @@ pub(super) async fn run_spawned(
                 });
                 save(&sup).await;
                 sup.note(&id, Level::Warn, reason).await;
-                let wait = tokio::time::sleep(backoff);
-                tokio::pin!(wait);
-                loop {
-                    tokio::select! {
-                        _ = cancel.cancelled() => {
-                            sup.update(&id, |r| { r.status = Status::Stopped; r.reason = Some("the watcher stopped".to_string()); });
-                            return;
-                        }
-                        _ = &mut wait => break,
-                        msg = rx.recv() => match msg {
-                            None => return,
-                            Some(Control::Remove(ack)) => { let _ = ack.send(()); return; }
-                            Some(Control::Stop(ack)) => { stopped(&sup, &id, None).await; let _ = ack.send(()); break; }
-                            Some(Control::Start) => break,
-                        },
+                tokio::select! {
+                    _ = cancel.cancelled() => {
+                        sup.update(&id, |r| { r.status = Status::Stopped; r.reason = Some("the watcher stopped".to_string()); });
+                        return;
                     }
+                    _ = tokio::time::sleep(backoff) => {}
+                    msg = rx.recv() => match msg {
+                        None => return,
+                        Some(Control::Remove(ack)) => { let _ = ack.send(()); return; }
+                        Some(Control::Stop(ack)) => { stopped(&sup, &id, None).await; let _ = ack.send(()); }
+                        Some(Control::Start) => {}
+                    },
                 }
                 if sup.get(&id).is_some_and(|r| r.desired == Desired::Running) {
                     sup.update(&id, |r| r.restarts += 1);
@@ -175,7 +179,8 @@ async fn stopped(sup: &Supervisor, id: &str, exit: Option<LastExit>) {
         }
     });
     save(sup).await;
-    sup.note(id, Level::Info, "stopped by request".to_string()).await;
+    sup.note(id, Level::Info, "stopped by request".to_string())
+        .await;
 }
 
 async fn save(sup: &Supervisor) {
@@ -225,7 +230,11 @@ async fn run_once(
     };
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", public)).await {
         Ok(l) => l,
-        Err(e) => return failed(format!("cannot bind the gateway on 127.0.0.1:{public}: {e}")),
+        Err(e) => {
+            return failed(format!(
+                "cannot bind the gateway on 127.0.0.1:{public}: {e}"
+            ));
+        }
     };
     let gw_cancel = CancellationToken::new();
     let gw = tokio::spawn(gateway::serve(
@@ -236,7 +245,19 @@ async fn run_once(
         gw_cancel.clone(),
     ));
     let outcome = match child::start(&launch, &sup.0.logs) {
-        Ok(running) => supervise(sup, id, running, template.ready_timeout_secs, template.stop_grace_secs, internal, rx, cancel).await,
+        Ok(running) => {
+            supervise(
+                sup,
+                id,
+                running,
+                template.ready_timeout_secs,
+                template.stop_grace_secs,
+                internal,
+                rx,
+                cancel,
+            )
+            .await
+        }
         Err(e) => failed(format!("cannot start `{}`: {e}", launch.argv[0])),
     };
     sup.set_up_since(id, None);
@@ -263,7 +284,8 @@ async fn supervise(
         r.reason = Some("starting".to_string());
     });
     save(sup).await;
-    sup.note(id, Level::Info, format!("started, pid {pid}")).await;
+    sup.note(id, Level::Info, format!("started, pid {pid}"))
+        .await;
     let grace = Duration::from_secs(stop_grace_secs);
     let flush = Duration::from_secs(1);
     let http = sup.0.http.clone();
@@ -446,7 +468,11 @@ pub(super) async fn run_registered(
     loop {
         let Some(record) = sup.get(&id) else { return };
         let probe = rpc_url(&sup.0.http, &record.rpc_url, "eth_chainId").await;
-        let status = if probe.is_ok() { Status::Up } else { Status::Down };
+        let status = if probe.is_ok() {
+            Status::Up
+        } else {
+            Status::Down
+        };
         let now = crate::telemetry::now_ms();
         sup.update(&id, |r| {
             r.status = status;

@@ -157,7 +157,8 @@ impl Supervisor {
         let s = sup.clone();
         let task: Task = Box::pin(async move {
             s.persist().await?;
-            let ids: Vec<String> = s.with_entries(|e| e.iter().map(|e| e.record.id.clone()).collect());
+            let ids: Vec<String> =
+                s.with_entries(|e| e.iter().map(|e| e.record.id.clone()).collect());
             for id in ids {
                 s.launch(&id);
             }
@@ -181,7 +182,11 @@ impl Supervisor {
 
     /// One instance.
     pub fn get(&self, id: &str) -> Option<BundlerInstance> {
-        self.with_entries(|e| e.iter().find(|e| e.record.id == id).map(|e| e.record.clone()))
+        self.with_entries(|e| {
+            e.iter()
+                .find(|e| e.record.id == id)
+                .map(|e| e.record.clone())
+        })
     }
 
     /// Each instance with the seconds its current process has been up.
@@ -209,19 +214,17 @@ impl Supervisor {
                 if s.templates.is_empty() {
                     "none; add [[supervisor.templates]]".to_string()
                 } else {
-                    s.templates.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                    s.templates
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             ))
         })?;
         let record = {
             let entries = self.0.entries.lock().unwrap_or_else(|p| p.into_inner());
             self.check_unique(&entries, &req.name)?;
-            let used: BTreeSet<u16> = entries
-                .iter()
-                .flat_map(|e| [e.record.port, e.record.internal_port])
-                .flatten()
-                .collect();
-            let (public, internal) = ports::allocate_pair(s.port_range, &used)?;
             let taken: BTreeSet<&str> = entries
                 .iter()
                 .flat_map(|e| {
@@ -232,8 +235,11 @@ impl Supervisor {
                         .chain(e.record.utility_address.as_deref())
                 })
                 .collect();
-            let free: Vec<&settings::PoolKey> =
-                s.keys.iter().filter(|k| !taken.contains(k.address.as_str())).collect();
+            let free: Vec<&settings::PoolKey> = s
+                .keys
+                .iter()
+                .filter(|k| !taken.contains(k.address.as_str()))
+                .collect();
             let executors = if template.config_uses("executor_keys") {
                 template.executor_keys_per_instance
             } else {
@@ -249,6 +255,12 @@ impl Supervisor {
                     s.keys.len()
                 )));
             }
+            let used: BTreeSet<u16> = entries
+                .iter()
+                .flat_map(|e| [e.record.port, e.record.internal_port])
+                .flatten()
+                .collect();
+            let (public, internal) = ports::allocate_pair(s.port_range, &used)?;
             BundlerInstance {
                 id: format!("{}_{}", req.base, suffix()),
                 name: req.name.clone(),
@@ -266,7 +278,10 @@ impl Supervisor {
                 restarts: 0,
                 last_exit: None,
                 desired: Desired::Running,
-                executor_addresses: free[..executors].iter().map(|k| k.address.clone()).collect(),
+                executor_addresses: free[..executors]
+                    .iter()
+                    .map(|k| k.address.clone())
+                    .collect(),
                 utility_address: (utility == 1).then(|| free[executors].address.clone()),
             }
         };
@@ -287,7 +302,8 @@ impl Supervisor {
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(BundlerError::Invalid(
-                "rpcUrl must not carry credentials (they would be shown in lists and logs)".to_string(),
+                "rpcUrl must not carry credentials (they would be shown in lists and logs)"
+                    .to_string(),
             ));
         }
         let record = {
@@ -325,7 +341,8 @@ impl Supervisor {
         if control.send(Control::Stop(tx)).await.is_ok() {
             let _ = rx.await;
         }
-        self.get(id).ok_or_else(|| BundlerError::NotFound(id.to_string()))
+        self.get(id)
+            .ok_or_else(|| BundlerError::NotFound(id.to_string()))
     }
 
     /// Starts a stopped (or crash-looped) spawned instance.
@@ -333,10 +350,12 @@ impl Supervisor {
         let control = self.spawned_control(id, "start")?;
         self.update(id, |r| {
             r.desired = Desired::Running;
+            r.reason = Some("start requested".to_string());
         });
         self.persist().await?;
         let _ = control.send(Control::Start).await;
-        self.get(id).ok_or_else(|| BundlerError::NotFound(id.to_string()))
+        self.get(id)
+            .ok_or_else(|| BundlerError::NotFound(id.to_string()))
     }
 
     /// Stops the instance if it runs, removes it from the registry and deletes its directory (its
@@ -379,7 +398,10 @@ impl Supervisor {
         self.0.settings.data_dir.join("bundlers").join(id)
     }
 
-    async fn insert_and_launch(&self, record: BundlerInstance) -> Result<BundlerInstance, BundlerError> {
+    async fn insert_and_launch(
+        &self,
+        record: BundlerInstance,
+    ) -> Result<BundlerInstance, BundlerError> {
         let id = record.id.clone();
         self.with_entries_mut(|e| {
             e.push(Entry {
@@ -535,7 +557,13 @@ fn suffix() -> String {
 fn slug(name: &str) -> String {
     let s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     let s: String = s
         .split('_')
@@ -543,5 +571,9 @@ fn slug(name: &str) -> String {
         .collect::<Vec<_>>()
         .join("_");
     let s: String = s.chars().take(24).collect();
-    if s.is_empty() { "bundler".to_string() } else { s }
+    if s.is_empty() {
+        "bundler".to_string()
+    } else {
+        s
+    }
 }

@@ -19,7 +19,9 @@ pub fn allocate_pair(range: (u16, u16), used: &BTreeSet<u16>) -> Result<(u16, u1
             "the port range {}-{} is exhausted: every instance takes two ports and {} are held or busy ([supervisor] port_range)",
             range.0,
             range.1,
-            (range.0..=range.1).filter(|p| used.contains(p) || !is_free(*p)).count()
+            (range.0..=range.1)
+                .filter(|p| used.contains(p) || !is_free(*p))
+                .count()
         ))),
     }
 }

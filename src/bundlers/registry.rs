@@ -187,11 +187,10 @@ pub fn load(path: &Path) -> Result<Vec<BundlerInstance>, BundlerError> {
             });
         }
     };
-    let file: RegistryFile =
-        serde_json::from_str(&text).map_err(|e| BundlerError::Registry {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+    let file: RegistryFile = serde_json::from_str(&text).map_err(|e| BundlerError::Registry {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     if file.version != VERSION {
         return Err(BundlerError::Registry {
             path: path.to_path_buf(),
@@ -282,7 +281,16 @@ mod tests {
         save(&p, std::slice::from_ref(&i)).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
         assert_eq!(v["version"], 1);
-        for k in ["rpcUrl", "spawnedAt", "lastSeen", "lastExit", "desired", "kind", "base", "pid"] {
+        for k in [
+            "rpcUrl",
+            "spawnedAt",
+            "lastSeen",
+            "lastExit",
+            "desired",
+            "kind",
+            "base",
+            "pid",
+        ] {
             assert!(v["instances"][0].get(k).is_some(), "{k} in {v}");
         }
         assert_eq!(v["instances"][0]["policy"]["minPriorityFeeGwei"], 0.0);

@@ -134,10 +134,16 @@ mod tests {
         std::fs::write(&p, format!("{K1}\n")).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = read_key_file(&p).unwrap_err().to_string();
-        assert!(err.contains("readable by group or others") && err.contains("keys"), "{err}");
+        assert!(
+            err.contains("readable by group or others") && err.contains("keys"),
+            "{err}"
+        );
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         let keys = read_key_file(&p).unwrap();
-        assert_eq!(keys[0].address, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+        assert_eq!(
+            keys[0].address,
+            "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+        );
     }
 
     #[test]
@@ -145,10 +151,16 @@ mod tests {
         let err = parse_keys(&format!("# pool\n{K1}\nnot-a-key\n"), "f")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("line 3") && !err.contains("not-a-key"), "{err}");
-        let err = parse_keys(&format!("{K1}\n{}\n", K1.to_uppercase().replace("0X", "0x")), "f")
-            .unwrap_err()
-            .to_string();
+        assert!(
+            err.contains("line 3") && !err.contains("not-a-key"),
+            "{err}"
+        );
+        let err = parse_keys(
+            &format!("{K1}\n{}\n", K1.to_uppercase().replace("0X", "0x")),
+            "f",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("twice"), "{err}");
     }
 }

@@ -85,9 +85,8 @@ pub fn prepare(
         "policy".to_string(),
         serde_json::to_value(record.policy).unwrap_or_default(),
     );
-    let text = serde_json::to_vec_pretty(&Value::Object(config)).map_err(|e| {
-        BundlerError::Invalid(format!("template `{}`: config: {e}", template.name))
-    })?;
+    let text = serde_json::to_vec_pretty(&Value::Object(config))
+        .map_err(|e| BundlerError::Invalid(format!("template `{}`: config: {e}", template.name)))?;
     super::registry::write_atomic(&config_path, &text, 0o600)?;
     let mut argv: Vec<String> = template.command.iter().map(|a| expand(a, &vars)).collect();
     if record.policy.strict {
@@ -131,7 +130,9 @@ fn to_json(v: &toml::Value, vars: &[(&str, String)]) -> Value {
             .map_or_else(|| Value::String(expand(s, vars)), Value::from),
         toml::Value::String(s) => Value::String(expand(s, vars)),
         toml::Value::Integer(i) => Value::from(*i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        toml::Value::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+        }
         toml::Value::Boolean(b) => Value::Bool(*b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
         toml::Value::Array(a) => Value::Array(a.iter().map(|v| to_json(v, vars)).collect()),

@@ -17,7 +17,9 @@ use crate::output::{OutputFormat, kv_table, print_json, table};
 #[derive(Debug, Subcommand)]
 pub enum BundlersCommand {
     /// Configured, registered and spawned bundlers with their status, PID, restarts and last exit.
-    #[command(after_help = "Examples:\n  butler bundlers list\n  butler bundlers list --output json")]
+    #[command(
+        after_help = "Examples:\n  butler bundlers list\n  butler bundlers list --output json"
+    )]
     List(ListArgs),
     /// Spawn a bundler from a [[supervisor.templates]] entry, with its own ports, keys and policy.
     #[command(
@@ -204,7 +206,10 @@ fn last_exit(v: &Value) -> String {
     let Some(e) = v.get("lastExit").filter(|e| !e.is_null()) else {
         return "-".to_string();
     };
-    let how = match (e.get("code").and_then(Value::as_i64), e.get("signal").and_then(Value::as_str)) {
+    let how = match (
+        e.get("code").and_then(Value::as_i64),
+        e.get("signal").and_then(Value::as_str),
+    ) {
         (Some(c), _) => format!("code {c}"),
         (None, Some(s)) => s.to_string(),
         _ => "?".to_string(),
@@ -218,7 +223,16 @@ fn last_exit(v: &Value) -> String {
 
 fn print_list(v: &Value) {
     let mut t = table([
-        "ID", "NAME", "KIND", "STATUS", "DESIRED", "RPC URL", "PID", "RESTARTS", "LAST EXIT", "REASON",
+        "ID",
+        "NAME",
+        "KIND",
+        "STATUS",
+        "DESIRED",
+        "RPC URL",
+        "PID",
+        "RESTARTS",
+        "LAST EXIT",
+        "REASON",
     ]);
     for b in v["bundlers"].as_array().into_iter().flatten() {
         t.add_row(vec![

@@ -13,5 +13,5 @@ pub mod sections;
 pub use error::ConfigError;
 pub use load::{CONFIG_ENV, EXAMPLE_CONFIG, LoadOptions, Loaded, load, locate};
 pub use schema::*;
-pub use sections::supervisor::{SupervisorConfig, TemplateConfig};
 pub use secret::{Secret, resolve_secret};
+pub use sections::supervisor::{SupervisorConfig, TemplateConfig};

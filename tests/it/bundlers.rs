@@ -24,9 +24,21 @@ async fn spawned_instances_serve_real_user_operations_through_their_policy_gatew
     let config = supervisor_config(dn.rpc(), Some(&pool), port_range(20), &alto_template(dn));
     let server = watcher(&config);
 
-    let cheap = spawn(&server, "alto", "cheap", json!({"minPriorityFeeGwei": 0, "delayMs": 0})).await;
+    let cheap = spawn(
+        &server,
+        "alto",
+        "cheap",
+        json!({"minPriorityFeeGwei": 0, "delayMs": 0}),
+    )
+    .await;
     let slow = spawn(&server, "alto", "slow", json!({"delayMs": 300})).await;
-    let picky = spawn(&server, "alto", "picky", json!({"minPriorityFeeGwei": 1000})).await;
+    let picky = spawn(
+        &server,
+        "alto",
+        "picky",
+        json!({"minPriorityFeeGwei": 1000}),
+    )
+    .await;
     let flaky = spawn(&server, "alto", "flaky", json!({"failureRate": 1.0})).await;
     let mut up = Vec::new();
     for id in [&cheap, &slow, &picky, &flaky] {
@@ -36,7 +48,12 @@ async fn spawned_instances_serve_real_user_operations_through_their_policy_gatew
     // every instance took its own two ports and its own executor and utility keys
     let mut ports: Vec<u64> = up
         .iter()
-        .flat_map(|i| [i["port"].as_u64().unwrap(), i["internalPort"].as_u64().unwrap()])
+        .flat_map(|i| {
+            [
+                i["port"].as_u64().unwrap(),
+                i["internalPort"].as_u64().unwrap(),
+            ]
+        })
         .collect();
     let mut addresses: Vec<String> = up
         .iter()
@@ -82,14 +99,21 @@ async fn spawned_instances_serve_real_user_operations_through_their_policy_gatew
 
     // failureRate 1.0 fails every call through the gateway, but the instance stays UP (probes bypass it)
     let flaky_url = up[3]["rpcUrl"].as_str().unwrap();
-    for method in ["eth_chainId", "eth_supportedEntryPoints", "eth_sendUserOperation"] {
+    for method in [
+        "eth_chainId",
+        "eth_supportedEntryPoints",
+        "eth_sendUserOperation",
+    ] {
         let v = rpc(flaky_url, method).await;
         let msg = v["error"]["message"].as_str().unwrap_or_default();
         assert!(msg.contains("failureRate"), "{method} through {flaky}: {v}");
     }
     let internal = format!("http://127.0.0.1:{}", up[3]["internalPort"]);
     assert!(rpc(&internal, "eth_chainId").await["result"].is_string());
-    assert_eq!(crate::support::bundlers::instance(&server, &flaky).await["status"], "UP");
+    assert_eq!(
+        crate::support::bundlers::instance(&server, &flaky).await["status"],
+        "UP"
+    );
 
     // delayMs adds its delay to every call
     let slow_url = up[1]["rpcUrl"].as_str().unwrap();
@@ -121,7 +145,9 @@ async fn spawned_instances_serve_real_user_operations_through_their_policy_gatew
     let logs = get(&server, &format!("/api/logs?service={cheap}&limit=1000")).await;
     let lines = logs["logs"].as_array().unwrap();
     assert!(
-        lines.iter().any(|l| l["meta"]["module"].is_string() && l["meta"]["source"].is_null()),
+        lines
+            .iter()
+            .any(|l| l["meta"]["module"].is_string() && l["meta"]["source"].is_null()),
         "no alto line under {cheap}: {logs}"
     );
     assert!(lines.iter().all(|l| l["service"] == cheap.as_str()));
@@ -136,22 +162,36 @@ async fn spawned_instances_serve_real_user_operations_through_their_policy_gatew
         .await
         .unwrap();
     for id in [&cheap, &slow, &picky, &flaky] {
-        assert!(metrics.contains(&format!("butler_bundler_up{{bundler=\"{id}\"}} 1")), "{metrics}");
-        assert!(metrics.contains(&format!("butler_bundler_restarts_total{{bundler=\"{id}\"}} 0")));
-        assert!(metrics.contains(&format!("butler_bundler_uptime_seconds{{bundler=\"{id}\"}}")));
+        assert!(
+            metrics.contains(&format!("butler_bundler_up{{bundler=\"{id}\"}} 1")),
+            "{metrics}"
+        );
+        assert!(metrics.contains(&format!(
+            "butler_bundler_restarts_total{{bundler=\"{id}\"}} 0"
+        )));
+        assert!(metrics.contains(&format!(
+            "butler_bundler_uptime_seconds{{bundler=\"{id}\"}}"
+        )));
     }
 
     // keys: only in each instance's own 0600 config in a 0700 directory; never in the registry, the
     // API, the logs or a command line
-    let registry = std::fs::read_to_string(server.data_dir().join("bundlers/registry.json")).unwrap();
+    let registry =
+        std::fs::read_to_string(server.data_dir().join("bundlers/registry.json")).unwrap();
     let list = get(&server, "/api/admin/bundlers").await.to_string();
     let all_logs = get(&server, "/api/logs?limit=100000").await.to_string();
     for i in &up {
         let id = i["id"].as_str().unwrap();
         let d = server.data_dir().join("bundlers").join(id);
-        assert_eq!(std::fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            std::fs::metadata(&d).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         let f = d.join("bundler.config.json");
-        assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let cmdline = std::fs::read(format!("/proc/{}/cmdline", i["pid"])).unwrap();
         let cmdline = String::from_utf8_lossy(&cmdline).to_string();
         for key in keys.lines() {
@@ -167,29 +207,60 @@ async fn spawned_instances_serve_real_user_operations_through_their_policy_gatew
             }
         }
     }
-    let config: Value =
-        serde_json::from_slice(&std::fs::read(server.data_dir().join(format!("bundlers/{cheap}/bundler.config.json"))).unwrap())
-            .unwrap();
+    let config: Value = serde_json::from_slice(
+        &std::fs::read(
+            server
+                .data_dir()
+                .join(format!("bundlers/{cheap}/bundler.config.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
     assert_eq!(config["observability"]["service"], cheap.as_str());
     assert!(keys.contains(config["utility-private-key"].as_str().unwrap()));
 
     // bad spawn requests are refused with 4xx naming the problem, and nothing is written
     let before = std::fs::read(server.data_dir().join("bundlers/registry.json")).unwrap();
     for (body, status, needle) in [
-        (json!({"base": "nope", "name": "x"}), 422, "unknown base `nope`"),
-        (json!({"base": "alto", "name": "cheap"}), 409, "named `cheap` exists"),
-        (json!({"base": "alto", "name": "x", "policy": {"failureRate": 2}}), 422, "failureRate"),
-        (json!({"base": "alto", "name": "x", "policy": {"fee": 1}}), 422, "unknown field `fee`"),
-        (json!({"base": "alto", "name": "fifth"}), 409, "key pool is empty"),
+        (
+            json!({"base": "nope", "name": "x"}),
+            422,
+            "unknown base `nope`",
+        ),
+        (
+            json!({"base": "alto", "name": "cheap"}),
+            409,
+            "named `cheap` exists",
+        ),
+        (
+            json!({"base": "alto", "name": "x", "policy": {"failureRate": 2}}),
+            422,
+            "failureRate",
+        ),
+        (
+            json!({"base": "alto", "name": "x", "policy": {"fee": 1}}),
+            422,
+            "unknown field `fee`",
+        ),
+        (
+            json!({"base": "alto", "name": "fifth"}),
+            409,
+            "key pool is empty",
+        ),
     ] {
         let (got, v) = post(&server, "/api/admin/bundlers/spawn", body.clone()).await;
         assert_eq!(got, status, "{body}: {v}");
-        assert!(v["error"].as_str().unwrap_or_default().contains(needle), "{body}: {v}");
+        assert!(
+            v["error"].as_str().unwrap_or_default().contains(needle),
+            "{body}: {v}"
+        );
     }
     let after = std::fs::read(server.data_dir().join("bundlers/registry.json")).unwrap();
     assert_eq!(before, after, "a refused request changed the registry");
     assert_eq!(
-        std::fs::read_dir(server.data_dir().join("bundlers")).unwrap().count(),
+        std::fs::read_dir(server.data_dir().join("bundlers"))
+            .unwrap()
+            .count(),
         5,
         "a refused request left an instance directory"
     );

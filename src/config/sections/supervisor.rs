@@ -263,11 +263,18 @@ mod tests {
     #[test]
     fn keys_are_refused_on_the_command_line_and_unknown_placeholders_named() {
         let mut c = SupervisorConfig {
-            templates: vec![template(&["alto", "--executor-private-keys", "{executor_keys}"])],
+            templates: vec![template(&[
+                "alto",
+                "--executor-private-keys",
+                "{executor_keys}",
+            ])],
             ..Default::default()
         };
         let err = c.validate().unwrap_err().to_string();
-        assert!(err.contains("{executor_keys}") && err.contains("config` only"), "{err}");
+        assert!(
+            err.contains("{executor_keys}") && err.contains("config` only"),
+            "{err}"
+        );
         c.templates = vec![template(&["alto", "--port", "{prot}"])];
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("{prot}"), "{err}");

@@ -72,7 +72,12 @@ wallet-client-log-level = "warn"
 }
 
 /// `[chain]` and `[supervisor]` with `keys` (if any), `ports`, and `extra` (templates, other keys).
-pub fn supervisor_config(rpc: &str, keys: Option<&PathBuf>, ports: (u16, u16), extra: &str) -> String {
+pub fn supervisor_config(
+    rpc: &str,
+    keys: Option<&PathBuf>,
+    ports: (u16, u16),
+    extra: &str,
+) -> String {
     let keys = keys
         .map(|k| format!("executor_keys_file = {:?}\n", k.display().to_string()))
         .unwrap_or_default();
@@ -188,7 +193,10 @@ pub fn alive(pid: u64) -> bool {
 pub async fn wait_gone(pid: u64, secs: u64) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while alive(pid) {
-        assert!(Instant::now() < deadline, "process {pid} still runs after {secs} s");
+        assert!(
+            Instant::now() < deadline,
+            "process {pid} still runs after {secs} s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -247,4 +255,51 @@ pub fn probe_userop(dn: &Devnet, bundler: &str) -> (bool, Value, String) {
     );
     let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (out.status.success(), report, text)
+}
+
+/// Whether any process is still in process group `pgid`.
+pub fn group_alive(pgid: u64) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.filter_map(Result::ok).any(|e| {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            return false;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        fields.first() != Some(&"Z")
+            && fields.get(2).and_then(|g| g.parse::<u64>().ok()) == Some(pgid)
+    })
+}
+
+/// `butler bundlers ...` against `server`, with its config and the admin token; exit status and stdout.
+pub fn cli(server: &ApiServer, args: &[&str]) -> (bool, String) {
+    let sb = super::Sandbox::new();
+    let out = sb
+        .butler()
+        .env("BUTLER_API__ADMIN_TOKEN", ADMIN)
+        .args(["--config", server.config.to_str().unwrap(), "bundlers"])
+        .args(args)
+        .args(["--api-url", &server.base()])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The registry file of `server`.
+pub fn registry(server: &ApiServer) -> Value {
+    serde_json::from_slice(
+        &std::fs::read(server.data_dir().join("bundlers/registry.json")).unwrap(),
+    )
+    .unwrap()
 }
