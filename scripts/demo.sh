@@ -124,6 +124,9 @@ run health
 step "the exporter: butler serve --prometheus, scraped once"
 scripts/demo-exporter.sh "$CONFIG"
 
+step "bundler supervision: butler serve --watcher spawns a second alto and a UserOperation goes through it"
+scripts/demo-bundlers.sh "$CONFIG"
+
 if [ "$STOP" = 0 ]; then
   step "the devnet keeps running (for at most ${LIFETIME:-3600} s)"
   cat <<EOF
