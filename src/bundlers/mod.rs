@@ -94,6 +94,16 @@ struct Entry {
     up_since: Option<Instant>,
 }
 
+impl Entry {
+    fn new(record: BundlerInstance) -> Entry {
+        Entry {
+            record,
+            control: None,
+            up_since: None,
+        }
+    }
+}
+
 struct Inner {
     settings: SupervisorSettings,
     logs: LogStore,
@@ -135,11 +145,7 @@ impl Supervisor {
                         Desired::Stopped => Status::Stopped,
                     };
                 }
-                Entry {
-                    record,
-                    control: None,
-                    up_since: None,
-                }
+                Entry::new(record)
             })
             .collect();
         let sup = Supervisor(Arc::new(Inner {
@@ -223,7 +229,7 @@ impl Supervisor {
             ))
         })?;
         let record = {
-            let entries = self.0.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let mut entries = self.0.entries.lock().unwrap_or_else(|p| p.into_inner());
             self.check_unique(&entries, &req.name)?;
             let taken: BTreeSet<&str> = entries
                 .iter()
@@ -261,7 +267,7 @@ impl Supervisor {
                 .flatten()
                 .collect();
             let (public, internal) = ports::allocate_pair(s.port_range, &used)?;
-            BundlerInstance {
+            let record = BundlerInstance {
                 id: format!("{}_{}", req.base, suffix()),
                 name: req.name.clone(),
                 kind: Kind::Spawned,
@@ -283,9 +289,11 @@ impl Supervisor {
                     .map(|k| k.address.clone())
                     .collect(),
                 utility_address: (utility == 1).then(|| free[executors].address.clone()),
-            }
+            };
+            entries.push(Entry::new(record.clone()));
+            record
         };
-        self.insert_and_launch(record).await
+        self.commit(record).await
     }
 
     /// Adds an existing bundler URL (no process); it is probed like the spawned ones.
@@ -307,9 +315,9 @@ impl Supervisor {
             ));
         }
         let record = {
-            let entries = self.0.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let mut entries = self.0.entries.lock().unwrap_or_else(|p| p.into_inner());
             self.check_unique(&entries, &req.name)?;
-            BundlerInstance {
+            let record = BundlerInstance {
                 id: format!("{}_{}", slug(&req.name), suffix()),
                 name: req.name.clone(),
                 kind: Kind::Registered,
@@ -328,9 +336,11 @@ impl Supervisor {
                 desired: Desired::Running,
                 executor_addresses: Vec::new(),
                 utility_address: None,
-            }
+            };
+            entries.push(Entry::new(record.clone()));
+            record
         };
-        self.insert_and_launch(record).await
+        self.commit(record).await
     }
 
     /// Stops a spawned instance (SIGTERM to its group, SIGKILL after the grace period) and keeps it
@@ -398,18 +408,10 @@ impl Supervisor {
         self.0.settings.data_dir.join("bundlers").join(id)
     }
 
-    async fn insert_and_launch(
-        &self,
-        record: BundlerInstance,
-    ) -> Result<BundlerInstance, BundlerError> {
+    /// Writes the registry with the new `record` (already in memory) and starts it; on a write failure
+    /// the record is dropped again, so a refused request leaves nothing behind.
+    async fn commit(&self, record: BundlerInstance) -> Result<BundlerInstance, BundlerError> {
         let id = record.id.clone();
-        self.with_entries_mut(|e| {
-            e.push(Entry {
-                record: record.clone(),
-                control: None,
-                up_since: None,
-            })
-        });
         if let Err(err) = self.persist().await {
             self.with_entries_mut(|e| e.retain(|e| e.record.id != id));
             return Err(err);
