@@ -451,14 +451,16 @@ impl Supervisor {
         })
     }
 
-    /// Starts the task of instance `id` (once).
+    /// Starts the task of instance `id`, unless it has one (a spawn may race the start-up's launches).
     fn launch(&self, id: &str) {
         let (tx, rx) = mpsc::channel(8);
         let kind = self.with_entries_mut(|e| {
-            e.iter_mut().find(|e| e.record.id == id).map(|e| {
-                e.control = Some(tx);
-                e.record.kind
-            })
+            let e = e.iter_mut().find(|e| e.record.id == id)?;
+            if e.control.is_some() {
+                return None;
+            }
+            e.control = Some(tx);
+            Some(e.record.kind)
         });
         let Some(kind) = kind else { return };
         let s = self.clone();

@@ -2,7 +2,8 @@
 //! keys, ports and policies serve real UserOperations through butler's policy gateway; the gateway
 //! refuses, fails and delays calls as their policies say while the health probes bypass it; alto's own
 //! lines are in the log store under the instance id; the supervisor's series are on the watcher's
-//! `/metrics`; keys appear nowhere but in the instances' 0600 config files.
+//! `/metrics`; keys appear nowhere but in the instances' 0600 config files; butler's own `ALTO_*` variables and
+//! `./.env` never reach the children.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::time::Instant;
@@ -11,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::support::bundlers::{
     alto_template, get, key_pool, port_range, post, probe_userop, rpc, spawn, supervisor_config,
-    wait_up, watcher,
+    wait_up, watcher_with_env,
 };
 use crate::support::devnet;
 
@@ -22,7 +23,14 @@ async fn spawned_instances_serve_real_user_operations_through_their_policy_gatew
     let pool = key_pool(dn, dir.path(), 8);
     let keys = std::fs::read_to_string(&pool).unwrap();
     let config = supervisor_config(dn.rpc(), Some(&pool), port_range(20), &alto_template(dn));
-    let server = watcher(&config);
+    // alto lets ALTO_* variables and ./.env beat its config file: the children must see neither
+    let server = watcher_with_env(
+        &config,
+        &[("ALTO_PORT", "1"), ("ALTO_RPC_URL", "http://127.0.0.1:9")],
+    );
+    server
+        .sandbox
+        .write("cwd/.env", "ALTO_PORT=2\nALTO_RPC_URL=http://127.0.0.1:9\n");
 
     let cheap = spawn(
         &server,

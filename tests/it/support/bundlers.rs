@@ -98,7 +98,15 @@ pub fn devnet_path() -> String {
 
 /// A watcher with this config, alto on its PATH.
 pub fn watcher(config: &str) -> ApiServer {
-    ApiServer::start(config, &[("PATH", &devnet_path())])
+    watcher_with_env(config, &[])
+}
+
+/// A watcher with this config and extra environment, alto on its PATH.
+pub fn watcher_with_env(config: &str, env: &[(&str, &str)]) -> ApiServer {
+    let path = devnet_path();
+    let mut all = vec![("PATH", path.as_str())];
+    all.extend_from_slice(env);
+    ApiServer::start(config, &all)
 }
 
 /// An admin POST; returns the status and the JSON body.
