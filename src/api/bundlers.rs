@@ -1,7 +1,7 @@
 //! The supervisor's admin endpoints: `POST /api/admin/bundlers/spawn` (§5.1), `POST
 //! /api/admin/bundlers/register` (§5.1.1), `POST /api/admin/bundlers/{id}/stop|start|unregister`, and
-//! the supervised entries of `GET /api/admin/bundlers` and `GET /api/public/bundlers`. A refused request
-//! writes nothing and its error names what was wrong.
+//! the supervised entries of `GET /api/admin/bundlers`, `GET /api/public/bundlers` and the health checks'
+//! bundler count. A refused request writes nothing and its error names what was wrong.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -191,6 +191,24 @@ pub fn admin_entries(state: &ApiState) -> Vec<AdminBundler> {
         .supervisor()
         .map(|s| s.list().into_iter().map(AdminBundler::Supervised).collect())
         .unwrap_or_default()
+}
+
+/// How many supervised instances that should run are UP, and how many should run (`desired` running),
+/// for the health checks' bundler count.
+pub fn running_counts(state: &ApiState) -> (usize, usize) {
+    let Some(sup) = state.supervisor() else {
+        return (0, 0);
+    };
+    let wanted: Vec<_> = sup
+        .list()
+        .into_iter()
+        .filter(|i| i.desired == crate::bundlers::Desired::Running)
+        .collect();
+    let up = wanted
+        .iter()
+        .filter(|i| i.status == crate::bundlers::Status::Up)
+        .count();
+    (up, wanted.len())
 }
 
 /// The supervised instances as `GET /api/public/bundlers` entries, with their policy as fee metadata.

@@ -88,6 +88,20 @@ async fn spawned_instances_serve_real_user_operations_through_their_policy_gatew
         assert!(i["pid"].as_u64().is_some(), "{i}");
     }
 
+    // the watcher's health counts them
+    let health = get(&server, "/api/public/health").await;
+    let check = health["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "bundlers")
+        .cloned();
+    assert_eq!(
+        check.map(|c| c["detail"].clone()),
+        Some(json!("4 of 4 up")),
+        "{health}"
+    );
+
     // a real UserOperation through each of the two instances without a fee floor or failures
     for id in [&cheap, &slow] {
         let url = up.iter().find(|i| i["id"] == id.as_str()).unwrap()["rpcUrl"]
