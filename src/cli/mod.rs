@@ -114,7 +114,13 @@ pub enum Command {
     #[command(subcommand)]
     Fees(fees::FeesCommand),
     /// Bundlers supervised by `serve --watcher`: list, spawn, register, stop, start, unregister, logs.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        long_about = "Bundlers supervised by `butler serve --watcher` (a [supervisor] section with \
+[[supervisor.templates]]): real bundler processes with their own ports, keys and fee policy, restarted with \
+backoff, their output in the log store. Every subcommand calls the watcher's admin API at [api] url (or \
+--api-url) with the admin token ([api] admin_token_file or BUTLER_API__ADMIN_TOKEN). See docs/bundlers.md."
+    )]
     Bundlers(bundlers::BundlersCommand),
     /// Run long-lived modes in one process (--prometheus: the metrics exporter; --fee-manager: the fee
     /// manager; --watcher: the event indexer and its HTTP API) until SIGINT/SIGTERM.
