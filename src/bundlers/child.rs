@@ -1,6 +1,6 @@
 //! One bundler process: started in its own process group with a clean environment and its own working
-//! directory, its stdout and stderr lines turned into log events (`service = <instance id>`), stopped with
-//! SIGTERM to the group then SIGKILL after the grace period. Only the [`Child`] this module spawned is
+//! directory, its stdout and stderr lines turned into log events (`service = <instance id>`) and appended
+//! to the instance's `output.log`, stopped with SIGTERM to the group then SIGKILL after the grace period. Only the [`Child`] this module spawned is
 //! ever signalled, and only while it has not been reaped, so its PID cannot belong to anyone else.
 
 use std::os::unix::process::ExitStatusExt as _;
@@ -37,7 +37,7 @@ pub struct Launch {
 pub struct Running {
     pub child: Child,
     pub pid: u32,
-    last_line: Arc<Mutex<Option<String>>>,
+    last_line: Arc<Mutex<LastLines>>,
     readers: tokio::task::JoinSet<()>,
 }
 
@@ -78,8 +78,8 @@ pub fn start(launch: &Launch, logs: &LogStore) -> std::io::Result<Running> {
     let pid = child
         .id()
         .ok_or_else(|| std::io::Error::other("the child exited before its PID was read"))?;
-    let last_line = Arc::new(Mutex::new(None));
-    let (tx, rx) = mpsc::channel::<LogEvent>(1024);
+    let last_line = Arc::new(Mutex::new(LastLines::default()));
+    let (tx, rx) = mpsc::channel::<Line>(1024);
     let mut readers = tokio::task::JoinSet::new();
     if let Some(out) = child.stdout.take() {
         readers.spawn(read_lines(
@@ -93,7 +93,7 @@ pub fn start(launch: &Launch, logs: &LogStore) -> std::io::Result<Running> {
     if let Some(err) = child.stderr.take() {
         readers.spawn(read_lines(err, true, launch.clone(), last_line.clone(), tx));
     }
-    readers.spawn(sink(rx, logs.clone()));
+    readers.spawn(sink(rx, logs.clone(), launch.dir.clone()));
     Ok(Running {
         child,
         pid,
@@ -140,11 +140,10 @@ impl Running {
         })
         .await;
         self.readers.abort_all();
-        let last_line = self
-            .last_line
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let last_line = {
+            let last = self.last_line.lock().unwrap_or_else(|p| p.into_inner());
+            last.stderr.clone().or_else(|| last.stdout.clone())
+        };
         exit_of(status, requested, last_line)
     }
 }
@@ -167,12 +166,25 @@ pub fn exit_of(status: ExitStatus, requested: bool, last_line: Option<String>) -
 /// Longest line kept in a log event.
 const MAX_LINE: usize = 16 * 1024;
 
+/// One output line: its text (for `output.log`) and its log event, unless the bundler ships it itself.
+struct Line {
+    raw: String,
+    event: Option<LogEvent>,
+}
+
+/// The last line of each stream.
+#[derive(Default)]
+struct LastLines {
+    stdout: Option<String>,
+    stderr: Option<String>,
+}
+
 async fn read_lines(
     stream: impl tokio::io::AsyncRead + Unpin,
     stderr: bool,
     launch: Launch,
-    last_line: Arc<Mutex<Option<String>>>,
-    tx: mpsc::Sender<LogEvent>,
+    last: Arc<Mutex<LastLines>>,
+    tx: mpsc::Sender<Line>,
 ) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(mut line)) = lines.next_line().await {
@@ -186,27 +198,67 @@ async fn read_lines(
             }
             line.truncate(cut);
         }
-        let event = event_of(&launch.id, &line, stderr);
+        let (event, json) = event_of(&launch.id, &line, stderr);
         {
-            let mut last = last_line.lock().unwrap_or_else(|p| p.into_inner());
-            if stderr || last.is_none() || !event.1 {
-                *last = Some(event.0.msg.clone());
-            }
+            let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+            let slot = if stderr {
+                &mut last.stderr
+            } else {
+                &mut last.stdout
+            };
+            *slot = Some(event.msg.clone());
         }
-        if event.1 && launch.ships_logs {
-            continue;
-        }
-        if tx.send(event.0).await.is_err() {
+        let event = (!(json && launch.ships_logs)).then_some(event);
+        if tx.send(Line { raw: line, event }).await.is_err() {
             return;
         }
     }
 }
 
-/// Ingests events in batches until every reader is done.
-async fn sink(mut rx: mpsc::Receiver<LogEvent>, logs: LogStore) {
+/// `output.log` grows to this size, then becomes `output.log.1` (one old file is kept).
+const OUTPUT_MAX_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Appends the raw lines to `DATA_DIR/bundlers/<id>/output.log` and ingests the events in batches, until
+/// every reader is done.
+async fn sink(mut rx: mpsc::Receiver<Line>, logs: LogStore, dir: PathBuf) {
+    use tokio::io::AsyncWriteExt as _;
+    let path = dir.join("output.log");
+    let open = |path: PathBuf| async move {
+        tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .await
+    };
+    let mut file = open(path.clone()).await.ok();
+    let mut written = match &file {
+        Some(f) => f.metadata().await.map(|m| m.len()).unwrap_or(0),
+        None => 0,
+    };
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, 256).await > 0 {
-        if let Err(e) = logs.ingest(std::mem::take(&mut batch)).await {
+        let mut text = String::new();
+        let mut events = Vec::new();
+        for line in batch.drain(..) {
+            text.push_str(&line.raw);
+            text.push('\n');
+            events.extend(line.event);
+        }
+        if written > OUTPUT_MAX_BYTES {
+            let _ = tokio::fs::rename(&path, dir.join("output.log.1")).await;
+            file = open(path.clone()).await.ok();
+            written = 0;
+        }
+        if let Some(f) = file.as_mut() {
+            if let Err(e) = f.write_all(text.as_bytes()).await {
+                tracing::warn!(path = %path.display(), error = %e, "bundler output not written");
+            }
+            written += text.len() as u64;
+        }
+        if !events.is_empty()
+            && let Err(e) = logs.ingest(events).await
+        {
             tracing::warn!(error = %e, "bundler log lines not stored");
         }
     }

@@ -214,6 +214,16 @@ async fn spawned_instances_serve_real_user_operations_through_their_policy_gatew
             std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
             0o600
         );
+        let output = d.join("output.log");
+        assert_eq!(
+            std::fs::metadata(&output).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let output = std::fs::read_to_string(&output).unwrap();
+        assert!(
+            output.contains("\"msg\""),
+            "alto's raw lines are not in output.log"
+        );
         let cmdline = std::fs::read(format!("/proc/{}/cmdline", i["pid"])).unwrap();
         let cmdline = String::from_utf8_lossy(&cmdline).to_string();
         for key in keys.lines() {
@@ -223,6 +233,7 @@ async fn spawned_instances_serve_real_user_operations_through_their_policy_gatew
                 ("GET /api/admin/bundlers", &list),
                 ("the log store", &all_logs),
                 ("the command line", &cmdline),
+                ("output.log", &output),
                 ("butler's log", &server.log()),
             ] {
                 assert!(!text.contains(bare), "a pool key appears in {what}");
