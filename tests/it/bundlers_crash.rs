@@ -1,7 +1,8 @@
 //! Templates whose command exits at once (exit 0 and exit 1): restarted with a doubling backoff, then
 //! STOPPED as a crash loop with the exit in the reason, while the watcher and a real alto instance beside
 //! them carry on. Also: `strict_args` reach the command line, refused requests name their problem (port
-//! range exhausted, key pool empty, unknown instance, registered instances have no process), and a key
+//! range exhausted, key pool empty, unknown instance, a name taken by `[[bundlers]]`, registered instances
+//! have no process; the admin list merges configured, spawned and registered), and a key
 //! pool file readable by others stops the watcher with exit code 2.
 
 use std::os::unix::fs::PermissionsExt as _;
@@ -145,6 +146,10 @@ name = "keyed"
 command = ["sleep", "300"]
 [supervisor.templates.config]
 utility-private-key = "{utility_key}"
+
+[[bundlers]]
+name = "elsewhere"
+rpc_url = "http://127.0.0.1:9/"
 "#,
     );
     let server = ApiServer::start(&config, &[]);
@@ -188,6 +193,12 @@ utility-private-key = "{utility_key}"
             404,
             "nope_123456",
         ),
+        (
+            "/api/admin/bundlers/register",
+            json!({"name": "elsewhere", "rpcUrl": "http://x/"}),
+            409,
+            "configured in [[bundlers]]",
+        ),
     ] {
         let (got, v) = post(&server, path, body.clone()).await;
         assert_eq!(got, status, "{path} {body}: {v}");
@@ -220,7 +231,7 @@ utility-private-key = "{utility_key}"
         .iter()
         .map(|b| b["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["spawned", "registered"], "{listed}");
+    assert_eq!(kinds, ["configured", "spawned", "registered"], "{listed}");
     let (status, _) = post(
         &server,
         &format!("/api/admin/bundlers/{id}/unregister"),
