@@ -143,3 +143,32 @@ fn to_json(v: &toml::Value, vars: &[(&str, String)]) -> Value {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_expand_and_a_lone_port_becomes_a_number() {
+        let vars = vec![
+            ("port", "3101".to_string()),
+            ("id", "alto_abc123".to_string()),
+        ];
+        assert_eq!(
+            expand("--id={id} --port {port}", &vars),
+            "--id=alto_abc123 --port 3101"
+        );
+        let t: toml::Table = toml::from_str(
+            "port = \"{port}\"\nname = \"b-{id}\"\njson = true\nlist = [\"{port}\", 2]",
+        )
+        .unwrap();
+        let json: Map<String, Value> = t
+            .iter()
+            .map(|(k, v)| (k.clone(), to_json(v, &vars)))
+            .collect();
+        assert_eq!(
+            Value::Object(json),
+            serde_json::json!({"port": 3101, "name": "b-alto_abc123", "json": true, "list": [3101, 2]})
+        );
+    }
+}
