@@ -29,7 +29,8 @@ pub struct SupervisorConfig {
     pub crash_loop_exits: u32,
     #[serde(default = "default_crash_loop_window")]
     pub crash_loop_window_secs: u64,
-    /// Seconds between health probes of each instance (UP/DOWN).
+    /// Seconds between health probes of each instance (UP/DOWN): `GET /health` on its internal port, every
+    /// 12th probe `eth_chainId`.
     #[serde(default = "default_health_interval")]
     pub health_interval_secs: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
