@@ -50,7 +50,7 @@ SUP_CONFIG=$DIR/butler-bundlers.toml
 } >"$SUP_CONFIG"
 export BUTLER_API__ADMIN_TOKEN=demo-admin-token
 LOG=$DIR/watcher.log
-run() { printf '\n$ butler %s\n' "$*"; "$BUTLER" --config "$SUP_CONFIG" "$@"; }
+run() { printf '\n$ butler'; printf ' %q' "$@"; printf '\n'; "$BUTLER" --config "$SUP_CONFIG" "$@"; }
 
 printf '\n$ butler serve --watcher --api-listen 127.0.0.1:%s &   # [supervisor] from the example config\n' "$PORT"
 PATH=$DEVNET_BIN:$PATH "$BUTLER" --config "$SUP_CONFIG" serve --watcher --api-listen "127.0.0.1:$PORT" 2>"$LOG" &
