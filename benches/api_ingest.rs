@@ -5,7 +5,6 @@
 //! Run with `scripts/bench/api.sh` (or `cargo bench --bench api_ingest`). Knobs (env): `BENCH_SECS`
 //! (per case, default 5), `BENCH_CLIENTS` (concurrent connections, default 16).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -155,12 +154,10 @@ async fn main() {
         data_dir: Some(dir.path().to_path_buf()),
         ..Config::default()
     };
-    let mut settings =
-        ApiSettings::from_config(&config, Some(SocketAddr::from(([127, 0, 0, 1], 0))), None)
-            .unwrap_or_else(|e| panic!("settings: {e}"));
+    let mut settings = ApiSettings::try_from(&config).unwrap_or_else(|e| panic!("settings: {e}"));
     settings.admin_token = Some(Secret::new(TOKEN));
-    settings.api.sse_max_clients = 200;
-    settings.api.body_limit_bytes = 4 << 20;
+    settings.sse_max_clients = 200;
+    settings.body_limit_bytes = 4 << 20;
     let listener =
         std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
     let api_addr = listener

@@ -116,7 +116,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let router = http::router(store.clone(), None).await?;
+    let (router, _) = http::router(store.clone(), None).await?;
     tokio::spawn(async move { axum::serve(listener, router).await });
     let url = format!("http://{addr}/vouch/v2/execution-config/main?tags=bench");
     let body = serde_json::to_vec(&keys)?;

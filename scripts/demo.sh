@@ -121,6 +121,16 @@ run chain status
 run paymaster status
 run health
 
+step "config check runs on the merged values: an env override with a wrong EIP-55 checksum is refused (exit 2)"
+PM=$(env_get VERIFYING_PAYMASTER)
+TYPO=$(printf '%s\n' "$PM" | awk '{ for (i = 3; i <= length($0); i++) { c = substr($0, i, 1)
+  if (c ~ /[a-f]/) { print substr($0, 1, i - 1) toupper(c) substr($0, i + 1); exit }
+  if (c ~ /[A-F]/) { print substr($0, 1, i - 1) tolower(c) substr($0, i + 1); exit } } }')
+printf '\n$ BUTLER_PAYMASTERS__0__ADDRESS=%s butler config check\n' "$TYPO"
+code=0
+BUTLER_PAYMASTERS__0__ADDRESS=$TYPO "$BUTLER" --config "$CONFIG" config check || code=$?
+[ "$code" = 2 ] || { echo "expected exit code 2, got $code" >&2; exit 1; }
+
 step "the exporter: butler serve --prometheus, scraped once"
 scripts/demo-exporter.sh "$CONFIG"
 

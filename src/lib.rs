@@ -5,12 +5,15 @@
 //! Core modules never see clap: the CLI maps its arguments into plain settings.
 
 pub mod api;
+pub mod backoff;
 pub mod bundlers;
 pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod exporter;
 pub mod fees;
+pub mod fs;
+pub mod http;
 pub mod logs;
 pub mod output;
 pub mod paymaster;

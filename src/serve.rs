@@ -1,14 +1,15 @@
 //! `butler serve`: runs the selected modes (exporter, watcher, fee manager) in one process.
 //!
-//! Each mode contributes a [`Mode`]: an HTTP router for its listen address and the background tasks it
-//! needs. Modes given the same address share one listener (their routers are merged). Every task gets
-//! the process [`CancellationToken`]; when one fails, the others are cancelled and the process stops
-//! with that error. SIGINT/SIGTERM cancel the token and every server drains gracefully.
+//! Each mode contributes a [`Mode`]: the HTTP listeners it needs (none for a mode without routes) and,
+//! separately, the background tasks it runs. Modes given the same address share one listener: the paths
+//! their routers answer are compared first (a clash is an error naming the path), then the routers are
+//! merged. Every task gets the process [`CancellationToken`]; when one fails, the others are cancelled and
+//! the process stops with that error. SIGINT/SIGTERM cancel the token and every server drains gracefully.
 //!
 //! Connections are served by hyper's HTTP/1 server with a header-read timeout ([`ServeOptions`]), so a
 //! client that opens a connection and never finishes its request headers is disconnected.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -24,12 +25,62 @@ pub type Task = Pin<Box<dyn Future<Output = Result<(), TaskError>> + Send>>;
 /// The error a task ends with.
 pub type TaskError = Box<dyn std::error::Error + Send + Sync>;
 
-/// One serve mode: where it listens, what it answers, what it runs in the background.
-pub struct Mode {
-    pub name: &'static str,
+/// An HTTP listener a mode asks for: the address, the router, and the paths the router answers.
+pub struct Listener {
     pub listen: SocketAddr,
     pub router: Router,
+    /// Every path the router routes (axum syntax, `/a/{param}`), compared with the other modes' paths.
+    pub paths: Vec<String>,
+    /// Whether the router answers unknown paths itself (only one router per listener may).
+    pub fallback: bool,
+}
+
+impl Listener {
+    /// A listener for `router`, which routes exactly `paths` and has no fallback.
+    pub fn new(listen: SocketAddr, (router, paths): (Router, Vec<String>)) -> Listener {
+        Listener {
+            listen,
+            router,
+            paths,
+            fallback: false,
+        }
+    }
+
+    /// The router answers unknown paths itself.
+    pub fn with_fallback(mut self) -> Listener {
+        self.fallback = true;
+        self
+    }
+}
+
+/// One serve mode: the listeners it answers on and, separately, what it runs in the background.
+pub struct Mode {
+    pub name: &'static str,
+    pub listeners: Vec<Listener>,
     pub tasks: Vec<(String, Task)>,
+}
+
+impl Mode {
+    /// A mode with no listener and no task yet.
+    pub fn new(name: &'static str) -> Mode {
+        Mode {
+            name,
+            listeners: Vec::new(),
+            tasks: Vec::new(),
+        }
+    }
+
+    /// Adds a listener.
+    pub fn listener(mut self, listener: Listener) -> Mode {
+        self.listeners.push(listener);
+        self
+    }
+
+    /// Adds a background task.
+    pub fn task(mut self, name: impl Into<String>, task: Task) -> Mode {
+        self.tasks.push((name.into(), task));
+        self
+    }
 }
 
 /// Why `serve` stopped with an error.
@@ -42,10 +93,12 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "modes {modes} cannot share {addr}: they serve the same path; give them different listen addresses"
-    )]
-    RouteClash { addr: SocketAddr, modes: String },
+    #[error("modes {modes} cannot share {addr}: {what}; give them different listen addresses")]
+    RouteClash {
+        addr: SocketAddr,
+        modes: String,
+        what: String,
+    },
     #[error("HTTP server on {addr} failed: {source}")]
     Server {
         addr: SocketAddr,
@@ -90,24 +143,25 @@ pub async fn run_with(
     cancel: CancellationToken,
     options: ServeOptions,
 ) -> Result<(), ServeError> {
-    let mut by_addr: BTreeMap<SocketAddr, (Vec<&'static str>, Router)> = BTreeMap::new();
+    let mut by_addr: BTreeMap<SocketAddr, Vec<(&'static str, Listener)>> = BTreeMap::new();
     let mut tasks = Vec::new();
     for mode in modes {
-        let entry = by_addr
-            .entry(mode.listen)
-            .or_insert_with(|| (Vec::new(), Router::new()));
-        entry.0.push(mode.name);
-        let current = std::mem::take(&mut entry.1);
-        let merged =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| current.merge(mode.router)));
-        entry.1 = merged.map_err(|_| ServeError::RouteClash {
-            addr: mode.listen,
-            modes: entry.0.join(" + "),
-        })?;
+        for l in mode.listeners {
+            by_addr.entry(l.listen).or_default().push((mode.name, l));
+        }
         tasks.extend(mode.tasks);
     }
+    let mut merged = Vec::new();
+    for (addr, shared) in by_addr {
+        check_clashes(addr, &shared)?;
+        let names: Vec<&'static str> = shared.iter().map(|(n, _)| *n).collect();
+        let router = shared
+            .into_iter()
+            .fold(Router::new(), |r, (_, l)| r.merge(l.router));
+        merged.push((addr, names, router));
+    }
     let mut listeners = Vec::new();
-    for (addr, (names, router)) in by_addr {
+    for (addr, names, router) in merged {
         let modes = names.join(" + ");
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -151,6 +205,49 @@ pub async fn run_with(
         Ok(e) => Err(e),
         Err(_) => Ok(()),
     }
+}
+
+/// Two modes on one address must not route the same path (parameter names aside: `/a/{x}` and `/a/{y}`
+/// are the same route) nor both answer unknown paths.
+fn check_clashes(addr: SocketAddr, shared: &[(&'static str, Listener)]) -> Result<(), ServeError> {
+    let mut owner: HashMap<String, &'static str> = HashMap::new();
+    let mut fallback: Option<&'static str> = None;
+    for (name, l) in shared {
+        for path in &l.paths {
+            if let Some(first) = owner.insert(route_shape(path), name) {
+                return Err(ServeError::RouteClash {
+                    addr,
+                    modes: format!("{first} + {name}"),
+                    what: format!("both serve `{path}`"),
+                });
+            }
+        }
+        if l.fallback {
+            if let Some(first) = fallback {
+                return Err(ServeError::RouteClash {
+                    addr,
+                    modes: format!("{first} + {name}"),
+                    what: "both answer unknown paths".to_string(),
+                });
+            }
+            fallback = Some(name);
+        }
+    }
+    Ok(())
+}
+
+/// A path with its parameters' names dropped.
+fn route_shape(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            if seg.starts_with('{') && seg.ends_with('}') {
+                if seg.starts_with("{*") { "{*}" } else { "{}" }
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Accepts connections until `cancel`, then lets open ones finish (at most `drain_timeout`).
@@ -204,13 +301,9 @@ mod tests {
     use super::*;
     use axum::routing::get;
 
-    fn mode(name: &'static str, listen: SocketAddr, path: &str) -> Mode {
-        Mode {
-            name,
-            listen,
-            router: Router::new().route(path, get(|| async { "ok" })),
-            tasks: Vec::new(),
-        }
+    fn mode(name: &'static str, listen: SocketAddr, path: &'static str) -> Mode {
+        let router = Router::new().route(path, get(move || async move { path }));
+        Mode::new(name).listener(Listener::new(listen, (router, vec![path.to_string()])))
     }
 
     #[tokio::test]
@@ -224,28 +317,60 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, ServeError::RouteClash { .. }), "{err}");
         assert!(err.to_string().contains("a + b"), "{err}");
+        assert!(err.to_string().contains("`/metrics`"), "{err}");
+    }
+
+    #[test]
+    fn routes_differing_only_in_parameter_names_clash() {
+        let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let l = |p: &str| Listener::new(addr, (Router::new(), vec![p.to_string()]));
+        let err = check_clashes(addr, &[("a", l("/x/{id}")), ("b", l("/x/{name}"))]).unwrap_err();
+        assert!(err.to_string().contains("`/x/{name}`"), "{err}");
+        check_clashes(addr, &[("a", l("/x/{id}")), ("b", l("/y/{id}"))]).unwrap();
+        let fb = |p: &str| l(p).with_fallback();
+        let err = check_clashes(addr, &[("a", fb("/a")), ("b", fb("/b"))]).unwrap_err();
+        assert!(err.to_string().contains("unknown paths"), "{err}");
     }
 
     #[tokio::test]
-    async fn modes_share_a_listener_and_stop_on_cancel() {
+    async fn modes_share_a_listener_answer_both_routes_and_stop_on_cancel() {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = probe.local_addr().unwrap();
         drop(probe);
         let cancel = CancellationToken::new();
+        let tasks_only = Mode::new("tasks-only").task(
+            "idle",
+            Box::pin({
+                let c = cancel.clone();
+                async move {
+                    c.cancelled().await;
+                    Ok(())
+                }
+            }),
+        );
         let server = tokio::spawn(run(
-            vec![mode("a", addr, "/a"), mode("b", addr, "/b")],
+            vec![mode("a", addr, "/a"), mode("b", addr, "/b"), tasks_only],
             cancel.clone(),
         ));
-        let mut ok = 0;
+        let client = reqwest::Client::new();
+        let mut up = false;
         for _ in 0..100 {
-            let a = tokio::net::TcpStream::connect(addr).await;
-            if a.is_ok() {
-                ok += 1;
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                up = true;
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        assert_eq!(ok, 1, "server did not start");
+        assert!(up, "server did not start");
+        for path in ["/a", "/b"] {
+            let res = client
+                .get(format!("http://{addr}{path}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            assert_eq!(res.text().await.unwrap(), path);
+        }
         cancel.cancel();
         server.await.unwrap().unwrap();
     }

@@ -107,7 +107,7 @@ pub async fn paymaster_status_handler(
     State(state): State<ApiState>,
 ) -> Json<PaymasterStatusResponse> {
     let indexed = state.indexed();
-    let timeout = Duration::from_secs(state.settings().api.request_timeout_secs.max(2) / 2);
+    let timeout = (state.settings().request_timeout / 2).max(Duration::from_secs(1));
     let calls = state.settings().paymasters.iter().map(|p| {
         let state = state.clone();
         async move {
@@ -138,7 +138,7 @@ pub async fn paymaster_status_handler(
                 .get(&p.address)
                 .cloned()
                 .unwrap_or_default();
-            let min = p.min_deposit_eth.map(|m| m.0);
+            let min = p.min_deposit_wei;
             let dec = |v: U256| v.to_string();
             let (s, error) = match live {
                 Ok(s) => (Some(s), None),

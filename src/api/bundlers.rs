@@ -4,8 +4,6 @@
 //! bundler count. A refused request writes nothing and its error names what was wrong.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde::Serialize;
@@ -13,7 +11,7 @@ use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::input;
+use super::input::{self, Body};
 use super::monitor::BundlerProbe;
 use super::public::PublicBundler;
 use super::state::ApiState;
@@ -71,13 +69,10 @@ fn api_error(e: BundlerError) -> ApiError {
     }
 }
 
-fn body<T: DeserializeOwned>(
-    state: &ApiState,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<T, ApiError> {
+/// A JSON request body (415 for another media type, 400 malformed) decoded into `T`; a field that does
+/// not fit is 422 naming it, as everywhere in the watcher API.
+fn body<T: DeserializeOwned>(headers: &HeaderMap, Body(bytes): Body) -> Result<T, ApiError> {
     input::body_kind(headers, false)?;
-    let bytes = input::body_bytes(body, state.settings().api.body_limit_bytes)?;
     let value = input::parse_json(&bytes)?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -100,10 +95,10 @@ fn body<T: DeserializeOwned>(
 pub async fn spawn(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    raw: Body,
 ) -> Result<Json<Spawned>, ApiError> {
     let sup = supervisor(&state)?;
-    let req: SpawnRequest = body(&state, &headers, raw)?;
+    let req: SpawnRequest = body(&headers, raw)?;
     let i = sup.spawn(req).await.map_err(api_error)?;
     Ok(Json(answer(i)))
 }
@@ -119,10 +114,10 @@ pub async fn spawn(
 pub async fn register(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    raw: Body,
 ) -> Result<Json<Spawned>, ApiError> {
     let sup = supervisor(&state)?;
-    let req: RegisterRequest = body(&state, &headers, raw)?;
+    let req: RegisterRequest = body(&headers, raw)?;
     let i = sup.register(req).await.map_err(api_error)?;
     Ok(Json(answer(i)))
 }

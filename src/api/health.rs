@@ -187,7 +187,7 @@ pub fn checks(state: &ApiState, snap: &Snapshot) -> Vec<(Check, Option<Banner>)>
         ));
     }
     for p in &snap.paymasters {
-        let name = format!("paymaster:{}", p.config.name);
+        let name = format!("paymaster:{}", p.target.name);
         let (status, detail, b) = match &p.status {
             Err(e) => (
                 Status::Degraded,
@@ -195,7 +195,7 @@ pub fn checks(state: &ApiState, snap: &Snapshot) -> Vec<(Check, Option<Banner>)>
                 Some(banner(
                     "paymaster_unreachable",
                     "warning",
-                    format!("paymaster {}: {e}", p.config.name),
+                    format!("paymaster {}: {e}", p.target.name),
                 )),
             ),
             Ok(s) if p.deposit_low() => (
@@ -206,7 +206,7 @@ pub fn checks(state: &ApiState, snap: &Snapshot) -> Vec<(Check, Option<Banner>)>
                     "warning",
                     format!(
                         "paymaster {} deposit is low; sponsored operations may fail",
-                        p.config.name
+                        p.target.name
                     ),
                 )),
             ),

@@ -1,16 +1,14 @@
 //! `POST /api/logs/ingest` (one event, an array, or NDJSON) and `GET /api/logs` (filtered query).
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::input::{self, BodyKind};
+use super::input::{self, Body, BodyKind, Query};
 use super::state::ApiState;
 use crate::logs::event::{parse_address, parse_hash};
 use crate::logs::{Level, LogEvent, LogFilter, parse_event};
@@ -83,10 +81,9 @@ pub enum IngestBody {
 pub async fn ingest(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    Body(bytes): Body,
 ) -> Result<Json<IngestResponse>, ApiError> {
     let kind = input::body_kind(&headers, true)?;
-    let bytes = input::body_bytes(body, state.settings().api.body_limit_bytes)?;
     let events = match kind {
         BodyKind::Json => match input::parse_json(&bytes)? {
             Value::Array(items) => {
@@ -245,9 +242,8 @@ pub struct LogsResponse {
 )]
 pub async fn query(
     State(state): State<ApiState>,
-    q: Result<Query<LogsQuery>, QueryRejection>,
+    Query(q): Query<LogsQuery>,
 ) -> Result<Json<LogsResponse>, ApiError> {
-    let q = input::query(q)?;
     let filter = q.filter()?;
     let limit =
         input::int_param("limit", q.limit.as_deref(), 1, MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);

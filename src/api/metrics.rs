@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, U256};
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
 use super::input;
+use super::input::Query;
 use super::state::ApiState;
 use crate::logs::LogStats;
 use crate::telemetry::{FallbackCounts, now_ms};
@@ -107,7 +107,7 @@ pub async fn summary(State(state): State<ApiState>) -> Json<SummaryResponse> {
         }
     }
     let progress = state.watcher().map(|w| w.progress.borrow().clone());
-    let ttl_ms = state.settings().api.session_ttl_secs * 1000;
+    let ttl_ms = state.settings().session_ttl.as_millis() as u64;
     Json(SummaryResponse {
         ops: OpsSummary {
             total: indexed.ops.total,
@@ -199,9 +199,8 @@ pub const MAX_POINTS: u64 = 10_000;
     security(("bearer" = [])))]
 pub async fn timeseries(
     State(state): State<ApiState>,
-    q: Result<Query<TimeseriesQuery>, QueryRejection>,
+    Query(q): Query<TimeseriesQuery>,
 ) -> Result<Json<TimeseriesResponse>, ApiError> {
-    let q = input::query(q)?;
     let bucket = input::int_param("bucket", q.bucket.as_deref(), BUCKET_SECS, 30 * 86_400)?
         .unwrap_or(BUCKET_SECS);
     if bucket % BUCKET_SECS != 0 {

@@ -7,7 +7,6 @@
 //! is configured; `GET /api/logs`, `GET /api/logs/stream` and `/api/admin/*` need the admin token.
 
 pub mod admin;
-pub mod auth;
 pub mod bundlers;
 pub mod error;
 pub mod health;
@@ -18,6 +17,7 @@ pub mod monitor;
 pub mod openapi;
 pub mod prom;
 pub mod public;
+pub mod settings;
 pub mod state;
 pub mod stream;
 pub mod telemetry;
@@ -27,7 +27,6 @@ pub mod workflows;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::from_fn_with_state;
 use tokio_util::sync::CancellationToken;
@@ -35,9 +34,11 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use state::{ApiSettings, ApiState, StartError, WatcherView};
+pub use settings::ApiSettings;
+pub use state::{ApiState, StartError, WatcherView};
 
-use crate::serve::Mode;
+use crate::http::{self, BodyLimit, RequestTimeout};
+use crate::serve::{Listener, Mode};
 
 /// Routes anyone may call.
 fn open_routes() -> OpenApiRouter<ApiState> {
@@ -90,26 +91,38 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     openapi::finish(doc)
 }
 
-/// The API's router with its state, auth, limits, timeout and CORS applied.
-pub fn router(state: ApiState) -> Router {
-    let api = &state.settings().api;
-    let admin = admin_routes().route_layer(from_fn_with_state(state.clone(), auth::require_admin));
-    let ingest =
-        ingest_routes().route_layer(from_fn_with_state(state.clone(), auth::require_ingest));
-    let (routes, _) = open_routes().merge(ingest).merge(admin).split_for_parts();
-    let mut router = routes
+/// The API's router with its state, auth, limits, timeout and CORS applied, and the paths it routes.
+pub fn router(state: ApiState) -> (Router, Vec<String>) {
+    let api = state.settings();
+    let admin = admin_routes().route_layer(from_fn_with_state(
+        state.admin_guard().clone(),
+        http::auth::require,
+    ));
+    let ingest = ingest_routes().route_layer(from_fn_with_state(
+        state.ingest_guard().clone(),
+        http::auth::require,
+    ));
+    let (routes, doc) = open_routes().merge(ingest).merge(admin).split_for_parts();
+    let mut paths: Vec<String> = doc.paths.paths.keys().cloned().collect();
+    paths.push("/metrics".to_string());
+    let routes = routes
         .route("/metrics", axum::routing::get(prom::metrics))
         .fallback(error::no_route)
-        .method_not_allowed_fallback(error::wrong_method)
-        .layer(DefaultBodyLimit::max(api.body_limit_bytes))
-        .layer(from_fn_with_state(
-            Duration::from_secs(api.request_timeout_secs),
-            input::timeout,
-        ));
+        .method_not_allowed_fallback(error::wrong_method);
+    let routes = BodyLimit {
+        bytes: api.body_limit_bytes,
+        key: Some("[api] body_limit_bytes"),
+    }
+    .apply(routes);
+    let mut router = RequestTimeout {
+        limit: api.request_timeout,
+        key: Some("[api] request_timeout_secs"),
+    }
+    .apply(routes);
     if let Some(cors) = cors(&api.cors_origins) {
         router = router.layer(cors);
     }
-    router.with_state(state)
+    (router.with_state(state), paths)
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {
@@ -142,10 +155,7 @@ pub fn mode(
 ) -> Result<Mode, StartError> {
     let listen = settings.listen;
     let (state, tasks) = ApiState::open(settings, watcher, cancel)?;
-    Ok(Mode {
-        name: "api",
-        listen,
-        router: router(state),
-        tasks,
-    })
+    let mut mode = Mode::new("api").listener(Listener::new(listen, router(state)).with_fallback());
+    mode.tasks = tasks;
+    Ok(mode)
 }

@@ -1,6 +1,7 @@
 //! The API's health monitor: a background task that probes the chain RPC, the configured paymasters'
-//! deposits and the configured bundlers (`eth_chainId`, `eth_supportedEntryPoints`) every few seconds, so
-//! the health, status and bundler endpoints answer from a snapshot without waiting on any RPC.
+//! deposits and the configured bundlers (the shared probe of [`crate::chain::bundler`]: `eth_chainId`,
+//! `eth_supportedEntryPoints`) every `[api] monitor_interval_secs`, so the health, status and bundler
+//! endpoints answer from a snapshot without waiting on any RPC.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -11,8 +12,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
-use crate::chain::ChainClient;
-use crate::config::{BundlerConfig, PaymasterConfig};
+use super::settings::{BundlerTarget, PaymasterTarget};
+use crate::chain::retry::RetrySettings;
+use crate::chain::{ChainClient, bundler};
 use crate::paymaster::{PaymasterStatus, paymaster_status};
 
 /// How often and how patiently to probe.
@@ -55,15 +57,15 @@ pub struct BundlerProbe {
 /// A paymaster as last probed.
 #[derive(Debug, Clone)]
 pub struct PaymasterProbe {
-    pub config: PaymasterConfig,
+    pub target: PaymasterTarget,
     pub status: Result<PaymasterStatus, String>,
 }
 
 impl PaymasterProbe {
     /// Whether the deposit is known to be below `min_deposit_eth`.
     pub fn deposit_low(&self) -> bool {
-        match (&self.status, &self.config.min_deposit_eth) {
-            (Ok(s), Some(min)) => s.deposit_wei < min.0,
+        match (&self.status, &self.target.min_deposit_wei) {
+            (Ok(s), Some(min)) => s.deposit_wei < *min,
             _ => false,
         }
     }
@@ -92,19 +94,32 @@ pub type SharedSnapshot = Arc<RwLock<Snapshot>>;
 pub async fn run(
     snapshot: SharedSnapshot,
     chain: Option<ChainClient>,
-    paymasters: Vec<PaymasterConfig>,
-    bundlers: Vec<BundlerConfig>,
+    paymasters: Vec<PaymasterTarget>,
+    bundlers: Vec<BundlerTarget>,
     settings: MonitorSettings,
     cancel: CancellationToken,
 ) {
-    let http = reqwest::Client::builder()
-        .timeout(settings.timeout)
-        .build()
-        .unwrap_or_default();
+    // one attempt per round, bounded by the monitor's timeout: the next round is the retry
+    let retry = RetrySettings {
+        timeout: settings.timeout,
+        max_retries: 0,
+        ..RetrySettings::default()
+    };
+    let clients: Vec<(BundlerTarget, ChainClient)> = bundlers
+        .into_iter()
+        .map(|b| {
+            let client = ChainClient::new(b.rpc_url.clone(), retry);
+            (b, client)
+        })
+        .collect();
     loop {
         let (chain_probe, bundler_probes, pm_probes) = tokio::join!(
             probe_chain(chain.as_ref(), settings.timeout),
-            futures::future::join_all(bundlers.iter().map(|b| probe_bundler(&http, b))),
+            futures::future::join_all(clients.iter().map(|(b, c)| probe_bundler(
+                b,
+                c,
+                settings.timeout
+            ))),
             futures::future::join_all(paymasters.iter().map(|p| probe_paymaster(
                 chain.as_ref(),
                 p,
@@ -173,7 +188,7 @@ fn down(error: String, checked_ms: u64) -> ChainProbe {
 
 async fn probe_paymaster(
     chain: Option<&ChainClient>,
-    p: &PaymasterConfig,
+    p: &PaymasterTarget,
     timeout: Duration,
 ) -> PaymasterProbe {
     let status = match chain {
@@ -189,57 +204,30 @@ async fn probe_paymaster(
         },
     };
     PaymasterProbe {
-        config: p.clone(),
+        target: p.clone(),
         status,
     }
 }
 
-async fn rpc(http: &reqwest::Client, url: &str, method: &str) -> Result<serde_json::Value, String> {
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": []});
-    let res = http
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| format!("{method}: {e}"))?;
-    let v: serde_json::Value = res.json().await.map_err(|e| format!("{method}: {e}"))?;
-    if let Some(err) = v.get("error") {
-        return Err(format!("{method}: {err}"));
-    }
-    v.get("result")
-        .cloned()
-        .ok_or_else(|| format!("{method}: no result in the answer"))
-}
-
-async fn probe_bundler(http: &reqwest::Client, b: &BundlerConfig) -> BundlerProbe {
+async fn probe_bundler(b: &BundlerTarget, client: &ChainClient, timeout: Duration) -> BundlerProbe {
     let checked_ms = crate::telemetry::now_ms();
-    let started = std::time::Instant::now();
-    let url = b.rpc_url.as_str();
-    let (id, eps) = tokio::join!(
-        rpc(http, url, "eth_chainId"),
-        rpc(http, url, "eth_supportedEntryPoints")
-    );
-    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let chain_id = id
-        .as_ref()
-        .ok()
-        .and_then(|v| v.as_str())
-        .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok());
-    let supported: Vec<String> = eps
-        .as_ref()
-        .ok()
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| e.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    let error = match (&id, &eps) {
-        (Err(e), _) | (_, Err(e)) => Some(e.clone()),
-        _ => None,
+    let answer = match tokio::time::timeout(timeout, bundler::probe(client)).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", timeout.as_secs_f64())),
     };
-    let up = error.is_none() && chain_id.is_some();
+    let (up, chain_id, supported, latency_ms, error) = match answer {
+        Ok(h) => (
+            true,
+            Some(h.chain_id),
+            h.supported_entry_points
+                .iter()
+                .map(|a| a.to_checksum(None))
+                .collect(),
+            Some(u64::try_from(h.latency.as_millis()).unwrap_or(u64::MAX)),
+            None,
+        ),
+        Err(e) => (false, None, Vec::new(), None, Some(e)),
+    };
     BundlerProbe {
         id: b.name.clone(),
         name: b.name.clone(),
@@ -247,7 +235,7 @@ async fn probe_bundler(http: &reqwest::Client, b: &BundlerConfig) -> BundlerProb
         status: if up { "UP" } else { "DOWN" }.to_string(),
         chain_id,
         supported_entry_points: supported,
-        latency_ms: up.then_some(latency_ms),
+        latency_ms,
         error,
         last_seen_ms: up.then_some(checked_ms),
         checked_ms,

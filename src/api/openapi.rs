@@ -87,6 +87,10 @@ fn add_common(op: &mut Operation) {
     };
     if secured {
         add("401", "Missing or wrong bearer token");
+        add(
+            "503",
+            "No token is configured for this route ([api] admin_token_file or BUTLER_API__ADMIN_TOKEN)",
+        );
     }
     if has_body {
         add("400", "Malformed body");
@@ -97,6 +101,6 @@ fn add_common(op: &mut Operation) {
     }
     add(
         "408",
-        "Request not completed within [api] request_timeout_secs",
+        "The request took longer than [api] request_timeout_secs",
     );
 }

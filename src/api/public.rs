@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use alloy::json_abi::JsonAbi;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::input;
+use super::input::Query;
 use super::state::ApiState;
 
 /// A bundler the user app may send operations to.
@@ -115,9 +115,8 @@ pub struct DeploymentsQuery {
     ))]
 pub async fn deployments(
     State(state): State<ApiState>,
-    q: Result<Query<DeploymentsQuery>, QueryRejection>,
+    Query(q): Query<DeploymentsQuery>,
 ) -> Result<Json<Deployments>, ApiError> {
-    let q = input::query(q)?;
     let abi = match q.abi.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
@@ -135,12 +134,7 @@ pub async fn deployments(
         .collect();
     for src in &s.sources {
         if src.preset.as_deref() == Some("entrypoint") {
-            entry_points.extend(
-                src.address
-                    .iter()
-                    .chain(&src.addresses)
-                    .map(|a| a.to_checksum(None)),
-            );
+            entry_points.extend(src.addresses.iter().map(|a| a.to_checksum(None)));
         }
     }
     entry_points.sort();
@@ -169,12 +163,7 @@ pub async fn deployments(
             .map(|src| SourceDeployment {
                 name: src.name.clone(),
                 preset: src.preset.clone(),
-                addresses: src
-                    .address
-                    .iter()
-                    .chain(&src.addresses)
-                    .map(|a| a.to_checksum(None))
-                    .collect(),
+                addresses: src.addresses.iter().map(|a| a.to_checksum(None)).collect(),
                 start_block: src.start_block,
             })
             .collect(),
@@ -182,31 +171,62 @@ pub async fn deployments(
     }))
 }
 
+/// The human-readable ABIs of the `sol!` bindings butler itself uses, by contract kind.
 fn minimal_abis() -> BTreeMap<String, Vec<String>> {
-    let v = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    use crate::chain::bindings::{IEntryPoint, IOwnable, IPostOpHandled, ISimpleAccountFactory};
+    let readable = |abis: &[JsonAbi]| {
+        abis.iter()
+            .flat_map(|abi| {
+                abi.functions()
+                    .map(|f| f.full_signature())
+                    .chain(abi.events().map(|e| e.full_signature()))
+            })
+            .collect::<Vec<_>>()
+    };
     BTreeMap::from([
         (
             "entryPoint".to_string(),
-            v(&[
-                "function getNonce(address sender, uint192 key) view returns (uint256)",
-                "function balanceOf(address account) view returns (uint256)",
-                "function getDepositInfo(address account) view returns ((uint256 deposit, bool staked, uint112 stake, uint32 unstakeDelaySec, uint48 withdrawTime))",
-                "event UserOperationEvent(bytes32 indexed userOpHash, address indexed sender, address indexed paymaster, uint256 nonce, bool success, uint256 actualGasCost, uint256 actualGasUsed)",
-            ]),
+            readable(&[IEntryPoint::abi::contract()]),
         ),
         (
             "simpleAccountFactory".to_string(),
-            v(&[
-                "function createAccount(address owner, uint256 salt) returns (address)",
-                "function getAddress(address owner, uint256 salt) view returns (address)",
-            ]),
+            readable(&[ISimpleAccountFactory::abi::contract()]),
         ),
         (
             "paymaster".to_string(),
-            v(&[
-                "function owner() view returns (address)",
-                "event PostOpHandled(bytes32 indexed userOpHash, address indexed sender, address indexed token, uint256 actualGasCost, uint256 feeAmount, uint8 mode)",
-            ]),
+            readable(&[IOwnable::abi::contract(), IPostOpHandled::abi::contract()]),
         ),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::watcher::sources::{ENTRYPOINT_EVENTS, PAYMASTER_EVENTS};
+
+    #[test]
+    fn abis_are_the_bindings_and_agree_with_the_watcher_presets() {
+        let abis = minimal_abis();
+        let entry_point = &abis["entryPoint"];
+        assert!(
+            entry_point.contains(
+                &"function getNonce(address sender, uint192 key) view returns (uint256 nonce)"
+                    .to_string()
+            )
+        );
+        for event in ENTRYPOINT_EVENTS.iter().chain(PAYMASTER_EVENTS) {
+            let all: Vec<&String> = abis.values().flatten().collect();
+            assert!(all.iter().any(|s| s == event), "{event} is not in {all:#?}");
+        }
+        assert!(
+            abis["simpleAccountFactory"]
+                .iter()
+                .any(|s| s.starts_with("function createAccount("))
+        );
+        assert!(
+            abis["paymaster"]
+                .iter()
+                .any(|s| s.starts_with("function owner()"))
+        );
+    }
 }

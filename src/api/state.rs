@@ -1,23 +1,19 @@
-//! The API's settings (a plain struct built from `[api]` and the rest of the config) and its shared state:
-//! tokens, the log and telemetry stores, the health snapshot, the SSE client cap, the bundler supervisor
-//! and the metrics registry of the watcher's `GET /metrics`.
+//! The API's shared state: its settings, the token guards, the log and telemetry stores, the health
+//! snapshot, the SSE client cap, the bundler supervisor and the metrics registry of the watcher's
+//! `GET /metrics`.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::auth::Token;
-use super::monitor::{self, MonitorSettings, SharedSnapshot, Snapshot};
+use super::monitor::{self, SharedSnapshot, Snapshot};
+use super::settings::ApiSettings;
 use crate::bundlers::Supervisor;
 use crate::bundlers::metrics::BundlerCollector;
 use crate::chain::ChainClient;
-use crate::config::{
-    ApiConfig, BundlerConfig, ChainConfig, Config, ConfigError, PaymasterConfig, WatcherSource,
-};
+use crate::http::Bearer;
 use crate::logs::{JournalError, LogSettings, LogStore};
 use crate::serve::Task;
 use crate::telemetry::TelemetryStore;
@@ -44,62 +40,8 @@ impl WatcherView {
     }
 }
 
-/// Everything the API needs, resolved from the configuration.
-#[derive(Debug, Clone)]
-pub struct ApiSettings {
-    pub listen: SocketAddr,
-    pub data_dir: PathBuf,
-    pub api: ApiConfig,
-    pub admin_token: Option<crate::config::Secret>,
-    pub ingest_token: Option<crate::config::Secret>,
-    pub chain: Option<ChainConfig>,
-    pub paymasters: Vec<PaymasterConfig>,
-    pub bundlers: Vec<BundlerConfig>,
-    pub sources: Vec<WatcherSource>,
-    pub factory: Option<alloy::primitives::Address>,
-    pub monitor: MonitorSettings,
-    /// `[supervisor]`: bundlers this process spawns and supervises.
-    pub supervisor: Option<crate::bundlers::SupervisorSettings>,
-}
-
-impl ApiSettings {
-    /// Settings from a loaded config; `listen` overrides `[api] listen` (the `--api-listen` flag).
-    pub fn from_config(
-        config: &Config,
-        listen: Option<SocketAddr>,
-        chain: Option<ChainConfig>,
-    ) -> Result<ApiSettings, ConfigError> {
-        let api = config.api.clone().unwrap_or_default();
-        Ok(ApiSettings {
-            listen: listen.unwrap_or(api.listen),
-            data_dir: config.data_dir()?,
-            admin_token: api.admin_token()?,
-            ingest_token: api.ingest_token()?,
-            chain: chain.or_else(|| config.chain.clone()),
-            paymasters: config.paymasters.clone(),
-            bundlers: config.bundlers.clone(),
-            sources: config
-                .watcher
-                .as_ref()
-                .map(|w| w.sources.clone())
-                .unwrap_or_default(),
-            factory: config.probe.as_ref().and_then(|p| p.factory),
-            monitor: MonitorSettings {
-                interval: Duration::from_secs(5),
-                timeout: Duration::from_secs(3),
-            },
-            supervisor: crate::bundlers::SupervisorSettings::from_config(config)?,
-            api,
-        })
-    }
-
-    pub fn request_timeout(&self) -> Duration {
-        Duration::from_secs(self.api.request_timeout_secs)
-    }
-    pub fn header_read_timeout(&self) -> Duration {
-        Duration::from_secs(self.api.header_read_timeout_secs)
-    }
-}
+/// The 503 answer of the admin routes while no admin token is configured.
+const ADMIN_DISABLED: &str = "admin endpoints are disabled: no admin token is configured (set [api] admin_token_file or BUTLER_API__ADMIN_TOKEN)";
 
 /// Why the API could not start.
 #[derive(Debug, thiserror::Error)]
@@ -114,8 +56,8 @@ pub enum StartError {
 
 struct Inner {
     settings: ApiSettings,
-    admin: Option<Token>,
-    ingest: Option<Token>,
+    admin: Bearer,
+    ingest: Bearer,
     logs: LogStore,
     telemetry: TelemetryStore,
     snapshot: SharedSnapshot,
@@ -144,8 +86,8 @@ impl ApiState {
     ) -> Result<(ApiState, Vec<(String, Task)>), StartError> {
         let (logs, log_writer) = LogStore::open(&LogSettings {
             dir: settings.data_dir.join("logs"),
-            retention_max: settings.api.log_retention_max,
-            subscriber_queue: settings.api.sse_client_queue,
+            retention_max: settings.log_retention_max,
+            subscriber_queue: settings.sse_client_queue,
         })
         .map_err(StartError::Logs)?;
         let (telemetry, tel_writer) = TelemetryStore::open(&settings.data_dir.join("telemetry"))
@@ -192,9 +134,10 @@ impl ApiState {
             }
         };
         let state = ApiState(Arc::new(Inner {
-            admin: settings.admin_token.as_ref().map(Token::new),
-            ingest: settings.ingest_token.as_ref().map(Token::new),
-            sse: Arc::new(Semaphore::new(settings.api.sse_max_clients)),
+            admin: Bearer::closed_unless(settings.admin_token.as_ref(), ADMIN_DISABLED),
+            ingest: Bearer::open_unless(settings.ingest_token.as_ref())
+                .or(settings.admin_token.as_ref()),
+            sse: Arc::new(Semaphore::new(settings.sse_max_clients)),
             settings,
             logs,
             telemetry,
@@ -213,11 +156,13 @@ impl ApiState {
     pub fn settings(&self) -> &ApiSettings {
         &self.0.settings
     }
-    pub fn admin_token(&self) -> Option<&Token> {
-        self.0.admin.as_ref()
+    /// The guard of the admin routes.
+    pub fn admin_guard(&self) -> &Bearer {
+        &self.0.admin
     }
-    pub fn ingest_token(&self) -> Option<&Token> {
-        self.0.ingest.as_ref()
+    /// The guard of the ingest and telemetry routes.
+    pub fn ingest_guard(&self) -> &Bearer {
+        &self.0.ingest
     }
     pub fn logs(&self) -> &LogStore {
         &self.0.logs

@@ -10,8 +10,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
@@ -19,7 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
 use super::error::{ApiError, ErrorBody};
-use super::input;
+use super::input::Query;
 use super::logs::LogsQuery;
 use super::state::ApiState;
 use crate::logs::store::Batch;
@@ -45,9 +44,8 @@ use crate::logs::{LogEvent, LogFilter};
 pub async fn stream(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    q: Result<Query<LogsQuery>, QueryRejection>,
+    Query(q): Query<LogsQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let q = input::query(q)?;
     let filter = q.filter()?;
     let after = match headers.get("last-event-id") {
         None => None,
@@ -62,7 +60,7 @@ pub async fn stream(
                 })?,
         ),
     };
-    let max = state.settings().api.sse_max_clients;
+    let max = state.settings().sse_max_clients;
     let permit = state
         .sse_permits()
         .clone()
@@ -72,7 +70,7 @@ pub async fn stream(
                 "too many stream clients (at most {max}, [api] sse_max_clients); retry later"
             ))
         })?;
-    let queue = state.settings().api.sse_client_queue;
+    let queue = state.settings().sse_client_queue;
     let (tx, rx) = mpsc::channel::<Event>(WIRE_QUEUE);
     let sub = state.logs().subscribe(after);
     let cancel = state.cancel().clone();
@@ -96,7 +94,7 @@ pub async fn stream(
             rx,
             |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
         );
-    let keepalive = Duration::from_secs(state.settings().api.sse_keepalive_secs);
+    let keepalive = state.settings().sse_keepalive;
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keepalive).text("keep-alive")))
 }
 

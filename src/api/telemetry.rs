@@ -2,16 +2,14 @@
 //! (`paid_fallback_attempt|paid_fallback_success|paid_fallback_failure`).
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::input;
+use super::input::{self, Body};
 use super::state::ApiState;
 use crate::logs::event::{MAX_ID_LEN, kind, parse_address, parse_hash};
 use crate::telemetry::{Kind, Record, now_ms};
@@ -93,9 +91,9 @@ const EVENT_FIELDS: &[&str] = &[
 pub async fn session(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<Recorded>, ApiError> {
-    let mut obj = object(&state, &headers, body, SESSION_FIELDS)?;
+    let mut obj = object(&headers, body, SESSION_FIELDS)?;
     let owner = match take_str(&mut obj, "owner")? {
         Some(o) => {
             parse_address(&o).map_err(|e| ApiError::invalid(format!("field `owner`: {e}")))?
@@ -131,9 +129,9 @@ pub async fn session(
 pub async fn event(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<Recorded>, ApiError> {
-    let mut obj = object(&state, &headers, body, EVENT_FIELDS)?;
+    let mut obj = object(&headers, body, EVENT_FIELDS)?;
     let kind = match take_str(&mut obj, "event")?.as_deref() {
         Some("paid_fallback_attempt") => Kind::PaidFallbackAttempt,
         Some("paid_fallback_success") => Kind::PaidFallbackSuccess,
@@ -163,13 +161,11 @@ pub async fn event(
 }
 
 fn object(
-    state: &ApiState,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    Body(bytes): Body,
     fields: &[&str],
 ) -> Result<Map<String, Value>, ApiError> {
     input::body_kind(headers, false)?;
-    let bytes = input::body_bytes(body, state.settings().api.body_limit_bytes)?;
     let value = input::parse_json(&bytes)?;
     let Value::Object(obj) = value else {
         return Err(ApiError::invalid(format!(

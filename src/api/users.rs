@@ -5,13 +5,12 @@ use std::collections::BTreeMap;
 
 use alloy::primitives::Address;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::input;
+use super::input::{self, Query};
 use super::state::ApiState;
 use crate::logs::event::parse_address;
 use crate::watcher::reduce::totals::SenderTotals;
@@ -101,9 +100,8 @@ pub struct UserOpsQuery {
     security(("bearer" = [])))]
 pub async fn userops(
     State(state): State<ApiState>,
-    q: Result<Query<UserOpsQuery>, QueryRejection>,
+    Query(q): Query<UserOpsQuery>,
 ) -> Result<Json<UserOpsResponse>, ApiError> {
-    let q = input::query(q)?;
     let limit = input::int_param("limit", q.limit.as_deref(), 1, 10_000)?.unwrap_or(200) as usize;
     let filter = UserOpFilter {
         sender: q
@@ -113,7 +111,7 @@ pub async fn userops(
             .transpose()
             .map_err(|e| ApiError::invalid(format!("parameter `sender`: {e}")))?,
         paymaster: None,
-        success: bool_param("success", q.success.as_deref())?,
+        success: input::bool_param("success", q.success.as_deref())?,
     };
     let indexed = state.indexed();
     let userops = indexed
@@ -125,18 +123,6 @@ pub async fn userops(
         .map(UserOpItem::from)
         .collect();
     Ok(Json(UserOpsResponse { userops }))
-}
-
-/// `true` or `false`, or 422 naming the parameter.
-pub fn bool_param(name: &str, raw: Option<&str>) -> Result<Option<bool>, ApiError> {
-    match raw {
-        None => Ok(None),
-        Some("true") => Ok(Some(true)),
-        Some("false") => Ok(Some(false)),
-        Some(other) => Err(ApiError::invalid(format!(
-            "parameter `{name}`: `{other}` is not true or false"
-        ))),
-    }
 }
 
 /// An owner EOA (§4.4): telemetry's first/last heartbeat, its senders, their indexed totals.

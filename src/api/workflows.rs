@@ -2,15 +2,15 @@
 //! decisions, settlements, timeline) and `GET /stats`, from the watcher's workflow reducer.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::input;
+use super::input::Query;
 use super::metrics::WorkflowCounts;
 use super::state::ApiState;
+use crate::http::PageBounds;
 use crate::logs::event::parse_hash;
 use crate::watcher::reduce::workflows::{Workflow, WorkflowStats};
 
@@ -53,6 +53,13 @@ pub struct WorkflowsQuery {
     pub offset: Option<String>,
 }
 
+/// How far `GET /workflows` pages.
+const PAGE: PageBounds = PageBounds {
+    default_limit: 100,
+    max_limit: 1000,
+    max_offset: 1_000_000,
+};
+
 /// Workflows, most recently started first.
 #[utoipa::path(get, path = "/workflows", tag = "workflows", params(WorkflowsQuery),
     responses(
@@ -62,12 +69,10 @@ pub struct WorkflowsQuery {
     ))]
 pub async fn list(
     State(state): State<ApiState>,
-    q: Result<Query<WorkflowsQuery>, QueryRejection>,
+    Query(q): Query<WorkflowsQuery>,
 ) -> Result<Json<Vec<WorkflowItem>>, ApiError> {
-    let q = input::query(q)?;
-    let limit = input::int_param("limit", q.limit.as_deref(), 1, 1000)?.unwrap_or(100) as usize;
-    let offset =
-        input::int_param("offset", q.offset.as_deref(), 0, 1_000_000)?.unwrap_or(0) as usize;
+    let page = PAGE.page(q.limit.as_deref(), q.offset.as_deref())?;
+    let (limit, offset) = (page.limit as usize, page.offset as usize);
     let indexed = state.indexed();
     let mut all: Vec<&Workflow> = indexed.workflows.values().collect();
     all.sort_by(|a, b| {

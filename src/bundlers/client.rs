@@ -13,12 +13,15 @@ pub struct BundlersClient {
 }
 
 impl BundlersClient {
-    pub fn new(settings: ClientSettings) -> BundlersClient {
+    pub fn new(settings: ClientSettings) -> Result<BundlersClient, ClientError> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .build()
-            .unwrap_or_default();
-        BundlersClient { settings, http }
+            .map_err(|e| ClientError::Transport {
+                url: settings.base_url.to_string(),
+                message: format!("cannot build the HTTP client: {e}"),
+            })?;
+        Ok(BundlersClient { settings, http })
     }
 
     fn url(&self, path: &str) -> Url {

@@ -1,19 +1,22 @@
 //! One task per instance. A spawned instance's task runs its child (with the policy gateway in front),
-//! waits for readiness (a first `/health` 200, then `eth_chainId` and `eth_supportedEntryPoints` on the
-//! internal port), probes it every `health_interval`, restarts it after any exit it did not ask for
-//! (backoff from 1 s doubling to 30 s), and marks a crash loop STOPPED with its reason. A registered
-//! instance's task only probes its URL.
+//! waits for readiness (a first `/health` 200, then the shared bundler probe, `eth_chainId` and
+//! `eth_supportedEntryPoints`, on the internal port), probes it every `health_interval`, restarts it after any exit it did not ask for
+//! ([`crate::backoff`], from 1 s doubling to 30 s), and marks a crash loop STOPPED with its reason. A registered
+//! instance's task only probes its URL (the same bundler probe).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
+use url::Url;
 
 use super::registry::{Desired, LastExit, Status};
 use super::{Control, Supervisor, child, gateway, ports, template};
+use crate::chain::ChainClient;
+use crate::chain::bundler::{self, BundlerHealth};
+use crate::chain::retry::RetrySettings;
 use crate::logs::Level;
 
 /// How one run of the child ended.
@@ -37,7 +40,7 @@ pub(super) async fn run_spawned(
     cancel: CancellationToken,
 ) {
     let settings = sup.settings().clone();
-    let mut backoff = settings.backoff_start;
+    let mut delays = settings.restart_backoff.delays();
     let mut exits: VecDeque<Instant> = VecDeque::new();
     let mut halted = false;
     loop {
@@ -59,7 +62,7 @@ pub(super) async fn run_spawned(
                     Some(Control::Start) => {
                         halted = false;
                         exits.clear();
-                        backoff = settings.backoff_start;
+                        delays.reset();
                         sup.update(&id, |r| { r.desired = Desired::Running; r.reason = None; });
                         save(&sup).await;
                         sup.note(&id, Level::Info, "start requested".to_string()).await;
@@ -97,8 +100,8 @@ pub(super) async fn run_spawned(
                     .await;
             }
             Outcome::Exited { exit, up_for } => {
-                if up_for >= settings.backoff_max {
-                    backoff = settings.backoff_start;
+                if up_for >= settings.restart_backoff.max {
+                    delays.reset();
                 }
                 let now = Instant::now();
                 exits.push_back(now);
@@ -133,9 +136,10 @@ pub(super) async fn run_spawned(
                     .await;
                     continue;
                 }
+                let delay = delays.next_delay();
                 let reason = format!(
                     "exited with {how}, not asked to; restarting in {} s",
-                    backoff.as_secs_f64()
+                    delay.as_secs_f64()
                 );
                 sup.update(&id, |r| {
                     r.status = Status::Down;
@@ -150,7 +154,7 @@ pub(super) async fn run_spawned(
                         sup.update(&id, |r| { r.status = Status::Stopped; r.reason = Some("the watcher stopped".to_string()); });
                         return;
                     }
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(delay) => {}
                     msg = rx.recv() => match msg {
                         None => return,
                         Some(Control::Remove(ack)) => { let _ = ack.send(()); return; }
@@ -162,7 +166,6 @@ pub(super) async fn run_spawned(
                     sup.update(&id, |r| r.restarts += 1);
                     sup.note(&id, Level::Info, "restarting".to_string()).await;
                 }
-                backoff = (backoff * 2).min(settings.backoff_max);
             }
         }
     }
@@ -292,7 +295,8 @@ async fn supervise(
     let ready_timeout = Duration::from_secs(ready_timeout_secs);
     let deadline = tokio::time::sleep(ready_timeout);
     tokio::pin!(deadline);
-    let readiness = wait_ready(http.clone(), internal);
+    let rpc = probe_client(&format!("http://127.0.0.1:{internal}"));
+    let readiness = wait_ready(http.clone(), internal, rpc.clone());
     tokio::pin!(readiness);
     let mut ready_at: Option<Instant> = None;
     let mut probes: u64 = 0;
@@ -326,8 +330,8 @@ async fn supervise(
             }
             _ = tick.tick(), if ready_at.is_some() => {
                 probes += 1;
-                let (ok, what) = if probes.is_multiple_of(CHAIN_ID_EVERY) {
-                    (rpc(&http, internal, "eth_chainId").await.is_ok(), "eth_chainId")
+                let (ok, what) = if probes.is_multiple_of(RPC_PROBE_EVERY) {
+                    (rpc_probe(rpc.as_ref()).await.is_ok(), "eth_chainId / eth_supportedEntryPoints")
                 } else {
                     (health_ok(&http, internal).await, "GET /health")
                 };
@@ -420,9 +424,13 @@ async fn ensure_ports(sup: &Supervisor, id: &str) -> Result<super::BundlerInstan
     Ok(moved)
 }
 
-/// Every this many health probes, `eth_chainId` instead of `GET /health` (which alto answers without
-/// logging it, so the probes do not fill the log store; the JSON-RPC call proves the RPC path works).
-const CHAIN_ID_EVERY: u64 = 12;
+/// Every this many health probes, the JSON-RPC probe ([`crate::chain::bundler::probe`]: `eth_chainId`
+/// and `eth_supportedEntryPoints`) instead of `GET /health` (which alto answers without logging it, so the
+/// probes do not fill the log store; the JSON-RPC calls prove the RPC path works).
+const RPC_PROBE_EVERY: u64 = 12;
+
+/// Bound on one probe request.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 async fn health_ok(http: &reqwest::Client, port: u16) -> bool {
     http.get(format!("http://127.0.0.1:{port}/health"))
@@ -431,8 +439,33 @@ async fn health_ok(http: &reqwest::Client, port: u16) -> bool {
         .is_ok_and(|r| r.status().is_success())
 }
 
-/// Resolves once `/health` answers 200 and `eth_chainId` and `eth_supportedEntryPoints` answer.
-async fn wait_ready(http: reqwest::Client, port: u16) {
+/// A chain client bound to a bundler's URL for [`crate::chain::bundler::probe`]: one attempt per probe
+/// (the next probe is the retry). `Err` names a URL that does not parse.
+fn probe_client(url: &str) -> Result<ChainClient, String> {
+    let url = Url::parse(url).map_err(|e| format!("rpcUrl `{url}`: {e}"))?;
+    let retry = RetrySettings {
+        timeout: PROBE_TIMEOUT,
+        max_retries: 0,
+        ..RetrySettings::default()
+    };
+    Ok(ChainClient::new(url, retry))
+}
+
+/// The shared bundler probe, bounded by [`PROBE_TIMEOUT`]; the error says what failed.
+async fn rpc_probe(client: Result<&ChainClient, &String>) -> Result<BundlerHealth, String> {
+    let client = client.map_err(Clone::clone)?;
+    match tokio::time::timeout(PROBE_TIMEOUT, bundler::probe(client)).await {
+        Ok(answer) => answer.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "{}: no answer within {} s",
+            client.url(),
+            PROBE_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// Resolves once `/health` answers 200 and the bundler probe answers with at least one EntryPoint.
+async fn wait_ready(http: reqwest::Client, port: u16, rpc: Result<ChainClient, String>) {
     loop {
         if health_ok(&http, port).await {
             break;
@@ -440,36 +473,14 @@ async fn wait_ready(http: reqwest::Client, port: u16) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     loop {
-        let (a, b) = tokio::join!(
-            rpc(&http, port, "eth_chainId"),
-            rpc(&http, port, "eth_supportedEntryPoints")
-        );
-        if a.is_ok() && b.is_ok_and(|v| v.as_array().is_some_and(|a| !a.is_empty())) {
+        if rpc_probe(rpc.as_ref())
+            .await
+            .is_ok_and(|h| !h.supported_entry_points.is_empty())
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-async fn rpc(http: &reqwest::Client, port: u16, method: &str) -> Result<Value, String> {
-    rpc_url(http, &format!("http://127.0.0.1:{port}"), method).await
-}
-
-async fn rpc_url(http: &reqwest::Client, url: &str, method: &str) -> Result<Value, String> {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": []});
-    let res = http
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| format!("{method}: {e}"))?;
-    let v: Value = res.json().await.map_err(|e| format!("{method}: {e}"))?;
-    if let Some(err) = v.get("error") {
-        return Err(format!("{method}: {err}"));
-    }
-    v.get("result")
-        .cloned()
-        .ok_or_else(|| format!("{method}: no result"))
 }
 
 pub(super) async fn run_registered(
@@ -479,9 +490,13 @@ pub(super) async fn run_registered(
     cancel: CancellationToken,
 ) {
     let interval = sup.settings().health_interval;
+    let Some(url) = sup.get(&id).map(|r| r.rpc_url) else {
+        return;
+    };
+    let rpc = probe_client(&url);
     loop {
         let Some(record) = sup.get(&id) else { return };
-        let probe = rpc_url(&sup.0.http, &record.rpc_url, "eth_chainId").await;
+        let probe = rpc_probe(rpc.as_ref()).await;
         let status = if probe.is_ok() {
             Status::Up
         } else {

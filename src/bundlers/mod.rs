@@ -56,6 +56,15 @@ pub enum BundlerError {
     Conflict(String),
 }
 
+impl From<crate::fs::FsError> for BundlerError {
+    fn from(e: crate::fs::FsError) -> Self {
+        BundlerError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 /// `POST /api/admin/bundlers/spawn` (§5.1 of the monitor plan).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -129,10 +138,7 @@ impl Supervisor {
     ) -> Result<(Supervisor, Task), BundlerError> {
         let path = registry::path(&settings.data_dir);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| BundlerError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+            crate::fs::create_dir_synced(dir)?;
         }
         let records = registry::load(&path)?;
         let entries = records

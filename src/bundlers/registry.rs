@@ -1,6 +1,6 @@
 //! The registry of supervised bundlers, `DATA_DIR/bundlers/registry.json`: the seed's `BundlerInstance`
 //! (§2.1) plus what supervision needs (`kind`, `base`, `pid`, `restarts`, `lastExit`, `desired`). Written
-//! atomically (temporary file, fsync, rename, fsync of the directory), so a crash leaves the old or the new
+//! with [`crate::fs::atomic_write`] (temporary file, fsync, rename, fsync of the directory), so a crash leaves the old or the new
 //! file, never a torn one. It holds no key: only the executor and utility addresses an instance took.
 
 use std::path::{Path, PathBuf};
@@ -214,39 +214,7 @@ pub fn save(path: &Path, instances: &[BundlerInstance]) -> Result<(), BundlerErr
         message: e.to_string(),
     })?;
     text.push(b'\n');
-    write_atomic(path, &text, 0o644)
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory, with `mode`.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), BundlerError> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let io = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| BundlerError::Io { path: p, source }
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    ));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&tmp)
-        .map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(io(path))?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(dir))?;
-    Ok(())
+    Ok(crate::fs::atomic_write(path, &text)?)
 }
 
 #[cfg(test)]

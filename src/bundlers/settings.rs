@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use alloy::signers::local::PrivateKeySigner;
 
+use crate::backoff::Backoff;
 use crate::config::{Config, ConfigError, Secret, TemplateConfig};
 
 /// One key of the pool and its address (the address is what the registry records).
@@ -32,37 +33,38 @@ pub struct SupervisorSettings {
     pub rpc_url: Option<String>,
     /// Names of the configured `[[bundlers]]`, which spawned and registered names must not repeat.
     pub configured_names: Vec<String>,
-    /// Backoff before the first restart; it doubles up to `backoff_max`.
-    pub backoff_start: Duration,
-    pub backoff_max: Duration,
+    /// Delays before restarts: from 1 s, doubling up to 30 s (an instance that ran that long starts
+    /// again from 1 s).
+    pub restart_backoff: Backoff,
 }
 
-impl SupervisorSettings {
-    /// Settings from the config; `None` without a `[supervisor]` section.
-    pub fn from_config(config: &Config) -> Result<Option<SupervisorSettings>, ConfigError> {
-        let Some(s) = &config.supervisor else {
-            return Ok(None);
-        };
+impl TryFrom<&Config> for SupervisorSettings {
+    type Error = ConfigError;
+
+    /// Settings from `[supervisor]` (defaults when absent), `[chain]` and `[[bundlers]]`.
+    fn try_from(config: &Config) -> Result<SupervisorSettings, ConfigError> {
+        let s = config.supervisor.clone().unwrap_or_default();
         let keys = match (&s.executor_keys, &s.executor_keys_file) {
             (Some(v), _) => parse_keys(v.expose(), "BUTLER_SUPERVISOR__EXECUTOR_KEYS")?,
             (None, Some(path)) => read_key_file(path)?,
             (None, None) => Vec::new(),
         };
-        Ok(Some(SupervisorSettings {
+        Ok(SupervisorSettings {
             data_dir: config.data_dir()?,
             port_range: (s.port_range[0], s.port_range[1]),
             keys,
             crash_loop_exits: s.crash_loop_exits,
             crash_loop_window: Duration::from_secs(s.crash_loop_window_secs),
             health_interval: Duration::from_secs(s.health_interval_secs),
-            templates: s.templates.clone(),
+            templates: s.templates,
             rpc_url: config.chain.as_ref().map(|c| c.rpc_url.to_string()),
             configured_names: config.bundlers.iter().map(|b| b.name.clone()).collect(),
-            backoff_start: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(30),
-        }))
+            restart_backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(30)),
+        })
     }
+}
 
+impl SupervisorSettings {
     pub fn template(&self, name: &str) -> Option<&TemplateConfig> {
         self.templates.iter().find(|t| t.name == name)
     }

@@ -12,6 +12,7 @@ use super::child::Launch;
 use super::registry::BundlerInstance;
 use super::settings::SupervisorSettings;
 use crate::config::TemplateConfig;
+use crate::fs::FsError;
 use crate::probe::userop::ENTRYPOINT_V07;
 
 /// The name of the config file in the instance directory.
@@ -24,12 +25,9 @@ pub fn prepare(
     record: &BundlerInstance,
     dir: &Path,
 ) -> Result<Launch, BundlerError> {
-    let io = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| BundlerError::Io { path: p, source }
-    };
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
+    std::fs::create_dir_all(dir).map_err(FsError::at(dir))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(FsError::at(dir))?;
     let config_path = dir.join(CONFIG_FILE);
     let port = record.internal_port.unwrap_or_default();
     let entrypoints = if template.entrypoints.is_empty() {
@@ -87,7 +85,7 @@ pub fn prepare(
     );
     let text = serde_json::to_vec_pretty(&Value::Object(config))
         .map_err(|e| BundlerError::Invalid(format!("template `{}`: config: {e}", template.name)))?;
-    super::registry::write_atomic(&config_path, &text, 0o600)?;
+    crate::fs::atomic_write_private(&config_path, &text)?;
     let mut argv: Vec<String> = template.command.iter().map(|a| expand(a, &vars)).collect();
     if record.policy.strict {
         argv.extend(template.strict_args.iter().map(|a| expand(a, &vars)));

@@ -1,6 +1,7 @@
-//! `sol!` bindings: EntryPoint v0.6, v0.7 and v0.8, SimpleAccount(Factory), VerifyingPaymaster and
-//! the `owner()` most paymasters expose. The v0.7 and v0.8 EntryPoints share one ABI for everything
-//! butler calls; v0.6 differs in the UserOperation layout only.
+//! `sol!` bindings: EntryPoint v0.6, v0.7 and v0.8, SimpleAccount(Factory), VerifyingPaymaster, the
+//! `owner()` most paymasters expose and the paymaster event of the seeds. The v0.7 and v0.8 EntryPoints
+//! share one ABI for everything butler calls; v0.6 differs in the UserOperation layout only. The
+//! interfaces marked `abi` also give their JSON ABI (served by `GET /api/public/deployments?abi=true`).
 
 #![allow(missing_docs)]
 
@@ -30,7 +31,7 @@ sol! {
     }
 
     /// EntryPoint v0.7 and v0.8 (the calls and events butler uses).
-    #[sol(rpc)]
+    #[sol(rpc, abi)]
     interface IEntryPoint {
         event UserOperationEvent(bytes32 indexed userOpHash, address indexed sender, address indexed paymaster, uint256 nonce, bool success, uint256 actualGasCost, uint256 actualGasUsed);
         event AccountDeployed(bytes32 indexed userOpHash, address indexed sender, address factory, address paymaster);
@@ -72,7 +73,7 @@ sol! {
     }
 
     /// eth-infinitism SimpleAccountFactory (v0.7 and v0.8).
-    #[sol(rpc)]
+    #[sol(rpc, abi)]
     interface ISimpleAccountFactory {
         function createAccount(address owner, uint256 salt) external returns (address);
         function getAddress(address owner, uint256 salt) external view returns (address);
@@ -91,8 +92,14 @@ sol! {
     }
 
     /// `Ownable.owner()`, which most paymasters have.
-    #[sol(rpc)]
+    #[sol(rpc, abi)]
     interface IOwnable {
         function owner() external view returns (address);
+    }
+
+    /// The paymaster event of the seeds (mode 0 opSucceeded, 1 opReverted, 2 postOpReverted).
+    #[sol(abi)]
+    interface IPostOpHandled {
+        event PostOpHandled(bytes32 indexed userOpHash, address indexed sender, address indexed token, uint256 actualGasCost, uint256 feeAmount, uint8 mode);
     }
 }

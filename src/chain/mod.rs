@@ -2,6 +2,7 @@
 //! and number coercion. Everything that talks to a node goes through [`ChainClient`].
 
 pub mod bindings;
+pub mod bundler;
 mod client;
 mod error;
 pub mod num;

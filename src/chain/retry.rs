@@ -1,14 +1,17 @@
 //! A tower layer over the JSON-RPC transport: a timeout on every attempt and retries with exponential
 //! backoff and full jitter on transport failures, timeouts, HTTP 429 and 5xx, and the providers'
-//! rate-limit error payloads. JSON-RPC errors such as reverts are returned at once, never retried.
+//! rate-limit error payloads. A server's `Retry-After` replaces the backoff delay (capped at
+//! `max_backoff`). JSON-RPC errors such as reverts are returned at once, never retried.
 
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use alloy::rpc::json_rpc::{RequestPacket, ResponsePacket};
 use alloy::transports::{TransportError, TransportErrorKind, TransportFut};
-use rand::Rng;
 use tower::{Layer, Service};
+
+use crate::backoff::{Backoff, Delays};
+use crate::config::sections::chain::{DEFAULT_RPC_RETRIES, DEFAULT_RPC_TIMEOUT_SECS};
 
 /// How requests are timed out and retried.
 #[derive(Debug, Clone, Copy)]
@@ -25,8 +28,8 @@ pub struct RetrySettings {
 impl Default for RetrySettings {
     fn default() -> Self {
         Self {
-            timeout: Duration::from_secs(10),
-            max_retries: 3,
+            timeout: Duration::from_secs_f64(DEFAULT_RPC_TIMEOUT_SECS),
+            max_retries: DEFAULT_RPC_RETRIES,
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
         }
@@ -34,18 +37,21 @@ impl Default for RetrySettings {
 }
 
 impl RetrySettings {
-    /// The sleep before retry number `attempt` (1-based): uniform in [0, min(max, initial * 2^(attempt-1))].
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .initial_backoff
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-        let cap = exp.min(self.max_backoff);
-        let millis = cap.as_millis() as u64;
-        Duration::from_millis(if millis == 0 {
-            0
-        } else {
-            rand::rng().random_range(0..=millis)
-        })
+    /// The backoff: retry number `n` (1-based) sleeps uniformly in [0, min(max, initial * 2^(n-1))].
+    pub fn policy(&self) -> Backoff {
+        Backoff::new(self.initial_backoff, self.max_backoff).with_full_jitter()
+    }
+
+    /// The sleep before the next retry after `err`: the server's `Retry-After` when it sent one, else the
+    /// next backoff delay; never more than `max_backoff`.
+    pub fn delay_after(&self, err: &TransportError, delays: &mut Delays) -> Duration {
+        let backoff = delays.next_delay();
+        match err {
+            TransportError::Transport(kind) => kind
+                .retry_after()
+                .map_or(backoff, |d| d.min(self.max_backoff)),
+            _ => backoff,
+        }
     }
 }
 
@@ -117,6 +123,7 @@ where
         let settings = self.settings;
         Box::pin(async move {
             let mut attempt = 0u32;
+            let mut delays = settings.policy().delays();
             loop {
                 let attempt_result =
                     tokio::time::timeout(settings.timeout, inner.call(request.clone())).await;
@@ -142,7 +149,7 @@ where
                     return Err(err);
                 }
                 attempt += 1;
-                let wait = settings.backoff(attempt);
+                let wait = settings.delay_after(&err, &mut delays);
                 tracing::debug!(%err, attempt, wait_ms = wait.as_millis() as u64, "retrying RPC request");
                 tokio::time::sleep(wait).await;
             }
@@ -154,17 +161,131 @@ where
 mod tests {
     use super::*;
 
+    fn backoffs(initial: Duration, max: Duration) -> RetrySettings {
+        RetrySettings {
+            initial_backoff: initial,
+            max_backoff: max,
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn backoff_grows_and_is_capped() {
-        let s = RetrySettings {
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_millis(1000),
-            ..Default::default()
-        };
-        for attempt in 1..20 {
-            let cap = (100u64 << (attempt - 1).min(16)).min(1000);
-            assert!(s.backoff(attempt) <= Duration::from_millis(cap));
+        let s = backoffs(Duration::from_millis(100), Duration::from_millis(1000));
+        let ceilings: Vec<u64> = Backoff {
+            jitter: false,
+            ..s.policy()
         }
+        .delays()
+        .take(20)
+        .map(|d| d.as_millis() as u64)
+        .collect();
+        assert_eq!(
+            ceilings[..6],
+            [100, 200, 400, 800, 1000, 1000],
+            "doubles, then capped"
+        );
+        assert!(ceilings[4..].iter().all(|c| *c == 1000), "stays at the cap");
+        let mut jittered = s.policy().delays();
+        for (attempt, cap) in ceilings.iter().enumerate() {
+            let d = jittered.next_delay();
+            assert!(
+                d <= Duration::from_millis(*cap),
+                "retry {}: {d:?} > {cap} ms",
+                attempt + 1
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_replaces_the_backoff_up_to_its_cap() {
+        let s = backoffs(Duration::from_millis(1), Duration::from_secs(5));
+        let after = |secs| {
+            TransportErrorKind::http_error_with_retry_after(
+                429,
+                String::new(),
+                Some(Duration::from_secs(secs)),
+            )
+        };
+        let mut delays = s.policy().delays();
+        assert_eq!(
+            s.delay_after(&after(2), &mut delays),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            s.delay_after(&after(300), &mut delays),
+            Duration::from_secs(5)
+        );
+        let plain = TransportErrorKind::http_error(429, String::new());
+        assert!(s.delay_after(&plain, &mut delays) <= Duration::from_millis(4));
+    }
+
+    /// A node that answers its first request with 429 and `Retry-After: 1`, then `eth_blockNumber`.
+    async fn rate_limited_node() -> (
+        url::Url,
+        tokio::sync::mpsc::UnboundedReceiver<std::time::Instant>,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        let (seen, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            for n in 0.. {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                let mut req = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // the request ends with its JSON body
+                while !req.ends_with(b"}") && !req.ends_with(b"]") {
+                    match conn.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => req.extend_from_slice(&chunk[..k]),
+                    }
+                }
+                let _ = seen.send(std::time::Instant::now());
+                let text = String::from_utf8_lossy(&req);
+                let id = text
+                    .split("\"id\":")
+                    .nth(1)
+                    .and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next())
+                    .unwrap_or("0")
+                    .to_string();
+                let answer = if n == 0 {
+                    "HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_string()
+                } else {
+                    let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"result":"0x2a"}}"#);
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                };
+                let _ = conn.write_all(answer.as_bytes()).await;
+            }
+        });
+        (url, rx)
+    }
+
+    #[tokio::test]
+    async fn a_servers_retry_after_is_waited_for() {
+        use alloy::providers::Provider;
+        let (url, mut seen) = rate_limited_node().await;
+        let client = crate::chain::ChainClient::new(
+            url,
+            RetrySettings {
+                timeout: Duration::from_secs(10),
+                max_retries: 1,
+                initial_backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_secs(5),
+            },
+        );
+        assert_eq!(client.provider().get_block_number().await.unwrap(), 42);
+        let (first, second) = (seen.recv().await.unwrap(), seen.recv().await.unwrap());
+        assert!(
+            second - first >= Duration::from_millis(900),
+            "retried after {:?}, not after the 1 s the server asked for",
+            second - first
+        );
     }
 
     #[test]

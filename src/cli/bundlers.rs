@@ -177,16 +177,13 @@ pub async fn run(ctx: &Ctx, cmd: BundlersCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn client(ctx: &Ctx, api: &ApiArgs) -> anyhow::Result<BundlersClient> {
-    let cfg = ctx.config()?.api.clone().unwrap_or_default();
-    let base_url = match &api.api_url {
-        Some(u) => u.clone(),
-        None => cfg.base_url()?,
-    };
-    Ok(BundlersClient::new(ClientSettings {
-        base_url,
-        token: cfg.admin_token()?.map(|t| t.expose().to_string()),
-        timeout: Duration::from_secs(60),
-    }))
+    let mut settings: ClientSettings = ctx.settings()?;
+    if let Some(u) = &api.api_url {
+        settings.base_url = u.clone();
+    }
+    // a spawn answers once the instance is registered and starting; stop waits for the process to go
+    settings.timeout = Duration::from_secs(60);
+    Ok(BundlersClient::new(settings)?)
 }
 
 async fn action(ctx: &Ctx, a: IdArgs, what: &str) -> anyhow::Result<()> {

@@ -1,4 +1,5 @@
-//! What every command gets: the global flags and the configuration, loaded on first use.
+//! What every command gets: the global flags and the configuration, loaded on first use, with the global
+//! flags (`--rpc-url`) applied; commands build their settings from it ([`Ctx::settings`]).
 
 use std::sync::OnceLock;
 
@@ -50,14 +51,27 @@ impl Ctx {
                 rpc_url: url.clone(),
                 ..c.clone()
             }),
-            (Some(url), None) => Ok(ChainConfig {
-                rpc_url: url.clone(),
-                chain_id: None,
-                timeout_secs: 10.0,
-                max_retries: 3,
-            }),
+            (Some(url), None) => Ok(ChainConfig::new(url.clone(), None)),
             (None, _) => config.require_chain().cloned(),
         }
+    }
+
+    /// The configuration with the global flags applied (`--rpc-url` replaces `[chain] rpc_url`).
+    pub fn effective_config(&self) -> Result<Config, ConfigError> {
+        let mut config = self.config()?.clone();
+        if self.global.rpc_url.is_some() {
+            config.chain = Some(self.chain_config()?);
+        }
+        Ok(config)
+    }
+
+    /// A mode's or command group's settings, built once from the configuration with the global flags
+    /// applied.
+    pub fn settings<T>(&self) -> Result<T, ConfigError>
+    where
+        T: for<'c> TryFrom<&'c Config, Error = ConfigError>,
+    {
+        T::try_from(&self.effective_config()?)
     }
 
     /// A client for the configured chain, its chain id checked against the config.

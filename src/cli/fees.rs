@@ -303,7 +303,7 @@ fn cli(e: FeesError) -> anyhow::Error {
 }
 
 pub async fn run(ctx: &Ctx, cmd: FeesCommand) -> anyhow::Result<ExitCode> {
-    let settings = FeesSettings::from_config(ctx.config()?)?;
+    let settings: FeesSettings = ctx.settings()?;
     let store = Store::connect(&settings.database).await?;
     let out = ctx.output();
     let result = dispatch(&store, out, cmd).await;

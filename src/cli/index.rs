@@ -46,7 +46,7 @@ struct Summary {
 }
 
 pub async fn run(ctx: &Ctx, args: IndexArgs) -> anyhow::Result<ExitCode> {
-    let settings = WatcherSettings::from_config(ctx.config()?)?;
+    let settings: WatcherSettings = ctx.settings()?;
     let (client, chain_id) = ctx.chain().await?;
     let started = Instant::now();
     let mut indexer = Indexer::open(settings, client, chain_id).await?;

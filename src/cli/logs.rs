@@ -3,7 +3,6 @@
 //! (default `http://<[api] listen>`) or `--api-url`.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use url::Url;
@@ -99,16 +98,11 @@ pub async fn run(ctx: &Ctx, cmd: LogsCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn client(ctx: &Ctx, api: &ApiArgs) -> anyhow::Result<LogClient> {
-    let cfg = ctx.config()?.api.clone().unwrap_or_default();
-    let base_url = match &api.api_url {
-        Some(u) => u.clone(),
-        None => cfg.base_url()?,
-    };
-    Ok(LogClient::new(ClientSettings {
-        base_url,
-        token: cfg.admin_token()?.map(|t| t.expose().to_string()),
-        timeout: Duration::from_secs(30),
-    }))
+    let mut settings: ClientSettings = ctx.settings()?;
+    if let Some(u) = &api.api_url {
+        settings.base_url = u.clone();
+    }
+    Ok(LogClient::new(settings)?)
 }
 
 fn filter_params(f: &FilterArgs) -> Result<Params, UsageError> {

@@ -2,11 +2,13 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
 
 use super::{Ctx, UsageError};
 use crate::api::{self, ApiSettings, WatcherView};
+use crate::backoff::{self, Backoff};
 use crate::exporter::{self, ExporterSettings};
 use crate::fees::FeesSettings;
 use crate::serve::{self, ServeOptions};
@@ -53,38 +55,31 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut modes = Vec::new();
     let mut options = ServeOptions::default();
     if args.prometheus {
-        let mut settings = ExporterSettings::from_config(ctx.config()?, &ctx.chain_config()?)?;
+        let mut settings: ExporterSettings = ctx.settings()?;
         if let Some(addr) = args.exporter_listen {
             settings.listen = addr;
         }
         modes.push(exporter::mode(settings));
     }
     if args.fee_manager {
-        let settings = FeesSettings::from_config(ctx.config()?)?;
+        let settings: FeesSettings = ctx.settings()?;
         let listen = args.fees_listen.unwrap_or(settings.listen);
         modes.push(crate::fees::http::mode(&settings, listen).await?);
     }
     if args.watcher {
-        let config = ctx.config()?;
-        let chain = config
-            .chain
-            .as_ref()
-            .map(|_| ctx.chain_config())
-            .transpose()?;
-        let api_settings = ApiSettings::from_config(config, args.api_listen, chain)?;
-        options.header_read_timeout = api_settings.header_read_timeout();
+        let mut api_settings: ApiSettings = ctx.settings()?;
+        if let Some(addr) = args.api_listen {
+            api_settings.listen = addr;
+        }
+        options.header_read_timeout = api_settings.header_read_timeout;
         let mut view = None;
-        if config.watcher.is_some() {
-            let settings = WatcherSettings::from_config(config)?;
+        if ctx.config()?.watcher.is_some() {
+            let settings: WatcherSettings = ctx.settings()?;
             let Some(indexer) = open_indexer(&ctx.chain_config()?, settings, &cancel).await? else {
                 return Ok(ExitCode::SUCCESS);
             };
             view = Some(WatcherView::of(&indexer));
-            modes.push(crate::watcher::mode(
-                indexer,
-                api_settings.listen,
-                cancel.clone(),
-            ));
+            modes.push(crate::watcher::mode(indexer, cancel.clone()));
         } else {
             tracing::warn!(
                 "no [watcher] section: the indexer is off; the API serves logs and telemetry"
@@ -105,7 +100,7 @@ async fn open_indexer(
     cancel: &tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<Option<Indexer>> {
     let client = crate::chain::ChainClient::from_config(chain);
-    let mut wait = std::time::Duration::from_secs(1);
+    let mut delays = Backoff::new(Duration::from_secs(1), Duration::from_secs(30)).delays();
     loop {
         let attempt = async {
             let chain_id = client.check_chain_id(chain.chain_id).await?;
@@ -114,12 +109,11 @@ async fn open_indexer(
         match attempt.await {
             Ok(indexer) => return Ok(Some(indexer)),
             Err(e) if e.is_transient() => {
+                let wait = delays.next_delay();
                 tracing::warn!(error = %e, retry_in_secs = wait.as_secs(), "node not reachable; the watcher waits for it");
-                tokio::select! {
-                    _ = cancel.cancelled() => return Ok(None),
-                    _ = tokio::time::sleep(wait) => {}
+                if !backoff::sleep(wait, cancel).await {
+                    return Ok(None);
                 }
-                wait = (wait * 2).min(std::time::Duration::from_secs(30));
             }
             Err(e) => return Err(e.into()),
         }

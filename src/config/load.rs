@@ -1,9 +1,9 @@
-//! Finding, reading and layering the configuration: file, then `BUTLER_SECTION__KEY` env overrides.
+//! Finding and loading the configuration: the file in lookup order, then the `BUTLER_SECTION__KEY` env
+//! overrides (applied on the parsed document, see [`super::document`]), then the rules serde cannot express.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use serde::Deserialize;
-
+use super::document::{self, Override};
 use super::{Config, ConfigError};
 
 /// The env var that names the config file.
@@ -11,18 +11,6 @@ pub const CONFIG_ENV: &str = "BUTLER_CONFIG";
 
 /// The commented example configuration (`config/butler.example.toml`), also written by `butler config init`.
 pub const EXAMPLE_CONFIG: &str = include_str!("../../config/butler.example.toml");
-
-/// Key names that hold secrets: they are refused in the file and accepted from env only.
-const SECRET_KEYS: &[&str] = &[
-    "admin_token",
-    "ingest_token",
-    "bearer_token",
-    "paymaster_signer_key",
-    "funder_key",
-    "private_key",
-    "database_password",
-    "executor_keys",
-];
 
 /// Where to look and which environment to read. Built from the process by the CLI; tests build it by hand.
 #[derive(Debug, Clone, Default)]
@@ -118,14 +106,9 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
     let display_path = path
         .clone()
         .unwrap_or_else(|| PathBuf::from("<no config file>"));
-    let mut config = parse_str(&text, &display_path)?;
-    let table: toml::Table =
-        toml::from_str(&text).map_err(|e| parse_error(&e, &text, &display_path))?;
     let overrides = env_overrides(opts);
-    if !overrides.is_empty() {
-        config = apply_overrides(&table, &overrides)?;
-    }
-    let applied = overrides.into_iter().map(|(var, _, _)| var).collect();
+    let config = document::parse(&text, &display_path, &overrides)?;
+    let applied = overrides.into_iter().map(|o| o.var).collect();
     config.validate()?;
     Ok(Loaded {
         config,
@@ -135,310 +118,38 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
     })
 }
 
-/// Parses config text, naming `path` (with line and column) in every error.
-pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
-    reject_secrets_in_file(text, path)?;
-    let config = toml::from_str::<Config>(text).map_err(|e| parse_error(&e, text, path))?;
-    check_address_checksums(text, path)?;
-    Ok(config)
-}
-
-/// Mixed-case addresses must carry a valid EIP-55 checksum (a typo in one is otherwise silently accepted).
-fn check_address_checksums(text: &str, path: &Path) -> Result<(), ConfigError> {
-    static ADDR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r#""(0x[0-9a-fA-F]{40})""#).expect("static regex")
-    });
-    for (idx, line) in text.lines().enumerate() {
-        let code = line.split('#').next().unwrap_or("");
-        for cap in ADDR.captures_iter(code) {
-            let addr = &cap[1];
-            let hex = &addr[2..];
-            let mixed = hex.chars().any(|c| c.is_ascii_lowercase())
-                && hex.chars().any(|c| c.is_ascii_uppercase());
-            if mixed && alloy::primitives::Address::parse_checksummed(addr, None).is_err() {
-                let column = line.find(addr).map(|c| c + 1);
-                return Err(ConfigError::Parse {
-                    path: path.to_path_buf(),
-                    line: Some(idx + 1),
-                    column,
-                    message: format!(
-                        "address {addr} has an invalid EIP-55 checksum (write it all-lowercase or with the correct checksum)"
-                    ),
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-fn parse_error(e: &toml::de::Error, text: &str, path: &Path) -> ConfigError {
-    let (line, column) = match e.span() {
-        Some(span) => {
-            let (l, c) = line_col(text, span.start);
-            (Some(l), Some(c))
-        }
-        None => (None, None),
-    };
-    let message = e.message().trim().to_string();
-    let message = match did_you_mean(&message) {
-        Some(hint) => format!("{message}; did you mean `{hint}`?"),
-        None => message,
-    };
-    ConfigError::Parse {
-        path: path.to_path_buf(),
-        line,
-        column,
-        message,
-    }
-}
-
-/// 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count())
-        .unwrap_or(0)
-        + 1;
-    (line, column)
-}
-
-/// For "unknown field `x`, expected one of `a`, `b`": the closest expected name, when close enough.
-fn did_you_mean(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
-    let (unknown, expected) = rest.split_once('`')?;
-    expected
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(|cand| (strsim::jaro_winkler(unknown, cand), cand))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c.to_string())
-}
-
-fn reject_secrets_in_file(text: &str, path: &Path) -> Result<(), ConfigError> {
-    let Ok(table) = toml::from_str::<toml::Table>(text) else {
-        return Ok(()); // the typed parse reports syntax errors with their position
-    };
-    let mut found = None;
-    walk(&table, &mut Vec::new(), &mut |keys, key| {
-        if found.is_none() && SECRET_KEYS.contains(&key) {
-            found = Some((keys.to_vec(), key.to_string()));
-        }
-    });
-    let Some((sections, key)) = found else {
-        return Ok(());
-    };
-    let line = text.lines().position(|l| {
-        let t = l.trim_start();
-        t.strip_prefix(key.as_str())
-            .is_some_and(|r| r.trim_start().starts_with('='))
-    });
-    let env = std::iter::once("BUTLER".to_string())
-        .chain(
-            sections
-                .iter()
-                .filter(|s| s.parse::<usize>().is_err())
-                .map(|s| s.to_uppercase()),
-        )
-        .collect::<Vec<_>>()
-        .join("_");
-    Err(ConfigError::SecretInFile {
-        path: path.to_path_buf(),
-        line: line.map(|l| l + 1),
-        env: format!("{env}__{}", key.to_uppercase()),
-        key,
-    })
-}
-
-fn walk(table: &toml::Table, path: &mut Vec<String>, f: &mut dyn FnMut(&[String], &str)) {
-    for (k, v) in table {
-        f(path, k);
-        match v {
-            toml::Value::Table(t) => {
-                path.push(k.clone());
-                walk(t, path, f);
-                path.pop();
-            }
-            toml::Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    if let toml::Value::Table(t) = item {
-                        path.push(k.clone());
-                        path.push(i.to_string());
-                        walk(t, path, f);
-                        path.pop();
-                        path.pop();
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// `BUTLER_SECTION__KEY=value` (and `BUTLER_DATA_DIR`, `BUTLER_PAYMASTERS__0__NAME`) as key paths.
-/// Variables whose first segment names no top-level key are not overrides and are ignored.
-fn env_overrides(opts: &LoadOptions) -> Vec<(String, Vec<String>, String)> {
-    const TOP: &[&str] = &[
-        "data_dir",
-        "chain",
-        "paymasters",
-        "probe",
-        "bundlers",
-        "exporter",
-        "watcher",
-        "api",
-        "fees",
-    ];
-    let mut out: Vec<_> = opts
+/// `BUTLER_SECTION__KEY=value` (and `BUTLER_DATA_DIR`, `BUTLER_PAYMASTERS__0__NAME`) as key paths, in
+/// variable order. Variables whose first segment names no top-level key of [`Config`] are not overrides and
+/// are ignored.
+fn env_overrides(opts: &LoadOptions) -> Vec<Override> {
+    let top = serde_aux::serde_introspection::serde_introspect::<Config>();
+    let mut out: Vec<Override> = opts
         .env
         .iter()
         .filter(|(k, _)| k != CONFIG_ENV)
         .filter_map(|(k, v)| {
             let rest = k.strip_prefix("BUTLER_")?;
             let segments: Vec<String> = rest.split("__").map(|s| s.to_lowercase()).collect();
-            TOP.contains(&segments[0].as_str())
-                .then(|| (k.clone(), segments, v.clone()))
+            top.contains(&segments[0].as_str()).then(|| Override {
+                var: k.clone(),
+                segments,
+                raw: v.clone(),
+            })
         })
         .collect();
     out.sort();
     out
 }
 
-/// Applies every override. A value that reads as a TOML number, boolean or array is tried typed first
-/// and as a plain string when the typed form does not fit the schema (a numeric token, say).
-fn apply_overrides(
-    table: &toml::Table,
-    overrides: &[(String, Vec<String>, String)],
-) -> Result<Config, ConfigError> {
-    let typed: Vec<Option<toml::Value>> = overrides
-        .iter()
-        .map(|(_, _, raw)| {
-            toml::from_str::<toml::Table>(&format!("v = {raw}"))
-                .ok()
-                .and_then(|mut t| t.remove("v"))
-                .filter(|v| !matches!(v, toml::Value::String(_) | toml::Value::Table(_)))
-        })
-        .collect();
-    let attempt = |as_string: &[bool]| -> Result<Config, ConfigError> {
-        let mut t = table.clone();
-        for (i, (var, segments, raw)) in overrides.iter().enumerate() {
-            let value = match (&typed[i], as_string[i]) {
-                (Some(v), false) => v.clone(),
-                _ => toml::Value::String(raw.clone()),
-            };
-            set_path(&mut t, segments, value).map_err(|message| ConfigError::Env {
-                var: var.clone(),
-                message,
-            })?;
-        }
-        Config::deserialize(toml::Value::Table(t))
-            .map_err(|e| env_error(overrides, e.message().trim()))
-    };
-    let base = vec![false; overrides.len()];
-    let base_err = match attempt(&base) {
-        Ok(c) => return Ok(c),
-        Err(e) => e.to_string(),
-    };
-    let mut prefer_string = base.clone();
-    for i in (0..overrides.len()).filter(|&i| typed[i].is_some()) {
-        let mut flipped = base.clone();
-        flipped[i] = true;
-        match attempt(&flipped) {
-            Ok(c) => return Ok(c),
-            Err(e) if e.to_string() != base_err => prefer_string[i] = true,
-            Err(_) => {}
-        }
-    }
-    attempt(&prefer_string)
-}
-
-/// Names the env var an override error is about (by the key the message mentions), else all of them.
-fn env_error(overrides: &[(String, Vec<String>, String)], message: &str) -> ConfigError {
-    let hint = did_you_mean(message)
-        .map(|h| format!("; did you mean `{h}`?"))
-        .unwrap_or_default();
-    let first_key = message.split('`').nth(1);
-    let mentioned = overrides
-        .iter()
-        .find(|(_, segs, _)| segs.last().map(String::as_str) == first_key)
-        .or_else(|| {
-            overrides.iter().find(|(_, segs, _)| {
-                segs.last()
-                    .is_some_and(|k| message.contains(&format!("`{k}`")))
-            })
-        });
-    let var = match mentioned {
-        Some((var, _, _)) => var.clone(),
-        None => overrides
-            .iter()
-            .map(|(v, _, _)| v.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-    };
-    ConfigError::Env {
-        var,
-        message: format!("{message}{hint}"),
-    }
-}
-
-fn set_path(
-    table: &mut toml::Table,
-    segments: &[String],
-    value: toml::Value,
-) -> Result<(), String> {
-    let (last, parents) = segments.split_last().ok_or("empty key")?;
-    let mut cur = table;
-    for (i, seg) in parents.iter().enumerate() {
-        let next_is_index = parents
-            .get(i + 1)
-            .or(Some(last))
-            .is_some_and(|s| s.parse::<usize>().is_ok());
-        let entry = cur.entry(seg.clone()).or_insert_with(|| {
-            if next_is_index {
-                toml::Value::Array(Vec::new())
-            } else {
-                toml::Value::Table(toml::Table::new())
-            }
-        });
-        cur = match entry {
-            toml::Value::Table(t) => t,
-            toml::Value::Array(items) => {
-                let idx: usize = segments
-                    .get(i + 1)
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| {
-                        format!("`{seg}` is a list: address an element as {seg}__<index>__<key>")
-                    })?;
-                if idx > items.len() {
-                    return Err(format!(
-                        "`{seg}` has {} entries; index {idx} would leave a gap",
-                        items.len()
-                    ));
-                }
-                if idx == items.len() {
-                    items.push(toml::Value::Table(toml::Table::new()));
-                }
-                match &mut items[idx] {
-                    toml::Value::Table(t) => {
-                        return set_path(t, &segments[i + 2..], value);
-                    }
-                    _ => return Err(format!("`{seg}` entry {idx} is not a table")),
-                }
-            }
-            _ => return Err(format!("`{seg}` is a value, not a section")),
-        };
-    }
-    cur.insert(last.clone(), value);
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    /// Config text without env overrides.
+    fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        document::parse(text, path, &[])
+    }
 
     fn opts(dir: &Path, env: &[(&str, &str)]) -> LoadOptions {
         LoadOptions {
@@ -605,6 +316,65 @@ mod tests {
         let err = parse_str(bad, &p).unwrap_err().to_string();
         assert!(
             err.starts_with("c.toml:2:12:") && err.contains("EIP-55"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_checksum_from_the_environment_is_refused_naming_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let pm = |address: &'static str| {
+            opts(
+                dir.path(),
+                &[
+                    ("BUTLER_PAYMASTERS__0__NAME", "pm"),
+                    ("BUTLER_PAYMASTERS__0__ADDRESS", address),
+                    (
+                        "BUTLER_PAYMASTERS__0__ENTRYPOINT",
+                        "0x0000000071727De22E5E9d8BAf0edAc6f37da032",
+                    ),
+                ],
+            )
+        };
+        let err = load(&pm("0x9FE46736679d2D9a65F0992F2272dE9f3c7fa6e0")).unwrap_err();
+        assert!(matches!(err, ConfigError::Env { .. }), "{err}");
+        let err = err.to_string();
+        assert!(
+            err.contains("BUTLER_PAYMASTERS__0__ADDRESS") && err.contains("EIP-55"),
+            "{err}"
+        );
+        let good = load(&pm("0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0")).unwrap();
+        assert_eq!(
+            good.config.paymasters[0].address.to_checksum(None),
+            "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
+        );
+        load(&pm("0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0")).unwrap();
+    }
+
+    #[test]
+    fn a_bad_checksum_in_a_list_is_refused_with_its_position() {
+        let p = PathBuf::from("c.toml");
+        let text = "[[bundlers]]\nname = \"a\"\nrpc_url = \"http://x\"\nexecutors = [\"0x9FE46736679d2D9a65F0992F2272dE9f3c7fa6e0\"]\n";
+        let err = parse_str(text, &p).unwrap_err().to_string();
+        assert!(
+            err.starts_with("c.toml:4:15:") && err.contains("EIP-55"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_from_the_environment_names_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.toml");
+        write(&p, "[watcher]\nconfirmations = 2\n");
+        let mut o = opts(
+            dir.path(),
+            &[("BUTLER_WATCHER__POLL_INTERVAL_SECS", "soon")],
+        );
+        o.explicit = Some(p);
+        let err = load(&o).unwrap_err().to_string();
+        assert!(
+            err.starts_with("environment variable BUTLER_WATCHER__POLL_INTERVAL_SECS:"),
             "{err}"
         );
     }

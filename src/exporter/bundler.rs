@@ -1,13 +1,12 @@
-//! The bundler collector: chain id and latency, supported EntryPoints, mempool size (where the debug
-//! namespace is enabled) and the ETH balances of the bundler's configured executor addresses.
-
-use std::time::Instant;
+//! The bundler collector: the shared bundler probe ([`crate::chain::bundler`]: chain id, latency,
+//! supported EntryPoints), the mempool size (where the debug namespace is enabled) and the ETH balances of
+//! the bundler's configured executor addresses.
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 
-use super::{BundlerTarget, ExporterError, NO_PARAMS};
-use crate::chain::ChainClient;
+use super::{BundlerTarget, ExporterError};
+use crate::chain::{ChainClient, bundler};
 
 /// What one scrape read from one bundler.
 #[derive(Debug, Clone)]
@@ -28,24 +27,7 @@ pub async fn collect(
     target: &BundlerTarget,
     expected: Option<u64>,
 ) -> Result<BundlerSample, ExporterError> {
-    let started = Instant::now();
-    let id = bundler.chain_id().await?;
-    let rpc_latency_secs = started.elapsed().as_secs_f64();
-    if let Some(want) = expected
-        && want != id
-    {
-        return Err(ExporterError::Invalid {
-            target: format!("bundler {}", target.name),
-            message: format!("serves chain id {id}, the chain is {want}"),
-        });
-    }
-    let supported = async {
-        bundler
-            .provider()
-            .raw_request::<_, Vec<Address>>("eth_supportedEntryPoints".into(), NO_PARAMS)
-            .await
-            .map_err(bundler.rpc_err("eth_supportedEntryPoints"))
-    };
+    let health = async { bundler::probe(bundler).await.map_err(ExporterError::from) };
     let balances = futures::future::join_all(target.executors.iter().map(|a| async move {
         match chain.balance(*a).await {
             Ok(b) => Some((*a, b)),
@@ -55,10 +37,20 @@ pub async fn collect(
             }
         }
     }));
-    let (supported, balances) = tokio::join!(supported, balances);
-    let supported = supported?;
+    let (health, balances) = tokio::join!(health, balances);
+    let health = health?;
+    let id = health.chain_id;
+    if let Some(want) = expected
+        && want != id
+    {
+        return Err(ExporterError::Invalid {
+            target: format!("bundler {}", target.name),
+            message: format!("serves chain id {id}, the chain is {want}"),
+        });
+    }
+    let supported = health.supported_entry_points;
     Ok(BundlerSample {
-        rpc_latency_secs,
+        rpc_latency_secs: health.latency.as_secs_f64(),
         mempool_userops: mempool(bundler, &supported).await,
         supported,
         executor_balances: balances.into_iter().flatten().collect(),

@@ -1,5 +1,5 @@
-//! HTTP side of the exporter: `GET /metrics` (optionally behind a bearer token, optionally served from a
-//! short cache) and `GET /healthz` (never touches an RPC).
+//! HTTP side of the exporter: `GET /metrics` (optionally behind a bearer token, through the shared
+//! [`crate::http`] guard, optionally served from a short cache) and `GET /healthz` (never touches an RPC).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -7,16 +7,16 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use subtle::ConstantTimeEq;
 use tokio::sync::Mutex;
 
 use super::ExporterError;
 use super::render::render;
 use super::scrape::Collectors;
-use crate::config::Secret;
+use crate::http::{Bearer, HttpError, Routes};
 
 /// The content type of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -24,17 +24,14 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// Shared state of the exporter's handlers.
 pub struct Exporter {
     collectors: Collectors,
-    bearer_token: Option<Secret>,
     /// The last rendered body and when it was collected; used only when a cache TTL is configured.
     cached: Mutex<Option<(Instant, Bytes)>>,
 }
 
 impl Exporter {
     pub fn new(collectors: Collectors) -> Self {
-        let bearer_token = collectors.settings.bearer_token.clone();
         Self {
             collectors,
-            bearer_token,
             cached: Mutex::new(None),
         }
     }
@@ -63,48 +60,21 @@ impl Exporter {
         *cached = Some((started, body.clone()));
         Ok(body)
     }
-
-    fn authorized(&self, headers: &HeaderMap) -> bool {
-        let Some(token) = &self.bearer_token else {
-            return true;
-        };
-        let Some(given) = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer)
-        else {
-            return false;
-        };
-        bool::from(given.as_bytes().ct_eq(token.expose().as_bytes()))
-    }
 }
 
-/// The token of an `Authorization: Bearer <token>` value (scheme case-insensitive).
-fn bearer(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
-}
-
-/// The exporter's routes.
-pub fn router(exporter: Arc<Exporter>) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
+/// The exporter's routes, and their paths.
+pub fn router(exporter: Arc<Exporter>) -> (Router, Vec<String>) {
+    let guard = Bearer::open_unless(exporter.collectors.settings.bearer_token.as_ref());
+    Routes::new()
+        .route(
+            "/metrics",
+            get(metrics).route_layer(from_fn_with_state(guard, crate::http::auth::require)),
+        )
         .route("/healthz", get(healthz))
         .with_state(exporter)
 }
 
-async fn metrics(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> Response {
-    if !exporter.authorized(&headers) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
-            "missing or wrong bearer token\n",
-        )
-            .into_response();
-    }
+async fn metrics(State(exporter): State<Arc<Exporter>>) -> Response {
     match exporter.body().await {
         Ok(body) => (
             [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
@@ -113,25 +83,11 @@ async fn metrics(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> R
             .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cannot render /metrics");
-            (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response()
+            HttpError::internal(e.to_string()).into_response()
         }
     }
 }
 
 async fn healthz() -> &'static str {
     "ok\n"
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bearer_parsing() {
-        assert_eq!(bearer("Bearer abc"), Some("abc"));
-        assert_eq!(bearer("bearer  abc "), Some("abc"));
-        assert_eq!(bearer("Basic abc"), None);
-        assert_eq!(bearer("Bearer "), None);
-        assert_eq!(bearer("abc"), None);
-    }
 }

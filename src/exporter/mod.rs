@@ -26,7 +26,7 @@ pub use settings::{BundlerTarget, ExporterSettings, PaymasterTarget};
 use http::Exporter;
 use scrape::{Collectors, Scrape};
 
-use crate::serve::Mode;
+use crate::serve::{Listener, Mode};
 
 /// Empty JSON-RPC params: `[]` (some servers, alto among them, refuse `null`).
 const NO_PARAMS: [(); 0] = [];
@@ -35,10 +35,5 @@ const NO_PARAMS: [(); 0] = [];
 pub fn mode(settings: ExporterSettings) -> Mode {
     let listen = settings.listen;
     let exporter = Arc::new(Exporter::new(Collectors::new(settings)));
-    Mode {
-        name: "exporter",
-        listen,
-        router: http::router(exporter),
-        tasks: Vec::new(),
-    }
+    Mode::new("exporter").listener(Listener::new(listen, http::router(exporter)))
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use alloy::primitives::Address;
 use url::Url;
 
-use crate::config::{ChainConfig, Config, ConfigError, Secret};
+use crate::config::{Config, ConfigError, Secret};
 
 /// A paymaster to export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,10 +47,13 @@ pub struct ExporterSettings {
     pub bearer_token: Option<Secret>,
 }
 
-impl ExporterSettings {
-    /// Settings from the configuration: `[exporter]` (defaults when absent), `[[paymasters]]`, `[[bundlers]]`,
-    /// and the chain section (with any command-line override already applied).
-    pub fn from_config(config: &Config, chain: &ChainConfig) -> Result<Self, ConfigError> {
+impl TryFrom<&Config> for ExporterSettings {
+    type Error = ConfigError;
+
+    /// Settings from the configuration: `[exporter]` (defaults when absent), `[chain]` (required),
+    /// `[[paymasters]]` and `[[bundlers]]`.
+    fn try_from(config: &Config) -> Result<Self, ConfigError> {
+        let chain = config.require_chain()?;
         let exporter = config.exporter.clone().unwrap_or_default();
         exporter.validate()?;
         let paymasters: Vec<PaymasterTarget> = config
@@ -114,8 +117,7 @@ address = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
 entrypoint = "0x0000000071727De22E5E9d8BAf0edAc6f37da032"
 "#;
         let config = toml::from_str::<Config>(text).unwrap();
-        let chain = config.require_chain().unwrap().clone();
-        let s = ExporterSettings::from_config(&config, &chain).unwrap();
+        let s = ExporterSettings::try_from(&config).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:9464");
         assert_eq!(s.target_timeout, Duration::from_secs(3));
         assert_eq!(s.spend_window_blocks, 7200);
@@ -130,7 +132,7 @@ entrypoint = "0x0000000071727De22E5E9d8BAf0edAc6f37da032"
             "{text}\n[exporter]\ntimeout_secs = 1.5\ncache_secs = 2\nbundler_entrypoints = [\"0x4337084D9E255Ff0702461CF8895CE9E3b5Ff108\", \"0x0000000071727De22E5E9d8BAf0edAc6f37da032\"]\n"
         );
         let config = toml::from_str::<Config>(&with_extra).unwrap();
-        let s = ExporterSettings::from_config(&config, &chain).unwrap();
+        let s = ExporterSettings::try_from(&config).unwrap();
         assert_eq!(s.target_timeout, Duration::from_millis(1500));
         assert_eq!(s.cache_ttl, Duration::from_secs(2));
         assert_eq!(s.bundler_entrypoints.len(), 2);

@@ -1,10 +1,6 @@
-//! The fee manager's error type and its HTTP form: every rejection is `{"error": "..."}` with the right status.
+//! The fee manager's error type (its HTTP form is in [`crate::fees::http`]).
 
 use std::path::PathBuf;
-
-use axum::Json;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 
 /// Everything that can go wrong in the fee manager.
 #[derive(Debug, thiserror::Error)]
@@ -18,9 +14,6 @@ pub enum FeesError {
     /// The write would break a rule of the store (a name taken, a key held by another mux).
     #[error("{0}")]
     Conflict(String),
-    /// The request body is larger than the server accepts.
-    #[error("{0}")]
-    TooLarge(String),
     /// The fee manager is misconfigured (database URL, secrets).
     #[error("{0}")]
     Config(String),
@@ -66,44 +59,5 @@ impl FeesError {
     /// A 400 naming `field`.
     pub fn field(field: impl std::fmt::Display, message: impl std::fmt::Display) -> Self {
         FeesError::Invalid(format!("{field}: {message}"))
-    }
-
-    /// The HTTP status this error is answered with.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            FeesError::Invalid(_) => StatusCode::BAD_REQUEST,
-            FeesError::NotFound(_) => StatusCode::NOT_FOUND,
-            FeesError::Conflict(_) => StatusCode::CONFLICT,
-            FeesError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
-/// A JSON error body with a status.
-pub fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
-}
-
-impl IntoResponse for FeesError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let message = match &self {
-            FeesError::Db(e) => {
-                tracing::error!(error = %e, "fee manager database error");
-                match e {
-                    sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-                        "Database connection failed".to_string()
-                    }
-                    _ => "Database error".to_string(),
-                }
-            }
-            other if status.is_server_error() => {
-                tracing::error!(error = %other, "fee manager error");
-                "Internal server error".to_string()
-            }
-            other => other.to_string(),
-        };
-        json_error(status, message)
     }
 }

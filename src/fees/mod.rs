@@ -21,7 +21,7 @@ mod error;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-pub use error::{FeesError, json_error};
+pub use error::FeesError;
 pub use store::{Database, Store};
 
 use crate::config::{Config, ConfigError, FeesConfig, Secret};
@@ -35,9 +35,11 @@ pub struct FeesSettings {
     pub admin_token: Option<Secret>,
 }
 
-impl FeesSettings {
+impl TryFrom<&Config> for FeesSettings {
+    type Error = ConfigError;
+
     /// Resolves `[fees]` (all defaults when the section is absent): listen address, database and admin token.
-    pub fn from_config(config: &Config) -> Result<FeesSettings, ConfigError> {
+    fn try_from(config: &Config) -> Result<FeesSettings, ConfigError> {
         let fees = config.fees.clone().unwrap_or_default();
         Ok(FeesSettings {
             listen: fees.listen,

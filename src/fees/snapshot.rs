@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use axum::body::Bytes;
+use bytes::Bytes;
 
 use super::model::Pattern;
 use super::transfer::Configuration;

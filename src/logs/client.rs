@@ -1,12 +1,21 @@
 //! A client of the log endpoints (`GET /api/logs`, `GET /api/logs/stream`) for `butler logs`: queries, and
-//! a follow loop that reconnects with `Last-Event-ID` so no stored event is missed across reconnects.
+//! a follow loop that reconnects with `Last-Event-ID` so no stored event is missed across reconnects. The
+//! stream is parsed by `eventsource-stream` (any SSE line ending, characters split across chunks).
 
 use std::time::Duration;
 
+use eventsource_stream::Eventsource;
+use futures::{Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::event::LogEvent;
+use crate::backoff::{self, Backoff};
+use crate::config::{Config, ConfigError};
+
+/// Waits between reconnects of the log stream: 250 ms doubling up to 10 s, from the start again after a
+/// successful connection.
+const RECONNECT: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
 
 /// Where the API is and how to authenticate.
 #[derive(Debug, Clone)]
@@ -15,6 +24,20 @@ pub struct ClientSettings {
     /// The admin token (sent as `Authorization: Bearer`).
     pub token: Option<String>,
     pub timeout: Duration,
+}
+
+impl TryFrom<&Config> for ClientSettings {
+    type Error = ConfigError;
+
+    /// `[api] url` (else `http://<[api] listen>`) and the admin token; 30 s per request.
+    fn try_from(config: &Config) -> Result<ClientSettings, ConfigError> {
+        let api = config.api.clone().unwrap_or_default();
+        Ok(ClientSettings {
+            base_url: api.base_url()?,
+            token: api.admin_token()?.map(|t| t.expose().to_string()),
+            timeout: Duration::from_secs(30),
+        })
+    }
 }
 
 /// Why a call failed.
@@ -42,12 +65,15 @@ pub struct LogClient {
 }
 
 impl LogClient {
-    pub fn new(settings: ClientSettings) -> LogClient {
+    pub fn new(settings: ClientSettings) -> Result<LogClient, ClientError> {
         let http = reqwest::Client::builder()
             .connect_timeout(settings.timeout)
             .build()
-            .unwrap_or_default();
-        LogClient { settings, http }
+            .map_err(|e| ClientError::Transport {
+                url: settings.base_url.to_string(),
+                message: format!("cannot build the HTTP client: {e}"),
+            })?;
+        Ok(LogClient { settings, http })
     }
 
     fn url(&self, path: &str, params: &Params) -> Url {
@@ -108,7 +134,7 @@ impl LogClient {
         cancel: CancellationToken,
         mut on_event: impl FnMut(LogEvent),
     ) -> Result<(), ClientError> {
-        let mut backoff = Duration::from_millis(250);
+        let mut delays = RECONNECT.delays();
         loop {
             let url = self.url("/api/logs/stream", params);
             let shown = url.to_string();
@@ -122,22 +148,24 @@ impl LogClient {
             };
             match sent {
                 Ok(res) => {
-                    let mut res = check(res, &shown).await?;
-                    backoff = Duration::from_millis(250);
-                    let mut buf = String::new();
+                    let res = check(res, &shown).await?;
+                    delays.reset();
+                    let mut events = std::pin::pin!(log_events(res.bytes_stream()));
                     loop {
-                        let chunk = tokio::select! {
+                        let next = tokio::select! {
                             _ = cancel.cancelled() => return Ok(()),
-                            c = res.chunk() => c,
+                            e = events.next() => e,
                         };
-                        let Ok(Some(bytes)) = chunk else { break };
-                        buf.push_str(&String::from_utf8_lossy(&bytes));
-                        while let Some(pos) = buf.find("\n\n") {
-                            let frame: String = buf.drain(..pos + 2).collect();
-                            if let Some(e) = parse_frame(&frame) {
+                        match next {
+                            Some(Ok(e)) => {
                                 after = Some(e.id);
                                 on_event(e);
                             }
+                            Some(Err(e)) => {
+                                tracing::warn!(error = %e, url = %shown, "log stream broken");
+                                break;
+                            }
+                            None => break,
                         }
                     }
                     tracing::info!("log stream ended; reconnecting");
@@ -146,11 +174,9 @@ impl LogClient {
                     tracing::warn!(error = %e, url = %shown, "cannot reach the log stream; retrying")
                 }
             }
-            tokio::select! {
-                _ = cancel.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(backoff) => {}
+            if !backoff::sleep(delays.next_delay(), &cancel).await {
+                return Ok(());
             }
-            backoff = (backoff * 2).min(Duration::from_secs(10));
         }
     }
 }
@@ -172,35 +198,77 @@ async fn check(res: reqwest::Response, url: &str) -> Result<reqwest::Response, C
     })
 }
 
-/// The log event of one SSE frame (`event: log`), if it is one.
-fn parse_frame(frame: &str) -> Option<LogEvent> {
-    let mut event = "message";
-    let mut data = String::new();
-    for line in frame.lines() {
-        if let Some(v) = line.strip_prefix("event:") {
-            event = v.trim();
-        } else if let Some(v) = line.strip_prefix("data:") {
-            data.push_str(v.strip_prefix(' ').unwrap_or(v));
+/// The log events (`event: log`) of an SSE byte stream, parsed across chunk boundaries; a `dropped` notice
+/// is logged, other events (and keep-alive comments) are skipped.
+fn log_events<S, B, E>(bytes: S) -> impl Stream<Item = Result<LogEvent, String>>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: AsRef<[u8]>,
+    E: std::fmt::Display,
+{
+    bytes.eventsource().filter_map(|r| {
+        futures::future::ready(match r {
+            Ok(ev) => log_event(&ev).map(Ok),
+            Err(e) => Some(Err(e.to_string())),
+        })
+    })
+}
+
+fn log_event(ev: &eventsource_stream::Event) -> Option<LogEvent> {
+    match ev.event.as_str() {
+        "log" => serde_json::from_str(&ev.data).ok(),
+        "dropped" => {
+            tracing::warn!("{}", ev.data);
+            None
         }
+        _ => None,
     }
-    if event != "log" {
-        if event == "dropped" {
-            tracing::warn!("{data}");
-        }
-        return None;
-    }
-    serde_json::from_str(&data).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn frames_parse_log_events_only() {
-        let f = "event: log\nid: 7\ndata: {\"id\":7,\"ts\":1,\"service\":\"s\",\"level\":\"info\",\"msg\":\"m\",\"requestId\":null,\"quoteId\":null,\"userOpHash\":null,\"txHash\":null,\"sender\":null,\"meta\":null}\n\n";
-        assert_eq!(parse_frame(f).unwrap().id, 7);
-        assert!(parse_frame(": keep-alive\n\n").is_none());
-        assert!(parse_frame("event: dropped\ndata: slow\n\n").is_none());
+    const LOG7: &str = "{\"id\":7,\"ts\":1,\"service\":\"s\",\"level\":\"info\",\"msg\":\"m\",\"requestId\":null,\"quoteId\":null,\"userOpHash\":null,\"txHash\":null,\"sender\":null,\"meta\":null}";
+
+    /// The log events of a stream delivered in these chunks.
+    async fn events(chunks: Vec<Vec<u8>>) -> Vec<LogEvent> {
+        let stream =
+            futures::stream::iter(chunks.into_iter().map(Ok::<_, std::convert::Infallible>));
+        log_events(stream).map(|r| r.unwrap()).collect().await
+    }
+
+    #[tokio::test]
+    async fn frames_parse_log_events_only() {
+        let f = format!("event: log\nid: 7\ndata: {LOG7}\n\n");
+        assert_eq!(events(vec![f.into_bytes()]).await[0].id, 7);
+        assert!(events(vec![b": keep-alive\n\n".to_vec()]).await.is_empty());
+        assert!(
+            events(vec![b"event: dropped\ndata: slow\n\n".to_vec()])
+                .await
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_character_split_across_chunks_and_crlf_framing_survive() {
+        let msg = "caf\u{e9} \u{1f980}";
+        let data = LOG7.replace("\"msg\":\"m\"", &format!("\"msg\":\"{msg}\""));
+        let frame = format!("event: log\r\nid: 7\r\ndata: {data}\r\n\r\n: keep-alive\r\n\r\n");
+        let bytes = frame.into_bytes();
+        // cut inside the four bytes of the crab, and between the \r and \n of the frame's end
+        let crab = bytes
+            .windows(4)
+            .position(|w| w == "\u{1f980}".as_bytes())
+            .unwrap();
+        let cr = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let chunks = vec![
+            bytes[..crab + 2].to_vec(),
+            bytes[crab + 2..cr + 1].to_vec(),
+            bytes[cr + 1..].to_vec(),
+        ];
+        let got = events(chunks).await;
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].msg, msg);
     }
 }

@@ -7,14 +7,14 @@
 //! sequence order. A failed write is truncated away again (nothing half-written stays behind); a process
 //! killed mid-write can leave a torn last line, which [`repair_tail`] cuts off before anything is read.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
+
+use crate::fs::{self, FsError, Segment, Segments};
 
 /// Records the journal stores: JSON lines with a sequence number the writer assigns.
 pub trait Entry: Serialize + DeserializeOwned + Send + 'static {
@@ -39,11 +39,17 @@ pub enum JournalError {
     Closed,
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
-    move |e| JournalError::Io {
-        path: path.to_path_buf(),
-        message: e.to_string(),
+impl From<FsError> for JournalError {
+    fn from(e: FsError) -> Self {
+        JournalError::Io {
+            path: e.path,
+            message: e.source.to_string(),
+        }
     }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
+    move |e| FsError::at(path)(e).into()
 }
 
 /// Largest number of records one group commit takes.
@@ -73,17 +79,10 @@ pub type OnCommit<T> = Box<dyn FnMut(Vec<T>) + Send>;
 /// The single writer; run it with [`Writer::run`].
 pub struct Writer<T> {
     rx: mpsc::UnboundedReceiver<Request<T>>,
-    dir: PathBuf,
+    segments: Segments,
     next_seq: u64,
-    file: Option<DayFile>,
+    file: Option<Segment>,
     on_commit: OnCommit<T>,
-}
-
-struct DayFile {
-    name: String,
-    path: PathBuf,
-    file: File,
-    len: u64,
 }
 
 impl<T: Entry> Journal<T> {
@@ -94,25 +93,13 @@ impl<T: Entry> Journal<T> {
         last_seq: u64,
         on_commit: OnCommit<T>,
     ) -> Result<(Journal<T>, Writer<T>), JournalError> {
-        if !dir.is_dir() {
-            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-            if let Some(parent) = dir.parent() {
-                let parent = if parent.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    parent
-                };
-                File::open(parent)
-                    .and_then(|d| d.sync_all())
-                    .map_err(io_err(parent))?;
-            }
-        }
+        fs::create_dir_synced(dir)?;
         let (tx, rx) = mpsc::unbounded_channel();
         Ok((
             Journal { tx },
             Writer {
                 rx,
-                dir: dir.to_path_buf(),
+                segments: Segments::new(dir),
                 next_seq: last_seq + 1,
                 file: None,
                 on_commit,
@@ -183,7 +170,7 @@ impl<T: Entry> Writer<T> {
         }
         if let Err(e) = encoded {
             let err = JournalError::Io {
-                path: self.dir.clone(),
+                path: self.segments.dir().to_path_buf(),
                 message: format!("cannot encode a record: {e}"),
             };
             for req in batch {
@@ -193,16 +180,17 @@ impl<T: Entry> Writer<T> {
         }
         let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
         let current = self.file.take();
-        let dir = self.dir.clone();
-        let written = tokio::task::spawn_blocking(move || write_synced(&dir, current, &date, &buf))
-            .await
-            .map_err(|e| JournalError::Io {
-                path: self.dir.clone(),
-                message: format!("writer thread failed: {e}"),
-            })?;
+        let segments = self.segments.clone();
+        let (file, written) =
+            tokio::task::spawn_blocking(move || write_synced(&segments, current, &date, &buf))
+                .await
+                .map_err(|e| JournalError::Io {
+                    path: self.segments.dir().to_path_buf(),
+                    message: format!("writer thread failed: {e}"),
+                })?;
+        self.file = file;
         match written {
-            Ok(file) => {
-                self.file = Some(file);
+            Ok(()) => {
                 self.next_seq = seq;
                 let mut items = Vec::with_capacity(seq.saturating_sub(start) as usize);
                 let mut dones = Vec::with_capacity(batch.len());
@@ -215,9 +203,8 @@ impl<T: Entry> Writer<T> {
                     let _ = done.send(Ok(range));
                 }
             }
-            Err((file, e)) => {
+            Err(e) => {
                 tracing::error!(error = %e, "log write failed; the batch was rolled back");
-                self.file = file;
                 for req in batch {
                     let _ = req.done.send(Err(e.clone()));
                 }
@@ -227,98 +214,45 @@ impl<T: Entry> Writer<T> {
     }
 }
 
-type WriteResult = Result<DayFile, (Option<DayFile>, JournalError)>;
-
-/// Appends `buf` to the day's file and fsyncs it; on failure truncates the file back to where it was.
-fn write_synced(dir: &Path, current: Option<DayFile>, date: &str, buf: &[u8]) -> WriteResult {
-    let name = format!("{date}.ndjson");
-    let mut f = match current {
-        Some(f) if f.name == name => f,
-        _ => open_day(dir, name).map_err(|e| (None, e))?,
-    };
-    let result = f
-        .file
-        .write_all(buf)
-        .and_then(|()| f.file.sync_data())
-        .map_err(io_err(&f.path));
-    match result {
-        Ok(()) => {
-            f.len += buf.len() as u64;
-            Ok(f)
-        }
-        Err(e) => {
-            let restored = f.file.set_len(f.len).and_then(|()| f.file.sync_data());
-            match restored {
-                Ok(()) => Err((Some(f), e)),
-                Err(_) => Err((None, e)),
+/// Appends `buf` to the day's segment and fsyncs it (a failed write is rolled back, see [`Segment`]);
+/// returns the segment to keep open, if any.
+fn write_synced(
+    segments: &Segments,
+    current: Option<Segment>,
+    date: &str,
+    buf: &[u8],
+) -> (Option<Segment>, Result<(), JournalError>) {
+    let mut seg = match current {
+        Some(s) if s.day() == date => s,
+        _ => {
+            let opened = segments.open(date).and_then(|s| {
+                if s.created() {
+                    fs::sync_dir(segments.dir())?;
+                }
+                Ok(s)
+            });
+            match opened {
+                Ok(s) => s,
+                Err(e) => return (None, Err(e.into())),
             }
         }
-    }
-}
-
-fn open_day(dir: &Path, name: String) -> Result<DayFile, JournalError> {
-    let path = dir.join(&name);
-    let existed = path.exists();
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(io_err(&path))?;
-    let len = file.metadata().map_err(io_err(&path))?.len();
-    if !existed {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err(dir))?;
-    }
-    Ok(DayFile {
-        name,
-        path,
-        file,
-        len,
-    })
+    };
+    let result = seg.append_synced(buf).map_err(JournalError::from);
+    (Some(seg).filter(Segment::intact), result)
 }
 
 /// The journal's files, oldest first.
 pub fn files(dir: &Path) -> Result<Vec<PathBuf>, JournalError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_err(dir)(e)),
-    };
-    let mut out = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(io_err(dir))?.path();
-        let is_day = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".ndjson"))
-            .is_some_and(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok());
-        if is_day {
-            out.push(path);
-        }
-    }
-    out.sort();
-    Ok(out)
+    Ok(Segments::new(dir).list()?)
 }
 
 /// Cuts a torn (unterminated) last line off the newest file, as a kill during a write can leave one.
 pub fn repair_tail(dir: &Path) -> Result<(), JournalError> {
-    let Some(newest) = files(dir)?.pop() else {
-        return Ok(());
-    };
-    let data = std::fs::read(&newest).map_err(io_err(&newest))?;
-    if data.is_empty() || data.ends_with(b"\n") {
-        return Ok(());
+    let dropped = Segments::new(dir).repair_tail()?;
+    if dropped > 0 {
+        tracing::warn!(dir = %dir.display(), dropped_bytes = dropped, "dropping a torn last line");
     }
-    let keep = data.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    tracing::warn!(path = %newest.display(), dropped_bytes = data.len() - keep, "dropping a torn last line");
-    let f = OpenOptions::new()
-        .write(true)
-        .open(&newest)
-        .map_err(io_err(&newest))?;
-    f.set_len(keep as u64)
-        .and_then(|()| f.sync_all())
-        .map_err(io_err(&newest))
+    Ok(())
 }
 
 fn parse_line<T: Entry>(path: &Path, line_no: usize, line: &[u8]) -> Result<T, JournalError> {
@@ -378,6 +312,7 @@ pub fn read_all<T: Entry>(dir: &Path, mut f: impl FnMut(T)) -> Result<u64, Journ
 mod tests {
     use super::*;
     use serde::Deserialize;
+    use std::io::Write;
 
     #[derive(Debug, Serialize, Deserialize, PartialEq)]
     struct Rec {
@@ -397,17 +332,19 @@ mod tests {
     async fn group_commit_stamps_in_order_and_survives_reopen_with_a_torn_tail() {
         let dir = tempfile::tempdir().unwrap();
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let s = seen.clone();
+        // one call per commit, i.e. per write + fsync
+        let commits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (s, c) = (seen.clone(), commits.clone());
         let (j, w) = Journal::<Rec>::open(
             dir.path(),
             0,
             Box::new(move |items: Vec<Rec>| {
+                c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 s.lock().unwrap().extend(items.into_iter().map(|r| r.id))
             }),
         )
         .unwrap();
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(w.run(cancel.clone()));
         let mut handles = Vec::new();
         for i in 0..20 {
             let j = j.clone();
@@ -426,10 +363,20 @@ mod tests {
                 .unwrap()
             }));
         }
+        // all 20 appends are queued while no write is in flight: they must share one write and fsync
+        while w.rx.len() < 20 {
+            tokio::task::yield_now().await;
+        }
+        let task = tokio::spawn(w.run(cancel.clone()));
         for h in handles {
             let (a, b) = h.await.unwrap();
             assert_eq!(b, a + 1);
         }
+        assert_eq!(
+            commits.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "concurrent appends were not group-committed"
+        );
         cancel.cancel();
         task.await.unwrap().unwrap();
         assert_eq!(*seen.lock().unwrap(), (1..=40).collect::<Vec<_>>());

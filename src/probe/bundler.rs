@@ -1,24 +1,28 @@
 //! A JSON-RPC client for an ERC-4337 bundler (ERC-7769 methods plus Pimlico's gas price method), on
-//! alloy's RPC client behind the chain core's timeout/retry layer. Sending is never retried: a repeated
-//! `eth_sendUserOperation` could only be refused as a duplicate.
+//! alloy's RPC client behind the chain core's timeout/retry layer; its health (chain id, supported
+//! EntryPoints) comes from the shared probe of [`crate::chain::bundler`]. Sending is never retried: a
+//! repeated `eth_sendUserOperation` could only be refused as a duplicate.
 
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
+use alloy::providers::Provider;
 use alloy::rpc::client::{ClientBuilder, RpcClient};
 use serde_json::Value;
 use url::Url;
 
 use super::ProbeError;
 use super::userop::{GasLimits, UserOperation};
+use crate::chain::bundler::{self, BundlerHealth};
 use crate::chain::num::{coerce_u256, to_u64, to_u128};
 use crate::chain::retry::{RetryLayer, RetrySettings};
+use crate::chain::{ChainClient, ChainError};
 
 /// A bundler endpoint.
 #[derive(Debug, Clone)]
 pub struct BundlerClient {
     url: Url,
-    reads: RpcClient,
+    reads: ChainClient,
     sends: RpcClient,
 }
 
@@ -47,9 +51,7 @@ impl BundlerClient {
             ..RetrySettings::default()
         };
         Self {
-            reads: ClientBuilder::default()
-                .layer(RetryLayer(settings(max_retries)))
-                .http(url.clone()),
+            reads: ChainClient::new(url.clone(), settings(max_retries)),
             sends: ClientBuilder::default()
                 .layer(RetryLayer(settings(0)))
                 .http(url.clone()),
@@ -72,16 +74,18 @@ impl BundlerClient {
 
     async fn read(&self, method: &'static str, params: Value) -> Result<Value, ProbeError> {
         self.reads
-            .request::<_, Value>(method, params)
+            .provider()
+            .raw_request::<_, Value>(method.into(), params)
             .await
             .map_err(|e| self.err(method, e))
     }
 
-    /// `eth_supportedEntryPoints`.
-    pub async fn supported_entrypoints(&self) -> Result<Vec<Address>, ProbeError> {
-        let method = "eth_supportedEntryPoints";
-        let v = self.read(method, serde_json::json!([])).await?;
-        serde_json::from_value(v).map_err(|e| self.err(method, format!("unexpected answer: {e}")))
+    /// Chain id, supported EntryPoints and latency (the shared bundler probe).
+    pub async fn health(&self) -> Result<BundlerHealth, ProbeError> {
+        bundler::probe(&self.reads).await.map_err(|e| match e {
+            ChainError::Rpc { method, source, .. } => self.err(method, source),
+            other => self.err("eth_chainId", other),
+        })
     }
 
     /// `pimlico_getUserOperationGasPrice`, the `fast` tier.

@@ -61,7 +61,7 @@ pub(super) async fn preflight(
             return Err(ProbeError::NoContract { what, address });
         }
     }
-    let supported = bundler.supported_entrypoints().await?;
+    let supported = bundler.health().await?.supported_entry_points;
     if !supported.contains(&settings.entrypoint) {
         return Err(ProbeError::UnsupportedEntryPoint {
             url: bundler.url().to_string(),

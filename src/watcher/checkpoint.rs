@@ -2,17 +2,17 @@
 //! that detect reorgs, and the state hash of the reduced log.
 //!
 //! It is written only after the log it covers is fsynced, atomically: a temp file, fsync, rename, fsync of
-//! the directory. Records past `lastBlock` are not committed and are dropped on the next start.
+//! the directory. Records past `lastBlock` are not committed and are dropped on the next start. A
+//! checkpoint is used only for the chain and the sources it was written for ([`check_matches`]).
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::B256;
 use serde::{Deserialize, Serialize};
 
-use super::WatcherError;
 use super::sources::SourceFingerprint;
+use super::{WatcherError, WatcherSettings};
 
 /// The checkpoint file's name inside `DATA_DIR/chain`.
 pub const CHECKPOINT_FILE: &str = "indexer_state.json";
@@ -90,26 +90,53 @@ impl Checkpoint {
     /// Writes the checkpoint atomically: temp file, fsync, rename, fsync of the directory.
     pub fn save(&self, chain_dir: &Path) -> Result<(), WatcherError> {
         let path = Self::path(chain_dir);
-        let tmp = chain_dir.join(format!("{CHECKPOINT_FILE}.tmp"));
         let mut body = serde_json::to_vec_pretty(self).map_err(|e| WatcherError::Checkpoint {
             path: path.clone(),
             message: e.to_string(),
         })?;
         body.push(b'\n');
-        let mut f = File::create(&tmp).map_err(WatcherError::io(&tmp))?;
-        f.write_all(&body).map_err(WatcherError::io(&tmp))?;
-        f.sync_all().map_err(WatcherError::io(&tmp))?;
-        drop(f);
-        fs::rename(&tmp, &path).map_err(WatcherError::io(&path))?;
-        sync_dir(chain_dir)
+        Ok(crate::fs::atomic_write(&path, &body)?)
     }
 }
 
-/// fsyncs a directory so a created, renamed or removed entry survives a crash.
-pub fn sync_dir(dir: &Path) -> Result<(), WatcherError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(WatcherError::io(dir))
+/// The checkpoint must belong to this chain and these sources.
+pub(super) fn check_matches(
+    settings: &WatcherSettings,
+    cp: &Checkpoint,
+    chain_id: u64,
+) -> Result<(), WatcherError> {
+    let path = Checkpoint::path(&settings.chain_dir);
+    if cp.chain_id != chain_id {
+        return Err(WatcherError::Mismatch {
+            path,
+            found: format!("chain id {}", cp.chain_id),
+            configured: format!("an RPC endpoint on chain id {chain_id}"),
+            hint: "use a data_dir per chain".into(),
+        });
+    }
+    let same = cp.sources.len() == settings.sources.len()
+        && cp
+            .sources
+            .iter()
+            .zip(&settings.sources)
+            .all(|(a, s)| a.same_source(&s.fingerprint(a.start_block)));
+    if !same {
+        let describe = |names: Vec<String>| names.join(", ");
+        return Err(WatcherError::Mismatch {
+            path,
+            found: format!(
+                "sources [{}]",
+                describe(cp.sources.iter().map(|s| s.name.clone()).collect())
+            ),
+            configured: format!(
+                "[{}] (or different addresses or events)",
+                describe(settings.sources.iter().map(|s| s.name.clone()).collect())
+            ),
+            hint: "restore the previous [[watcher.sources]], or move the data dir's chain directory aside to re-index"
+                .into(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

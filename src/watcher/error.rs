@@ -37,7 +37,7 @@ pub enum WatcherError {
     NoStore { path: PathBuf },
     #[error("{0}")]
     Chain(#[from] ChainError),
-    #[error("fetch task failed: {0}")]
+    #[error("background task failed: {0}")]
     Task(String),
     #[error("{method} on {url}: {message}")]
     Rpc {
@@ -45,6 +45,15 @@ pub enum WatcherError {
         method: &'static str,
         message: String,
     },
+}
+
+impl From<crate::fs::FsError> for WatcherError {
+    fn from(e: crate::fs::FsError) -> Self {
+        WatcherError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
 }
 
 impl WatcherError {

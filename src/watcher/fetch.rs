@@ -12,6 +12,7 @@ use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, U64};
 use alloy::providers::Provider;
 use alloy::rpc::client::BatchRequest;
+use alloy::rpc::json_rpc::{RpcRecv, RpcSend};
 use alloy::rpc::types::{Filter, Log};
 use alloy::transports::TransportError;
 use serde::Deserialize;
@@ -149,77 +150,73 @@ impl Fetcher {
             .map_err(self.rpc_err("eth_blockNumber"))
     }
 
+    /// One `method` call per key, [`BATCH`] calls per JSON-RPC batch request, the batches concurrently;
+    /// each key with its answer (`None` where the node knows nothing).
+    async fn batched<K, P, R>(
+        &self,
+        method: &'static str,
+        keys: &[K],
+        params: impl Fn(K) -> P,
+    ) -> Result<Vec<(K, Option<R>)>, WatcherError>
+    where
+        K: Copy,
+        P: RpcSend,
+        Option<R>: RpcRecv,
+    {
+        let params = &params;
+        let chunks = keys.chunks(BATCH).map(|chunk| async move {
+            let mut batch = BatchRequest::new(self.client.provider().client());
+            let mut waiters = Vec::with_capacity(chunk.len());
+            for k in chunk {
+                let w = batch
+                    .add_call::<_, Option<R>>(method, &params(*k))
+                    .map_err(self.rpc_err(method))?;
+                waiters.push((*k, w));
+            }
+            batch.send().await.map_err(self.rpc_err(method))?;
+            let mut got = Vec::with_capacity(chunk.len());
+            for (k, w) in waiters {
+                got.push((k, w.await.map_err(self.rpc_err(method))?));
+            }
+            Ok::<_, WatcherError>(got)
+        });
+        let answers = futures::future::try_join_all(chunks).await?;
+        Ok(answers.into_iter().flatten().collect())
+    }
+
     /// Hashes (and timestamps) of blocks, batched; a block the node does not know is absent.
     pub async fn headers(
         &self,
         numbers: &[u64],
     ) -> Result<HashMap<u64, (B256, u64)>, WatcherError> {
-        let mut out = HashMap::with_capacity(numbers.len());
-        let chunks = numbers.chunks(BATCH).map(|chunk| async move {
-            let mut batch = BatchRequest::new(self.client.provider().client());
-            let mut waiters = Vec::with_capacity(chunk.len());
-            for n in chunk {
-                let w = batch
-                    .add_call::<_, Option<HeaderLite>>(
-                        "eth_getBlockByNumber",
-                        &(BlockNumberOrTag::Number(*n), false),
-                    )
-                    .map_err(self.rpc_err("eth_getBlockByNumber"))?;
-                waiters.push((*n, w));
-            }
-            batch
-                .send()
-                .await
-                .map_err(self.rpc_err("eth_getBlockByNumber"))?;
-            let mut got = Vec::with_capacity(chunk.len());
-            for (n, w) in waiters {
-                if let Some(h) = w.await.map_err(self.rpc_err("eth_getBlockByNumber"))? {
-                    got.push((n, (h.hash, h.timestamp.to::<u64>())));
-                }
-            }
-            Ok::<_, WatcherError>(got)
-        });
-        for chunk in futures::future::try_join_all(chunks).await? {
-            out.extend(chunk);
-        }
-        Ok(out)
+        let got = self
+            .batched("eth_getBlockByNumber", numbers, |n| {
+                (BlockNumberOrTag::Number(n), false)
+            })
+            .await?;
+        Ok(got
+            .into_iter()
+            .filter_map(|(n, h): (u64, Option<HeaderLite>)| {
+                h.map(|h| (n, (h.hash, h.timestamp.to::<u64>())))
+            })
+            .collect())
     }
 
     /// The sender of each transaction, batched.
     async fn tx_senders(&self, txs: &[B256]) -> Result<HashMap<B256, Address>, WatcherError> {
-        let chunks = txs.chunks(BATCH).map(|chunk| async move {
-            let mut batch = BatchRequest::new(self.client.provider().client());
-            let mut waiters = Vec::with_capacity(chunk.len());
-            for h in chunk {
-                let w = batch
-                    .add_call::<_, Option<TxLite>>("eth_getTransactionByHash", &(h,))
-                    .map_err(self.rpc_err("eth_getTransactionByHash"))?;
-                waiters.push((*h, w));
-            }
-            batch
-                .send()
-                .await
-                .map_err(self.rpc_err("eth_getTransactionByHash"))?;
-            let mut got = Vec::with_capacity(chunk.len());
-            for (h, w) in waiters {
-                match w.await.map_err(self.rpc_err("eth_getTransactionByHash"))? {
-                    Some(tx) => got.push((h, tx.from)),
-                    None => {
-                        return Err(WatcherError::Rpc {
-                            url: self.client.url().to_string(),
-                            method: "eth_getTransactionByHash",
-                            message: format!("the node does not know transaction {h}"),
-                        });
-                    }
-                }
-            }
-            Ok(got)
-        });
-        let mut out = HashMap::with_capacity(txs.len());
-        for chunk in futures::future::try_join_all(chunks).await? {
-            out.extend(chunk);
-        }
-        Ok(out)
+        let got = self
+            .batched("eth_getTransactionByHash", txs, |h| (h,))
+            .await?;
+        got.into_iter()
+            .map(|(h, tx): (B256, Option<TxLite>)| match tx {
+                Some(tx) => Ok((h, tx.from)),
+                None => Err(WatcherError::Rpc {
+                    url: self.client.url().to_string(),
+                    method: "eth_getTransactionByHash",
+                    message: format!("the node does not know transaction {h}"),
+                }),
+            })
+            .collect()
     }
 
     /// `eth_getLogs` for `[from, to]`, split as the provider demands.

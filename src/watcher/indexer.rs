@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
-use super::checkpoint::{BlockRef, Checkpoint, FORMAT_VERSION};
+use super::checkpoint::{BlockRef, Checkpoint, FORMAT_VERSION, check_matches};
 use super::fetch::{Fetcher, RangeBatch};
 use super::lock::WriterLock;
 use super::record::Position;
@@ -23,6 +24,7 @@ use super::reorg::{self, Fork};
 use super::replay::replay;
 use super::store::{StoreWriter, log_files};
 use super::{WatcherError, WatcherSettings};
+use crate::backoff::{self, Backoff};
 use crate::chain::ChainClient;
 
 /// Longest time appended records wait for their commit during a backfill (at least ten times what the
@@ -78,7 +80,8 @@ pub struct Indexer {
     confirmations: u64,
     checkpoint: Checkpoint,
     window: Vec<BlockRef>,
-    store: StoreWriter,
+    /// Used on the blocking pool only (appends, fsyncs, rollbacks).
+    store: Arc<std::sync::Mutex<StoreWriter>>,
     state: State,
     last_applied: Option<Position>,
     written: u64,
@@ -102,7 +105,11 @@ impl Indexer {
         let lock = WriterLock::acquire(&dir)?;
         let names: Vec<String> = settings.sources.iter().map(|s| s.name.clone()).collect();
         let probe = Fetcher::new(client.clone(), chain_id, Vec::new(), Vec::new(), 1);
-        let checkpoint = match Checkpoint::load(&dir)? {
+        let loaded = {
+            let dir = dir.clone();
+            blocking(move || Checkpoint::load(&dir)).await?
+        };
+        let checkpoint = match loaded {
             Some(cp) => {
                 check_matches(&settings, &cp, chain_id)?;
                 cp
@@ -150,17 +157,20 @@ impl Indexer {
                         .map(|(s, b)| s.fingerprint(*b))
                         .collect(),
                 };
-                cp.save(&dir)?;
+                save(&dir, &cp).await?;
                 cp
             }
         };
-        let store = StoreWriter::open(&dir, &names, checkpoint.last_block)?;
-        let replayed = replay(
-            &dir,
-            names.iter().cloned(),
-            checkpoint.last_block,
-            settings.retention_max,
-        )?;
+        let (store, replayed) = {
+            let (dir, names, last) = (dir.clone(), names.clone(), checkpoint.last_block);
+            let retention = settings.retention_max;
+            blocking(move || {
+                let store = StoreWriter::open(&dir, &names, last)?;
+                let replayed = replay(&dir, names, last, retention)?;
+                Ok((store, replayed))
+            })
+            .await?
+        };
         let hash = replayed.state.state_hash();
         if checkpoint.retention_max == settings.retention_max && hash != checkpoint.state_hash {
             tracing::warn!(
@@ -212,7 +222,7 @@ impl Indexer {
             fetcher,
             confirmations,
             checkpoint,
-            store,
+            store: Arc::new(std::sync::Mutex::new(store)),
             state: replayed.state,
             last_applied: replayed.last,
             written: 0,
@@ -245,7 +255,7 @@ impl Indexer {
     /// Runs until cancelled: a pass, then a wait of `poll_interval` once caught up. RPC failures are
     /// logged and retried with backoff; only store failures (disk) end it.
     pub async fn run(mut self, cancel: CancellationToken) -> Result<(), WatcherError> {
-        let mut failures: u32 = 0;
+        let mut delays = RETRY.delays();
         loop {
             if cancel.is_cancelled() {
                 return Ok(());
@@ -253,24 +263,22 @@ impl Indexer {
             let wait = match self.pass(Target::Confirmed, &cancel).await {
                 Ok(PassOutcome::Cancelled) => return Ok(()),
                 Ok(PassOutcome::Progressed) => {
-                    failures = 0;
+                    delays.reset();
                     continue;
                 }
                 Ok(PassOutcome::CaughtUp) => {
-                    failures = 0;
+                    delays.reset();
                     self.settings.poll_interval
                 }
                 Err(e) if e.is_transient() => {
-                    failures = failures.saturating_add(1);
-                    let wait = backoff(failures);
+                    let wait = delays.next_delay();
                     tracing::warn!(error = %e, retry_in_secs = wait.as_secs_f64(), "indexing failed; retrying");
                     wait
                 }
                 Err(e) => return Err(e),
             };
-            tokio::select! {
-                _ = cancel.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(wait) => {}
+            if !backoff::sleep(wait, &cancel).await {
+                return Ok(());
             }
         }
     }
@@ -284,17 +292,20 @@ impl Indexer {
         cancel: &CancellationToken,
     ) -> Result<PassOutcome, WatcherError> {
         let mut failures = 0;
+        let mut delays = RETRY.delays();
         loop {
             match self.pass(target, cancel).await {
-                Ok(PassOutcome::Progressed) => failures = 0,
+                Ok(PassOutcome::Progressed) => {
+                    failures = 0;
+                    delays.reset();
+                }
                 Ok(done) => return Ok(done),
                 Err(e) if e.is_transient() && failures < max_failures => {
                     failures += 1;
-                    let wait = backoff(failures);
+                    let wait = delays.next_delay();
                     tracing::warn!(error = %e, retry_in_secs = wait.as_secs_f64(), "indexing failed; retrying");
-                    tokio::select! {
-                        _ = cancel.cancelled() => return Ok(PassOutcome::Cancelled),
-                        _ = tokio::time::sleep(wait) => {}
+                    if !backoff::sleep(wait, cancel).await {
+                        return Ok(PassOutcome::Cancelled);
                     }
                 }
                 Err(e) => return Err(e),
@@ -314,7 +325,7 @@ impl Indexer {
             Target::Head => head,
         };
         if let Some(fork) = reorg::detect(&self.fetcher, &self.checkpoint).await? {
-            self.rollback(fork)?;
+            self.rollback(fork).await?;
         }
         let from = self.checkpoint.next_block();
         if from > tip {
@@ -354,15 +365,17 @@ impl Indexer {
                 Some(((next, end), end + 1))
             }
         });
+        // every fetch runs as a tracked task that is aborted when this pass stops consuming it (cancelled,
+        // failed, or this future dropped); the pass returns only once none is left running
+        let tasks = TaskTracker::new();
         let fetcher = self.fetcher.clone();
+        let spawner = tasks.clone();
         let mut batches = ranges
             .map(move |(a, b)| {
                 let f = fetcher.clone();
-                async move {
-                    tokio::spawn(async move { f.fetch_range(a, b).await })
-                        .await
-                        .map_err(|e| WatcherError::Task(e.to_string()))?
-                }
+                let task =
+                    AbortOnDropHandle::new(spawner.spawn(async move { f.fetch_range(a, b).await }));
+                async move { task.await.map_err(|e| WatcherError::Task(e.to_string()))? }
             })
             .buffered(concurrency)
             .boxed();
@@ -384,31 +397,64 @@ impl Indexer {
             };
             let batch = match batch {
                 Ok(b) => b,
-                Err(e) => break Err(e),
+                Err(e) => break Err(Stop::Fetch(e)),
             };
-            let n = self.write_batch(&batch)?;
+            let (to, end) = (batch.to, batch.end);
+            let n = match self.write_batch(batch).await {
+                Ok(n) => n,
+                Err(e) => break Err(Stop::Store(e)),
+            };
             uncommitted += n;
-            pending = Some(batch.end);
-            if batch.to == tip
+            pending = Some(end);
+            if to == tip
                 || uncommitted >= COMMIT_EVENTS
                 || since_commit.elapsed() >= COMMIT_INTERVAL.max(self.last_commit_cost * 10)
             {
-                self.commit(batch.end)?;
+                if let Err(e) = self.commit(end).await {
+                    break Err(Stop::Store(e));
+                }
                 pending = None;
                 uncommitted = 0;
                 since_commit = Instant::now();
-                self.publish(from, tip, batch.to == tip);
+                self.publish(from, tip, to == tip);
             }
         };
-        if let Some(end) = pending {
-            self.commit(end)?;
+        drop(batches);
+        tasks.close();
+        tasks.wait().await;
+        match outcome {
+            // the log or the checkpoint failed: nothing more is committed
+            Err(Stop::Store(e)) => Err(e),
+            fetched => {
+                if let Some(end) = pending {
+                    self.commit(end).await?;
+                }
+                match fetched {
+                    Err(Stop::Fetch(e) | Stop::Store(e)) => Err(e),
+                    Ok(()) => Ok(cancelled),
+                }
+            }
         }
-        outcome.map(|_| cancelled)
     }
 
-    /// Appends a batch and applies it to the state; returns the records written.
-    fn write_batch(&mut self, batch: &RangeBatch) -> Result<u64, WatcherError> {
-        let appended = self.store.append(&batch.records)?;
+    /// Appends a batch (on the blocking pool) while applying it to the state; returns the records written.
+    async fn write_batch(&mut self, batch: RangeBatch) -> Result<u64, WatcherError> {
+        let batch = Arc::new(batch);
+        let append = {
+            let (store, batch) = (self.store.clone(), batch.clone());
+            blocking(move || lock(&store).append(&batch.records))
+        };
+        let apply = async {
+            self.apply(&batch);
+        };
+        let (appended, ()) = tokio::join!(append, apply);
+        let appended = appended?;
+        self.written += appended.written;
+        Ok(appended.written)
+    }
+
+    /// Applies a batch to the state and the reorg window.
+    fn apply(&mut self, batch: &RangeBatch) {
         for r in &batch.records {
             let pos = r.position();
             if self.last_applied.is_none_or(|l| pos > l) {
@@ -430,14 +476,11 @@ impl Indexer {
         }
         seen.push(batch.end);
         reorg::extend_window(&mut self.window, seen);
-        self.written += appended.written;
-        Ok(appended.written)
     }
 
-    /// Makes the log durable, then moves the checkpoint to `end`.
-    fn commit(&mut self, end: BlockRef) -> Result<(), WatcherError> {
+    /// Makes the log durable, then moves the checkpoint to `end` (both on the blocking pool).
+    async fn commit(&mut self, end: BlockRef) -> Result<(), WatcherError> {
         let started = Instant::now();
-        self.store.sync()?;
         let cp = &mut self.checkpoint;
         cp.last_block = Some(end.number);
         cp.last_block_hash = Some(end.hash);
@@ -445,22 +488,32 @@ impl Indexer {
         cp.state_hash = self.state.state_hash();
         cp.events = self.state.events;
         cp.retention_max = self.settings.retention_max;
-        cp.save(&self.settings.chain_dir)?;
+        let (store, cp, dir) = (
+            self.store.clone(),
+            cp.clone(),
+            self.settings.chain_dir.clone(),
+        );
+        blocking(move || {
+            lock(&store).sync()?;
+            cp.save(&dir)
+        })
+        .await?;
         self.last_commit_cost = started.elapsed();
         Ok(())
     }
 
     /// Rolls the log back to the fork point: the checkpoint first (so a crash in between is harmless),
     /// then the files.
-    fn rollback(&mut self, fork: Fork) -> Result<(), WatcherError> {
+    async fn rollback(&mut self, fork: Fork) -> Result<(), WatcherError> {
         let keep = fork.keep.map(|b| b.number);
-        let names = self.settings.sources.iter().map(|s| s.name.clone());
-        let replayed = replay(
-            &self.settings.chain_dir,
-            names,
-            keep,
-            self.settings.retention_max,
-        )?;
+        let names: Vec<String> = self
+            .settings
+            .sources
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
+        let (dir, retention) = (self.settings.chain_dir.clone(), self.settings.retention_max);
+        let replayed = blocking(move || replay(&dir, names, keep, retention)).await?;
         self.state = replayed.state;
         self.last_applied = replayed.last;
         self.window.retain(|b| keep.is_some_and(|k| b.number <= k));
@@ -471,8 +524,16 @@ impl Indexer {
         cp.state_hash = self.state.state_hash();
         cp.events = self.state.events;
         cp.reorgs += 1;
-        cp.save(&self.settings.chain_dir)?;
-        let dropped = self.store.truncate_after(keep)?;
+        let (store, cp, dir) = (
+            self.store.clone(),
+            cp.clone(),
+            self.settings.chain_dir.clone(),
+        );
+        let dropped = blocking(move || {
+            cp.save(&dir)?;
+            lock(&store).truncate_after(keep)
+        })
+        .await?;
         tracing::warn!(
             depth = fork.depth,
             fork_block = ?keep,
@@ -507,47 +568,31 @@ impl Indexer {
     }
 }
 
-/// Backoff after `n` consecutive failures: 1 s doubling up to 60 s.
-fn backoff(n: u32) -> Duration {
-    Duration::from_secs(1u64 << n.saturating_sub(1).min(6)).min(Duration::from_secs(60))
+/// Why a pass stopped early: a fetch failed (what was appended before is still committed), or the store did.
+enum Stop {
+    Fetch(WatcherError),
+    Store(WatcherError),
 }
 
-/// The checkpoint must belong to this chain and these sources.
-fn check_matches(
-    settings: &WatcherSettings,
-    cp: &Checkpoint,
-    chain_id: u64,
-) -> Result<(), WatcherError> {
-    let path = Checkpoint::path(&settings.chain_dir);
-    if cp.chain_id != chain_id {
-        return Err(WatcherError::Mismatch {
-            path,
-            found: format!("chain id {}", cp.chain_id),
-            configured: format!("an RPC endpoint on chain id {chain_id}"),
-            hint: "use a data_dir per chain".into(),
-        });
-    }
-    let same = cp.sources.len() == settings.sources.len()
-        && cp
-            .sources
-            .iter()
-            .zip(&settings.sources)
-            .all(|(a, s)| a.same_source(&s.fingerprint(a.start_block)));
-    if !same {
-        let describe = |names: Vec<String>| names.join(", ");
-        return Err(WatcherError::Mismatch {
-            path,
-            found: format!(
-                "sources [{}]",
-                describe(cp.sources.iter().map(|s| s.name.clone()).collect())
-            ),
-            configured: format!(
-                "[{}] (or different addresses or events)",
-                describe(settings.sources.iter().map(|s| s.name.clone()).collect())
-            ),
-            hint: "restore the previous [[watcher.sources]], or move the data dir's chain directory aside to re-index"
-                .into(),
-        });
-    }
-    Ok(())
+/// Backoff after consecutive failures: 1 s doubling up to 60 s.
+const RETRY: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+
+/// Runs store and checkpoint I/O on the blocking pool, off the async executor.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, WatcherError> + Send + 'static,
+) -> Result<T, WatcherError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| WatcherError::Task(e.to_string()))?
+}
+
+/// Writes a checkpoint on the blocking pool.
+async fn save(dir: &std::path::Path, cp: &Checkpoint) -> Result<(), WatcherError> {
+    let (dir, cp) = (dir.to_path_buf(), cp.clone());
+    blocking(move || cp.save(&dir)).await
+}
+
+/// Locks the store writer (held by one blocking task at a time).
+fn lock(store: &std::sync::Mutex<StoreWriter>) -> std::sync::MutexGuard<'_, StoreWriter> {
+    store.lock().unwrap_or_else(|p| p.into_inner())
 }

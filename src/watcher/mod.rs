@@ -5,6 +5,8 @@
 //! Layout of the store in `DATA_DIR/chain`: `<source>/YYYY-MM-DD.ndjson` (records), `indexer_state.json`
 //! (checkpoint), `writer.lock` (the single writer's lock and identity).
 
+#[cfg(test)]
+mod cancel_tests;
 pub mod checkpoint;
 mod error;
 pub mod fetch;
@@ -44,9 +46,11 @@ pub struct WatcherSettings {
     pub sources: Vec<Source>,
 }
 
-impl WatcherSettings {
+impl TryFrom<&Config> for WatcherSettings {
+    type Error = ConfigError;
+
     /// Resolves the settings from a configuration (the `[watcher]` section must exist).
-    pub fn from_config(config: &Config) -> Result<WatcherSettings, ConfigError> {
+    fn try_from(config: &Config) -> Result<WatcherSettings, ConfigError> {
         let w = config.watcher.as_ref().ok_or_else(|| {
             ConfigError::Missing(
                 "no [watcher] section: add one with [[watcher.sources]] (see config/butler.example.toml)"

@@ -8,18 +8,15 @@
 //! (same transaction hash and log index) is already there.
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::fs::{self, OpenOptions};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use super::WatcherError;
-use super::checkpoint::sync_dir;
 use super::record::{Position, Record};
-
-/// The extension of log files.
-pub const LOG_EXT: &str = "ndjson";
+use crate::fs::{Segment, Segments};
 
 /// The day (UTC) of a block timestamp, as used in file names.
 pub fn day_of(timestamp: u64) -> String {
@@ -30,20 +27,7 @@ pub fn day_of(timestamp: u64) -> String {
 
 /// The log files of a source directory, oldest first.
 pub fn log_files(dir: &Path) -> Result<Vec<PathBuf>, WatcherError> {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(WatcherError::io(dir)(e)),
-    };
-    let mut files = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(WatcherError::io(dir))?.path();
-        if path.extension().is_some_and(|e| e == LOG_EXT) {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
+    Ok(Segments::new(dir).list()?)
 }
 
 #[derive(Deserialize)]
@@ -69,21 +53,23 @@ pub struct Trimmed {
     pub dropped_records: u64,
 }
 
-/// Makes a source's log end at `keep_upto` (inclusive; `None` keeps nothing): truncates a torn last line,
+/// Makes a source's log end at `keep_upto` (inclusive; `None` keeps nothing): cuts a torn last line,
 /// drops later records (removing files that hold only such records). Returns the last kept position.
 pub fn trim_source(
     dir: &Path,
     keep_upto: Option<u64>,
 ) -> Result<(Option<Position>, Trimmed), WatcherError> {
-    let mut trimmed = Trimmed::default();
-    let files = log_files(dir)?;
-    for path in files.iter().rev() {
-        let (last, file_trim, emptied) = trim_file(path, keep_upto)?;
-        trimmed.torn_bytes += file_trim.torn_bytes;
-        trimmed.dropped_records += file_trim.dropped_records;
+    let segments = Segments::new(dir);
+    let mut trimmed = Trimmed {
+        torn_bytes: segments.repair_tail()?,
+        dropped_records: 0,
+    };
+    for path in segments.list()?.iter().rev() {
+        let (last, dropped, emptied) = trim_file(path, keep_upto)?;
+        trimmed.dropped_records += dropped;
         if emptied {
             fs::remove_file(path).map_err(WatcherError::io(path))?;
-            sync_dir(dir)?;
+            crate::fs::sync_dir(dir)?;
         }
         if last.is_some() {
             return Ok((last, trimmed));
@@ -92,11 +78,12 @@ pub fn trim_source(
     Ok((None, trimmed))
 }
 
-/// Trims one file; returns its last kept position, what was removed, and whether nothing is left.
+/// Drops the records of one file past `keep_upto`; returns its last kept position, the records dropped,
+/// and whether nothing is left.
 fn trim_file(
     path: &Path,
     keep_upto: Option<u64>,
-) -> Result<(Option<Position>, Trimmed, bool), WatcherError> {
+) -> Result<(Option<Position>, u64, bool), WatcherError> {
     const TAIL: u64 = 4 << 20;
     let mut file = OpenOptions::new()
         .read(true)
@@ -120,14 +107,10 @@ fn trim_file(
             }
         };
         let complete = buf.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        let complete = complete.max(start.min(buf.len()));
-        let mut trimmed = Trimmed {
-            torn_bytes: (buf.len() - complete) as u64,
-            dropped_records: 0,
-        };
-        let mut cut = complete;
+        let mut end = complete.max(start.min(buf.len()));
+        let mut cut = end;
+        let mut dropped = 0;
         let mut last = None;
-        let mut end = complete;
         while end > start {
             let line_start = buf[start..end - 1]
                 .iter()
@@ -144,7 +127,7 @@ fn trim_file(
                 break;
             }
             cut = line_start;
-            trimmed.dropped_records += 1;
+            dropped += 1;
             end = line_start;
         }
         if last.is_none() && offset > 0 {
@@ -157,7 +140,7 @@ fn trim_file(
             file.set_len(new_len).map_err(WatcherError::io(path))?;
             file.sync_all().map_err(WatcherError::io(path))?;
         }
-        return Ok((last, trimmed, new_len == 0));
+        return Ok((last, dropped, new_len == 0));
     }
 }
 
@@ -177,13 +160,11 @@ fn line_number(path: &Path, offset: u64) -> usize {
 struct OpenLog {
     /// `[start, end)` of the day in block-timestamp seconds.
     span: (u64, u64),
-    path: PathBuf,
-    file: File,
-    dirty: bool,
+    segment: Segment,
 }
 
 struct SourceLog {
-    dir: PathBuf,
+    segments: Segments,
     last: Option<Position>,
     open: Option<OpenLog>,
     buf: Vec<u8>,
@@ -220,7 +201,7 @@ impl StoreWriter {
             map.insert(
                 name.clone(),
                 SourceLog {
-                    dir,
+                    segments: Segments::new(dir),
                     last,
                     open: None,
                     buf: Vec::new(),
@@ -262,7 +243,7 @@ impl StoreWriter {
                 self.chain_dir_dirty |= created;
             }
             serde_json::to_writer(&mut log.buf, r).map_err(|e| WatcherError::Record {
-                path: log.dir.clone(),
+                path: log.segments.dir().to_path_buf(),
                 line: 0,
                 message: e.to_string(),
             })?;
@@ -282,17 +263,16 @@ impl StoreWriter {
     /// Makes everything appended so far durable: fsync of each written file and of new directory entries.
     pub fn sync(&mut self) -> Result<(), WatcherError> {
         for log in self.sources.values_mut() {
-            if let Some(o) = log.open.as_mut().filter(|o| o.dirty) {
-                o.file.sync_data().map_err(WatcherError::io(&o.path))?;
-                o.dirty = false;
+            if let Some(o) = log.open.as_mut() {
+                o.segment.sync()?;
             }
             if log.dir_dirty {
-                sync_dir(&log.dir)?;
+                crate::fs::sync_dir(log.segments.dir())?;
                 log.dir_dirty = false;
             }
         }
         if self.chain_dir_dirty {
-            sync_dir(&self.chain_dir)?;
+            crate::fs::sync_dir(&self.chain_dir)?;
             self.chain_dir_dirty = false;
         }
         Ok(())
@@ -304,7 +284,7 @@ impl StoreWriter {
         for log in self.sources.values_mut() {
             log.open = None;
             log.buf.clear();
-            let (last, trimmed) = trim_source(&log.dir, keep_upto)?;
+            let (last, trimmed) = trim_source(log.segments.dir(), keep_upto)?;
             log.last = last;
             dropped += trimmed.dropped_records;
         }
@@ -334,10 +314,7 @@ fn flush(log: &mut SourceLog) -> Result<(), WatcherError> {
         return Ok(());
     }
     if let Some(o) = log.open.as_mut() {
-        o.file
-            .write_all(&log.buf)
-            .map_err(WatcherError::io(&o.path))?;
-        o.dirty = true;
+        o.segment.write(&log.buf)?;
     }
     log.buf.clear();
     Ok(())
@@ -345,32 +322,21 @@ fn flush(log: &mut SourceLog) -> Result<(), WatcherError> {
 
 /// Opens (creating if needed) the file of the day of `timestamp`; returns whether the source dir was created.
 fn switch_day(log: &mut SourceLog, timestamp: u64) -> Result<bool, WatcherError> {
+    let dir = log.segments.dir();
     let mut created_dir = false;
-    if !log.dir.exists() {
-        fs::create_dir_all(&log.dir).map_err(WatcherError::io(&log.dir))?;
+    if !dir.exists() {
+        fs::create_dir_all(dir).map_err(WatcherError::io(dir))?;
         created_dir = true;
     }
-    if let Some(mut o) = log.open.take()
-        && o.dirty
-    {
-        o.file.sync_data().map_err(WatcherError::io(&o.path))?;
-        o.dirty = false;
+    if let Some(mut o) = log.open.take() {
+        o.segment.sync()?;
     }
-    let day = day_of(timestamp);
-    let path = log.dir.join(format!("{day}.{LOG_EXT}"));
-    let existed = path.exists();
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(WatcherError::io(&path))?;
-    log.dir_dirty |= !existed;
+    let segment = log.segments.open(&day_of(timestamp))?;
+    log.dir_dirty |= segment.created();
     let start = timestamp - timestamp % 86_400;
     log.open = Some(OpenLog {
         span: (start, start + 86_400),
-        path,
-        file,
-        dirty: false,
+        segment,
     });
     Ok(created_dir)
 }
@@ -379,6 +345,7 @@ fn switch_day(log: &mut SourceLog, timestamp: u64) -> Result<bool, WatcherError>
 mod tests {
     use super::*;
     use alloy::primitives::{Address, B256};
+    use std::io::Write;
 
     pub(crate) fn rec(block: u64, log_index: u64, ts: u64) -> Record {
         Record {

@@ -216,3 +216,26 @@ fn show_writes_addresses_checksummed() {
             .stdout(predicate::str::contains(PM).and(predicate::str::contains(EP07)));
     }
 }
+
+#[test]
+fn an_env_address_with_a_wrong_checksum_exits_2_naming_the_variable() {
+    let sb = Sandbox::new();
+    sb.write(
+        "cwd/butler.toml",
+        &format!("[[paymasters]]\nname = \"pm\"\naddress = \"{PM}\"\nentrypoint = \"{EP07}\"\n"),
+    );
+    // the last letter's case flipped: a typo EIP-55 catches
+    let typo = format!("{}c{}", &PM[..PM.len() - 2], &PM[PM.len() - 1..]);
+    sb.butler()
+        .env("BUTLER_PAYMASTERS__0__ADDRESS", &typo)
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("BUTLER_PAYMASTERS__0__ADDRESS"))
+        .stderr(predicate::str::contains("EIP-55"));
+    sb.butler()
+        .env("BUTLER_PAYMASTERS__0__ADDRESS", PM.to_lowercase())
+        .args(["config", "check"])
+        .assert()
+        .success();
+}

@@ -191,9 +191,19 @@ fn metrics_need_the_bearer_token_when_one_is_set() {
     let serve = Serve::start_with_env(&config, &[("BUTLER_EXPORTER__BEARER_TOKEN", "s3cret")]);
     let (status, body, _) = serve.get("/metrics", &[]);
     assert_eq!(status, 401, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).expect("a JSON error body");
+    assert!(
+        answer["error"].as_str().unwrap().contains("authorization"),
+        "{body}"
+    );
     assert_eq!(
         serve.get("/metrics", &["Authorization: Bearer wrong"]).0,
         401
+    );
+    assert_eq!(
+        serve.get("/metrics", &["Authorization: bearer s3cret"]).0,
+        200,
+        "the scheme is accepted in any case"
     );
     assert_eq!(
         serve.get("/metrics", &["Authorization: Basic s3cret"]).0,

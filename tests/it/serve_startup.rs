@@ -1,6 +1,7 @@
 //! `serve --watcher` at startup: an unreachable node is waited for (no exit, no restart loop), SIGTERM
 //! while waiting stops cleanly, and a node on the wrong chain stops it (and `index`) at once with exit code 2.
 
+use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
 use crate::support::{Sandbox, devnet, free_port};
@@ -30,12 +31,29 @@ fn unreachable_node_is_waited_for_and_sigterm_stops_cleanly() {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("butler"))
         .args(["--config", cfg.to_str().unwrap(), "serve", "--watcher"])
         .env_remove("BUTLER_CONFIG")
+        .env_remove("RUST_LOG")
         .env("XDG_CONFIG_HOME", sb.path().join("xdg"))
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
+    let (lines, seen) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    // two "waits for it" lines: it failed, waited, tried again and is still waiting
+    let mut waits = 0;
+    while waits < 2 {
+        let line = seen
+            .recv_timeout(Duration::from_secs(30))
+            .expect("serve --watcher neither logged waiting for its node nor kept running");
+        if line.contains("node not reachable; the watcher waits for it") {
+            waits += 1;
+        }
+    }
     assert!(
         child.try_wait().unwrap().is_none(),
         "serve --watcher exited while its node was down"

@@ -4,7 +4,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 use crate::support::Sandbox;
@@ -55,7 +55,13 @@ fn sigkill_during_a_backfill_loses_and_duplicates_nothing() {
     let reference = reference_sb.path().join("reference");
     let reference_config = write_config(&reference_sb, &anvil.rpc, &reference, &watcher);
 
-    let mut rng = rand::rng();
+    // the kill delays are random; the seed is printed (shown when the test fails) and can be replayed
+    let seed: u64 = std::env::var("BUTLER_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    eprintln!("kill delays from seed {seed} (BUTLER_TEST_SEED={seed} repeats them)");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     for kill in 1..=5 {
         let before = last_committed_block(&killed);
         let mut child = butler_process(&sb, &config, &["index"])

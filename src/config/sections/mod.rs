@@ -1,3 +1,12 @@
-//! Configuration sections, one file each.
+//! One file per configuration section; a new section is a new file here and one field of the root
+//! [`crate::config::Config`].
 
+pub mod api;
+pub mod bundlers;
+pub mod chain;
+pub mod exporter;
+pub mod fees;
+pub mod paymasters;
+pub mod probe;
 pub mod supervisor;
+pub mod watcher;

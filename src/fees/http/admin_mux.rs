@@ -2,38 +2,32 @@
 //! another mux already holds is refused (409): Commit-Boost fails to start when a key is in two muxes.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 
-use super::{Shared, json_body, page_json, paging, query_map};
-use crate::fees::FeesError;
+use super::{Answer, Shared, page_json, paging, query_map};
 use crate::fees::model::{KeysInput, MuxInput};
+use crate::http::{HttpError, JsonBody};
 
-fn not_found(name: &str) -> FeesError {
-    FeesError::NotFound(format!("Mux config '{name}' not found"))
+fn not_found(name: &str) -> HttpError {
+    HttpError::not_found(format!("Mux config '{name}' not found"))
 }
 
-pub async fn list(state: Shared, RawQuery(raw): RawQuery) -> Result<Response, FeesError> {
+pub async fn list(state: Shared, RawQuery(raw): RawQuery) -> Answer {
     let q = query_map(raw, &["limit", "offset"])?;
     let page = state.store.list_mux(paging(&q)?).await?;
     Ok(page_json("mux_configs", page))
 }
 
-pub async fn get(state: Shared, Path(name): Path<String>) -> Result<Response, FeesError> {
+pub async fn get(state: Shared, Path(name): Path<String>) -> Answer {
     match state.store.get_mux(&name).await? {
         Some(m) => Ok(Json(m).into_response()),
         None => Err(not_found(&name)),
     }
 }
 
-pub async fn create(
-    state: Shared,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, FeesError> {
-    let input: MuxInput = json_body(body)?;
+pub async fn create(state: Shared, JsonBody(input): JsonBody<MuxInput>) -> Answer {
     let m = input.validate(None, "")?;
     let rec = state.store.create_mux(&m).await?;
     Ok((StatusCode::CREATED, Json(rec)).into_response())
@@ -42,14 +36,13 @@ pub async fn create(
 pub async fn update(
     state: Shared,
     Path(name): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, FeesError> {
-    let input: MuxInput = json_body(body)?;
+    JsonBody(input): JsonBody<MuxInput>,
+) -> Answer {
     let m = input.validate(Some(&name), "")?;
     Ok(Json(state.store.update_mux(&m).await?).into_response())
 }
 
-pub async fn delete(state: Shared, Path(name): Path<String>) -> Result<Response, FeesError> {
+pub async fn delete(state: Shared, Path(name): Path<String>) -> Answer {
     if state.store.delete_mux(&name).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
@@ -60,9 +53,8 @@ pub async fn delete(state: Shared, Path(name): Path<String>) -> Result<Response,
 pub async fn add_keys(
     state: Shared,
     Path(name): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, FeesError> {
-    let input: KeysInput = json_body(body)?;
+    JsonBody(input): JsonBody<KeysInput>,
+) -> Answer {
     let keys = input.validate()?;
     let (added, total_keys) = state.store.add_mux_keys(&name, &keys).await?;
     Ok(Json(serde_json::json!({ "added": added, "total_keys": total_keys })).into_response())
@@ -71,9 +63,8 @@ pub async fn add_keys(
 pub async fn remove_keys(
     state: Shared,
     Path(name): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, FeesError> {
-    let input: KeysInput = json_body(body)?;
+    JsonBody(input): JsonBody<KeysInput>,
+) -> Answer {
     let keys = input.validate()?;
     let (removed, total_keys) = state.store.remove_mux_keys(&name, &keys).await?;
     Ok(Json(serde_json::json!({ "removed": removed, "total_keys": total_keys })).into_response())

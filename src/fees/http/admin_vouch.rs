@@ -4,16 +4,14 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 
-use super::{Shared, bool_param, json_body, page_json, paging, query_map};
-use crate::fees::FeesError;
+use super::{Answer, Shared, bool_param, page_json, paging, query_map};
 use crate::fees::model::*;
 use crate::fees::validate::{self, Loose};
+use crate::http::{HttpError, JsonBody};
 
 const PROPOSER_PARAMS: &[&str] = &[
     "public_key",
@@ -48,7 +46,7 @@ const PATTERN_PARAMS: &[&str] = &[
 /// The exact-match number filters, canonicalised like stored values (`0.50` finds `0.5`).
 fn number_filters(
     q: &HashMap<String, String>,
-) -> Result<(Option<String>, Option<String>), FeesError> {
+) -> Result<(Option<String>, Option<String>), HttpError> {
     let gas = q
         .get("gas_limit")
         .map(|v| validate::gas_limit("gas_limit", &Loose(v.clone())))
@@ -61,7 +59,7 @@ fn number_filters(
 }
 
 /// Parses list query strings into filters.
-fn proposer_filter(q: &HashMap<String, String>) -> Result<ProposerFilter, FeesError> {
+fn proposer_filter(q: &HashMap<String, String>) -> Result<ProposerFilter, HttpError> {
     let (gas_limit, min_value) = number_filters(q)?;
     Ok(ProposerFilter {
         public_key: q.get("public_key").cloned(),
@@ -72,7 +70,7 @@ fn proposer_filter(q: &HashMap<String, String>) -> Result<ProposerFilter, FeesEr
     })
 }
 
-fn default_filter(q: &HashMap<String, String>) -> Result<DefaultConfigFilter, FeesError> {
+fn default_filter(q: &HashMap<String, String>) -> Result<DefaultConfigFilter, HttpError> {
     let (gas_limit, min_value) = number_filters(q)?;
     Ok(DefaultConfigFilter {
         name: q.get("name").cloned(),
@@ -83,7 +81,7 @@ fn default_filter(q: &HashMap<String, String>) -> Result<DefaultConfigFilter, Fe
     })
 }
 
-fn pattern_filter(q: &HashMap<String, String>) -> Result<PatternFilter, FeesError> {
+fn pattern_filter(q: &HashMap<String, String>) -> Result<PatternFilter, HttpError> {
     let (gas_limit, min_value) = number_filters(q)?;
     Ok(PatternFilter {
         name: q.get("name").cloned(),
@@ -96,19 +94,19 @@ fn pattern_filter(q: &HashMap<String, String>) -> Result<PatternFilter, FeesErro
     })
 }
 
-fn proposer_not_found(key: &str) -> FeesError {
-    FeesError::NotFound(format!("Proposer '{key}' not found"))
+fn proposer_not_found(key: &str) -> HttpError {
+    HttpError::not_found(format!("Proposer '{key}' not found"))
 }
 
-fn default_not_found(name: &str) -> FeesError {
-    FeesError::NotFound(format!("Default config '{name}' not found"))
+fn default_not_found(name: &str) -> HttpError {
+    HttpError::not_found(format!("Default config '{name}' not found"))
 }
 
-fn pattern_not_found(name: &str) -> FeesError {
-    FeesError::NotFound(format!("Proposer pattern '{name}' not found"))
+fn pattern_not_found(name: &str) -> HttpError {
+    HttpError::not_found(format!("Proposer pattern '{name}' not found"))
 }
 
-pub async fn list_proposers(state: Shared, RawQuery(raw): RawQuery) -> Result<Response, FeesError> {
+pub async fn list_proposers(state: Shared, RawQuery(raw): RawQuery) -> Answer {
     let q = query_map(raw, PROPOSER_PARAMS)?;
     let page = state
         .store
@@ -117,7 +115,7 @@ pub async fn list_proposers(state: Shared, RawQuery(raw): RawQuery) -> Result<Re
     Ok(page_json("proposers", page))
 }
 
-pub async fn get_proposer(state: Shared, Path(key): Path<String>) -> Result<Response, FeesError> {
+pub async fn get_proposer(state: Shared, Path(key): Path<String>) -> Answer {
     let key = validate::pubkey_shape("public_key", &key)?;
     match state.store.get_proposer(&key).await? {
         Some(p) => Ok(Json(p).into_response()),
@@ -129,9 +127,8 @@ pub async fn get_proposer(state: Shared, Path(key): Path<String>) -> Result<Resp
 pub async fn put_proposer(
     state: Shared,
     Path(key): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, FeesError> {
-    let input: ProposerInput = json_body(body)?;
+    JsonBody(input): JsonBody<ProposerInput>,
+) -> Answer {
     let p = input.validate(Some(&key), "")?;
     let (rec, created) = state.store.put_proposer(&p).await?;
     let status = if created {
@@ -142,10 +139,7 @@ pub async fn put_proposer(
     Ok((status, Json(rec)).into_response())
 }
 
-pub async fn delete_proposer(
-    state: Shared,
-    Path(key): Path<String>,
-) -> Result<Response, FeesError> {
+pub async fn delete_proposer(state: Shared, Path(key): Path<String>) -> Answer {
     let key = validate::pubkey_shape("public_key", &key)?;
     if state.store.delete_proposer(&key).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
@@ -154,7 +148,7 @@ pub async fn delete_proposer(
     }
 }
 
-pub async fn list_defaults(state: Shared, RawQuery(raw): RawQuery) -> Result<Response, FeesError> {
+pub async fn list_defaults(state: Shared, RawQuery(raw): RawQuery) -> Answer {
     let q = query_map(raw, DEFAULT_PARAMS)?;
     let page = state
         .store
@@ -163,7 +157,7 @@ pub async fn list_defaults(state: Shared, RawQuery(raw): RawQuery) -> Result<Res
     Ok(page_json("configs", page))
 }
 
-pub async fn get_default(state: Shared, Path(name): Path<String>) -> Result<Response, FeesError> {
+pub async fn get_default(state: Shared, Path(name): Path<String>) -> Answer {
     match state.store.get_default(&name).await? {
         Some(d) => Ok(Json(d).into_response()),
         None => Err(default_not_found(&name)),
@@ -172,9 +166,8 @@ pub async fn get_default(state: Shared, Path(name): Path<String>) -> Result<Resp
 
 pub async fn create_default(
     state: Shared,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, FeesError> {
-    let input: DefaultConfigInput = json_body(body)?;
+    JsonBody(input): JsonBody<DefaultConfigInput>,
+) -> Answer {
     let d = input.validate(None, "")?;
     let rec = state.store.create_default(&d).await?;
     Ok((StatusCode::CREATED, Json(rec)).into_response())
@@ -183,17 +176,13 @@ pub async fn create_default(
 pub async fn update_default(
     state: Shared,
     Path(name): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, FeesError> {
-    let input: DefaultConfigInput = json_body(body)?;
+    JsonBody(input): JsonBody<DefaultConfigInput>,
+) -> Answer {
     let d = input.validate(Some(&name), "")?;
     Ok(Json(state.store.update_default(&d).await?).into_response())
 }
 
-pub async fn delete_default(
-    state: Shared,
-    Path(name): Path<String>,
-) -> Result<Response, FeesError> {
+pub async fn delete_default(state: Shared, Path(name): Path<String>) -> Answer {
     if state.store.delete_default(&name).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
@@ -201,7 +190,7 @@ pub async fn delete_default(
     }
 }
 
-pub async fn list_patterns(state: Shared, RawQuery(raw): RawQuery) -> Result<Response, FeesError> {
+pub async fn list_patterns(state: Shared, RawQuery(raw): RawQuery) -> Answer {
     let q = query_map(raw, PATTERN_PARAMS)?;
     let page = state
         .store
@@ -210,18 +199,14 @@ pub async fn list_patterns(state: Shared, RawQuery(raw): RawQuery) -> Result<Res
     Ok(page_json("configs", page))
 }
 
-pub async fn get_pattern(state: Shared, Path(name): Path<String>) -> Result<Response, FeesError> {
+pub async fn get_pattern(state: Shared, Path(name): Path<String>) -> Answer {
     match state.store.get_pattern(&name).await? {
         Some(p) => Ok(Json(p).into_response()),
         None => Err(pattern_not_found(&name)),
     }
 }
 
-pub async fn create_pattern(
-    state: Shared,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, FeesError> {
-    let input: PatternInput = json_body(body)?;
+pub async fn create_pattern(state: Shared, JsonBody(input): JsonBody<PatternInput>) -> Answer {
     let p = input.validate(None, "")?;
     let rec = state.store.create_pattern(&p).await?;
     Ok((StatusCode::CREATED, Json(rec)).into_response())
@@ -230,17 +215,13 @@ pub async fn create_pattern(
 pub async fn update_pattern(
     state: Shared,
     Path(name): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, FeesError> {
-    let input: PatternInput = json_body(body)?;
+    JsonBody(input): JsonBody<PatternInput>,
+) -> Answer {
     let p = input.validate(Some(&name), "")?;
     Ok(Json(state.store.update_pattern(&p).await?).into_response())
 }
 
-pub async fn delete_pattern(
-    state: Shared,
-    Path(name): Path<String>,
-) -> Result<Response, FeesError> {
+pub async fn delete_pattern(state: Shared, Path(name): Path<String>) -> Answer {
     if state.store.delete_pattern(&name).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {

@@ -2,14 +2,14 @@
 //! for Commit-Boost. No authentication (as the spec says); they only read, and answer from the server's
 //! configuration snapshot (one version check against the database per request, see [`crate::fees::snapshot`]).
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery};
 use axum::http::header::{CONTENT_TYPE, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-use super::{Shared, body_bytes, query_map};
-use crate::fees::{FeesError, vouch};
+use super::{Answer, Shared, query_map};
+use crate::fees::vouch;
+use crate::http::HttpError;
+use crate::http::body::Body;
 
 fn json(body: impl Into<axum::body::Body>) -> Response {
     (
@@ -25,20 +25,20 @@ pub async fn execution_config(
     state: Shared,
     Path(config): Path<String>,
     RawQuery(raw): RawQuery,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, FeesError> {
+    Body(body): Body,
+) -> Answer {
     let q = query_map(raw, &["tags"])?;
     let tags = vouch::parse_tags(q.get("tags").map(String::as_str))?;
-    let keys = vouch::parse_keys(&body_bytes(body)?)?;
+    let keys = vouch::parse_keys(&body)?;
     let snapshot = state.snapshots.get().await?;
     Ok(json(snapshot.execution_config(&config, &keys, &tags)?))
 }
 
 /// The keys of a mux as a plain JSON array, the format Commit-Boost's HTTP mux loader decodes.
-pub async fn mux_keys(state: Shared, Path(name): Path<String>) -> Result<Response, FeesError> {
+pub async fn mux_keys(state: Shared, Path(name): Path<String>) -> Answer {
     match state.snapshots.get().await?.mux_keys(&name) {
         Some(keys) => Ok(json(keys)),
-        None => Err(FeesError::NotFound(format!(
+        None => Err(HttpError::not_found(format!(
             "Mux config '{name}' not found"
         ))),
     }

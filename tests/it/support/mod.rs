@@ -77,5 +77,10 @@ pub fn missing_part(what: &str) {
     if in_ci() {
         panic!("{what} is not installed; CI must install it (scripts/test.sh)");
     }
-    eprintln!("\n*** SKIPPING: {what} is not installed (run scripts/test.sh to install it) ***\n");
+    // straight to the stderr handle: libtest captures `eprintln!` and shows it only for failing tests
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** SKIPPING: {what} is not installed (run scripts/test.sh to install it) ***\n"
+    );
 }
