@@ -134,6 +134,23 @@ BUTLER_PAYMASTERS__0__ADDRESS=$TYPO "$BUTLER" --config "$CONFIG" config check ||
 step "the exporter: butler serve --prometheus, scraped once"
 scripts/demo-exporter.sh "$CONFIG"
 
+step "the fee manager: a configuration imported, a pattern Go would refuse, what one validator gets, the lint"
+FEES_KEY=0x97f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb
+cat >"$RUN_DIR/fees.json" <<JSON
+{"version": 1,
+ "default_configs": [{"name": "demo", "fee_recipient": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+   "gas_limit": "30000000", "relays": [{"url": "https://relay.example.com/", "min_value": "0.05"}]}],
+ "proposer_patterns": [{"name": "pool1", "pattern": "Pool1/.*", "tags": ["demo"], "min_value": "0.1"}]}
+JSON
+run fees import "$RUN_DIR/fees.json"
+printf '\n$ butler fees patterns create bad --pattern (?x)Pool2/.* --tag demo\n'
+if "$BUTLER" --config "$CONFIG" fees patterns create bad --pattern '(?x)Pool2/.*' --tag demo; then
+  echo "a pattern Go refuses was accepted" >&2
+  exit 1
+fi
+run fees explain "$FEES_KEY" --default-config demo --tags demo --account Pool1/validator-1
+run fees check
+
 step "bundler supervision: butler serve --watcher spawns a second alto and a UserOperation goes through it"
 scripts/demo-bundlers.sh "$CONFIG"
 

@@ -6,8 +6,6 @@ mod chain;
 mod config;
 mod context;
 mod fees;
-mod fees_input;
-mod fees_named;
 mod health;
 mod index;
 mod logs;

@@ -5,9 +5,15 @@
 //! - [`store`]: sqlx store (SQLite by default, PostgreSQL by URL), embedded migrations.
 //! - [`vouch`]: the execution-config entries and request body; [`snapshot`]: the in-memory configuration the
 //!   public routes answer from, reloaded when the database's configuration version changes.
-//! - [`transfer`]: whole-configuration export and import.
+//! - [`transfer`]: whole-configuration export and import; [`check`]: the stored configuration linted
+//!   against the clients' rules.
+//! - [`goregex`]: proposer patterns checked by Go's `regexp/syntax` rules (what Vouch compiles them with).
+//! - [`explain`]: what one validator gets, resolved from butler's answer the way Vouch resolves it.
 //! - [`http`]: the public and admin routes, and the `serve --fee-manager` mode.
 
+pub mod check;
+pub mod explain;
+pub mod goregex;
 pub mod http;
 pub mod model;
 pub mod snapshot;
@@ -21,7 +27,7 @@ mod error;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-pub use error::FeesError;
+pub use error::{Conflict, FeesError, Kind};
 pub use store::{Database, Store};
 
 use crate::config::{Config, ConfigError, FeesConfig, Secret};

@@ -239,6 +239,9 @@ pub struct PatternInput {
     pub created_at: Option<IgnoredAny>,
     #[serde(default)]
     pub updated_at: Option<IgnoredAny>,
+    /// The warnings of an admin answer, accepted (and ignored) so it can be sent back as is.
+    #[serde(default)]
+    pub warnings: Option<IgnoredAny>,
 }
 
 /// A mux as given (`POST`/`PUT /api/admin/commit-boost/mux`).
@@ -518,6 +521,16 @@ impl From<&Pattern> for PatternInput {
             min_value: p.settings.min_value.as_deref().map(Loose::from),
             reset_relays: Some(p.reset_relays),
             relays: relay_inputs(p.relays.as_deref()),
+            ..Default::default()
+        }
+    }
+}
+
+impl From<&Mux> for MuxInput {
+    fn from(m: &Mux) -> Self {
+        MuxInput {
+            name: Some(m.name.clone()),
+            keys: Some(m.keys.clone()),
             ..Default::default()
         }
     }

@@ -18,10 +18,11 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use bytes::Bytes;
 
+use super::explain::{self, Explanation};
 use super::model::Pattern;
 use super::transfer::Configuration;
 use super::vouch::{self, BaseRelay, ExecutionConfig, ProposerEntry};
-use super::{FeesError, Store};
+use super::{FeesError, Kind, Store, validate};
 
 /// A proposer or pattern entry, serialised.
 enum Fragment {
@@ -29,6 +30,14 @@ enum Fragment {
     Shared(Box<[u8]>),
     /// One serialisation per default config (indexed like [`Head::slot`]).
     PerDefault(Box<[Box<[u8]>]>),
+}
+
+/// Serialises an entry; an empty entry is left out of answers, and is kept as no bytes.
+fn entry_bytes(entry: &ProposerEntry) -> Result<Box<[u8]>, FeesError> {
+    if entry.is_empty() {
+        return Ok(Box::default());
+    }
+    Ok(serde_json::to_vec(entry)?.into_boxed_slice())
 }
 
 impl Fragment {
@@ -40,12 +49,11 @@ impl Fragment {
         if depends {
             let each = bases
                 .iter()
-                .map(|b| Ok(serde_json::to_vec(&entry(b))?.into_boxed_slice()))
+                .map(|b| entry_bytes(&entry(b)))
                 .collect::<Result<Vec<_>, FeesError>>()?;
             Ok(Fragment::PerDefault(each.into_boxed_slice()))
         } else {
-            let bytes = serde_json::to_vec(&entry(&BTreeMap::new()))?;
-            Ok(Fragment::Shared(bytes.into_boxed_slice()))
+            Ok(Fragment::Shared(entry_bytes(&entry(&BTreeMap::new()))?))
         }
     }
 
@@ -73,6 +81,7 @@ struct Head {
 }
 
 struct PatternEntry {
+    name: String,
     tags: Vec<String>,
     fragment: Fragment,
 }
@@ -116,7 +125,7 @@ impl Snapshot {
         let mut total = 0;
         for p in &config.proposers {
             // A stored key that does not decode could never match a request key: nothing to answer.
-            let Some(bytes) = super::validate::pubkey_bytes(&p.public_key) else {
+            let Some(bytes) = validate::pubkey_bytes(&p.public_key) else {
                 continue;
             };
             let depends = vouch::depends_on_base(p.relays.as_deref(), p.reset_relays);
@@ -133,6 +142,7 @@ impl Snapshot {
             .map(|p| {
                 let depends = vouch::depends_on_base(p.relays.as_deref(), p.reset_relays);
                 Ok(PatternEntry {
+                    name: p.name.clone(),
                     tags: p.tags.clone(),
                     fragment: Fragment::new(depends, &bases, |b| vouch::pattern_entry(p, b))?,
                 })
@@ -154,6 +164,65 @@ impl Snapshot {
         })
     }
 
+    /// What the validator `key` (with account name `account`) will use under default config `config` (the
+    /// only active one when `None`) with the patterns of `tags`, resolved as Vouch resolves butler's answer.
+    pub fn explain(
+        &self,
+        key: &str,
+        config: Option<&str>,
+        tags: &[String],
+        account: Option<&str>,
+    ) -> Result<Explanation, FeesError> {
+        let bytes =
+            validate::pubkey_bytes(key).ok_or_else(|| validate::not_a_pubkey("public_key", key))?;
+        let config = match config {
+            Some(c) => c.to_string(),
+            None => {
+                let mut active: Vec<&String> = self
+                    .defaults
+                    .iter()
+                    .filter(|(_, h)| h.active)
+                    .map(|(n, _)| n)
+                    .collect();
+                active.sort();
+                match active.as_slice() {
+                    [one] => (*one).clone(),
+                    [] => {
+                        return Err(FeesError::field(
+                            "config",
+                            "missing, and no default config is active",
+                        ));
+                    }
+                    many => {
+                        let names: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+                        return Err(FeesError::field(
+                            "config",
+                            format!("missing: name the default config ({})", names.join(", ")),
+                        ));
+                    }
+                }
+            }
+        };
+        let answer = self.execution_config(&config, &[bytes], tags)?;
+        // The name of each entry of the answer, in its order (see `execution_config`).
+        let slot = self.defaults.get(&config).map_or(0, |h| h.slot);
+        let mut names: Vec<Option<String>> = Vec::new();
+        if let Some(&i) = self.keys.get(&bytes)
+            && !self.proposers[i].bytes(slot).is_empty()
+        {
+            names.push(None);
+        }
+        for p in &self.patterns {
+            if p.tags.iter().any(|t| tags.contains(t)) && !p.fragment.bytes(slot).is_empty() {
+                names.push(Some(p.name.clone()));
+            }
+        }
+        let mut out = explain::explain(&answer, &bytes, account, &names)?;
+        out.config = config;
+        out.tags = tags.to_vec();
+        Ok(out)
+    }
+
     /// The configuration version this snapshot was read at.
     pub fn version(&self) -> i64 {
         self.version
@@ -169,14 +238,10 @@ impl Snapshot {
     ) -> Result<Vec<u8>, FeesError> {
         let head = match self.defaults.get(config) {
             None => {
-                return Err(FeesError::NotFound(format!(
-                    "Default config '{config}' not found"
-                )));
+                return Err(FeesError::not_found(Kind::DefaultConfig, config));
             }
             Some(h) if !h.active => {
-                return Err(FeesError::NotFound(format!(
-                    "Default config '{config}' is not active"
-                )));
+                return Err(FeesError::Inactive(config.to_string()));
             }
             Some(h) => h,
         };
@@ -185,6 +250,9 @@ impl Snapshot {
         out.extend_from_slice(&head.json);
         let mut first = true;
         let mut push = |out: &mut Vec<u8>, bytes: &[u8]| {
+            if bytes.is_empty() {
+                return;
+            }
             if !first {
                 out.push(b',');
             }
@@ -300,12 +368,17 @@ mod tests {
             .find(|d| d.name == default)
             .unwrap();
         let mut cfg = vouch::head(d);
-        for p in keys {
-            cfg.proposers.push(vouch::key_entry(p, &cfg.relays));
-        }
-        for p in patterns {
-            cfg.proposers.push(vouch::pattern_entry(p, &cfg.relays));
-        }
+        let entries: Vec<_> = keys
+            .iter()
+            .map(|p| vouch::key_entry(p, &cfg.relays))
+            .chain(
+                patterns
+                    .iter()
+                    .map(|p| vouch::pattern_entry(p, &cfg.relays)),
+            )
+            .filter(|e| !e.is_empty())
+            .collect();
+        cfg.proposers = entries;
         serde_json::to_vec(&cfg).unwrap()
     }
 

@@ -119,8 +119,14 @@ pub fn validate(doc: &Document) -> Result<Configuration, FeesError> {
             .push(p.validate(None, &format!("proposer_patterns[{i}]."))?);
     }
     for (i, m) in doc.mux_configs.iter().enumerate() {
-        out.mux_configs
-            .push(m.validate(None, &format!("mux_configs[{i}]."))?);
+        let m = m.validate(None, &format!("mux_configs[{i}]."))?;
+        if m.keys.is_empty() {
+            return Err(FeesError::field(
+                format!("mux_configs[{i}].keys"),
+                "a mux needs at least one key (Commit-Boost refuses a mux without keys)",
+            ));
+        }
+        out.mux_configs.push(m);
     }
     unique(
         "default_configs",

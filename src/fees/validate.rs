@@ -7,7 +7,7 @@ use std::fmt;
 use alloy::primitives::Address;
 use serde::Deserialize;
 
-use super::FeesError;
+use super::{FeesError, goregex};
 use crate::chain::units::{format_ether, parse_ether};
 
 /// A scalar given as a JSON string or number, kept as its text so validation can say what was wrong.
@@ -31,8 +31,12 @@ impl<'de> Deserialize<'de> for Loose {
             fn visit_i64<E>(self, v: i64) -> Result<Loose, E> {
                 Ok(Loose(v.to_string()))
             }
-            fn visit_f64<E>(self, v: f64) -> Result<Loose, E> {
-                Ok(Loose(v.to_string()))
+            /// A JSON number with a fraction or an exponent, or beyond 64 bits, arrives as an `f64` and may
+            /// already have lost digits (`123456789.123456789` reads as `123456789.12345679`): refused.
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Loose, E> {
+                Err(E::custom(format!(
+                    "the number {v} is not exact as a JSON number (it has a fraction, an exponent or more than 64 bits): give it as a string, e.g. \"0.1\""
+                )))
             }
         }
         d.deserialize_any(V)
@@ -145,15 +149,26 @@ pub fn gas_limit(field: &str, value: &Loose) -> Result<String, FeesError> {
     }
 }
 
-/// A grace period in milliseconds: a non-negative integer. Returns its decimal text.
+/// The largest grace period Vouch can hold: it parses milliseconds as a Go `int64` and multiplies them into
+/// a `time.Duration` (int64 nanoseconds), which overflows above this.
+pub const MAX_GRACE_MS: u64 = (i64::MAX / 1_000_000) as u64;
+
+/// A grace period in milliseconds: an integer from 0 to [`MAX_GRACE_MS`]. Returns its decimal text.
 pub fn grace(field: &str, value: &Loose) -> Result<String, FeesError> {
     let t = value.0.trim();
-    t.parse::<u64>().map(|n| n.to_string()).map_err(|_| {
-        FeesError::field(
+    match t.parse::<u64>() {
+        Ok(n) if n <= MAX_GRACE_MS => Ok(n.to_string()),
+        Ok(_) => Err(FeesError::field(
+            field,
+            format!(
+                "'{t}' is too large: Vouch holds a grace period as a Go time.Duration, at most {MAX_GRACE_MS} ms"
+            ),
+        )),
+        Err(_) => Err(FeesError::field(
             field,
             format!("'{t}' is not a grace period (expected an integer number of milliseconds)"),
-        )
-    })
+        )),
+    }
 }
 
 /// A minimum bid value in ETH: a non-negative decimal with at most 18 decimals. Returns its canonical text
@@ -168,8 +183,9 @@ pub fn min_value(field: &str, value: &Loose) -> Result<String, FeesError> {
     })
 }
 
-/// A proposer pattern: a regular expression over account names (`wallet/account`). Vouch anchors it with
-/// `^...$` when it is not anchored already, so the anchored form must compile too.
+/// A proposer pattern: a regular expression over account names (`wallet/account`) that Go's `regexp`
+/// accepts (Vouch compiles it with Go; see [`goregex`]). Returns it unchanged: it is stored as given and
+/// served anchored as a whole ([`goregex::served`]).
 pub fn pattern(field: &str, text: &str) -> Result<String, FeesError> {
     if text.is_empty() {
         return Err(FeesError::field(field, "must not be empty"));
@@ -177,25 +193,24 @@ pub fn pattern(field: &str, text: &str) -> Result<String, FeesError> {
     if text.starts_with("0x") {
         return Err(FeesError::field(
             field,
-            "must not start with 0x (Vouch would read it as a public key)",
+            "must not start with 0x (it reads as a public key)",
         ));
     }
-    regex::Regex::new(&anchored(text))
-        .map_err(|e| FeesError::field(field, format!("invalid regex '{text}': {e}")))?;
+    goregex::check(text).map_err(|e| {
+        FeesError::field(
+            field,
+            format!("'{text}' is not a regular expression Vouch (Go's regexp) accepts: {e}"),
+        )
+    })?;
     Ok(text.to_string())
 }
 
-/// The pattern as Vouch compiles it: `^` and `$` added when missing.
-pub fn anchored(pattern: &str) -> String {
-    let mut p = String::with_capacity(pattern.len() + 2);
-    if !pattern.starts_with('^') {
-        p.push('^');
-    }
-    p.push_str(pattern);
-    if !pattern.ends_with('$') {
-        p.push('$');
-    }
-    p
+/// The constructs of a pattern whose meaning differs between Go (what Vouch uses) and Rust and most other
+/// tools, as `position N: message` lines; empty for a pattern Go refuses (that is an error instead).
+pub fn pattern_warnings(text: &str) -> Vec<String> {
+    goregex::check(text)
+        .map(|c| c.warnings.iter().map(ToString::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// A relay URL: http(s) with a host. Returns the parsed URL's text, so the same relay is always spelled the
@@ -337,9 +352,21 @@ mod tests {
         assert_eq!(min_value("m", &"0.50".into()).unwrap(), "0.5");
         assert!(min_value("m", &"-1".into()).is_err());
         assert!(min_value("m", &"abc".into()).is_err());
-        assert_eq!(anchored("Pool1/.*"), "^Pool1/.*$");
-        assert_eq!(anchored("^a$"), "^a$");
         assert!(pattern("pattern", "^Pool1/(.*$").is_err());
+        let e = pattern("pattern", "(?x)a").unwrap_err().to_string();
+        assert!(
+            e.starts_with("pattern: '(?x)a' is not") && e.contains("position 1"),
+            "{e}"
+        );
+        assert_eq!(pattern("p", "a|b").unwrap(), "a|b");
+        assert_eq!(pattern_warnings("\\d").len(), 1);
+        assert_eq!(
+            grace("g", &"9223372036854".into()).unwrap(),
+            "9223372036854"
+        );
+        assert!(grace("g", &"9223372036855".into()).is_err());
+        let json: Result<Loose, _> = serde_json::from_str("123456789.123456789");
+        assert!(json.unwrap_err().to_string().contains("as a string"));
         assert!(relay_url("u", "ftp://x").is_err());
         assert_eq!(
             relay_url("u", "https://relay.example.com").unwrap(),

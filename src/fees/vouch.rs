@@ -8,7 +8,8 @@
 //! matches) ordered by pattern name. Numbers are JSON strings (`gas_limit`, `grace` in ms, `min_value` in
 //! ETH), unset values are omitted (Vouch then inherits), and a disabled relay is sent as
 //! `{"disabled": true}` so the proposer does not use the default's relay of that URL (see
-//! [`proposer_relays`] for when it is left out instead).
+//! [`proposer_relays`] for when it is left out instead). Entries that override nothing are left out
+//! ([`ProposerEntry::is_empty`]); patterns are sent anchored as a whole ([`pattern_entry`]).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::FeesError;
 use super::model::{DefaultConfig, Pattern, Proposer, Relay, Settings};
-use super::validate;
+use super::{goregex, validate};
 
 /// The version Vouch expects; the answer carries it as the integer 2.
 pub const VERSION: u8 = 2;
@@ -62,6 +63,20 @@ pub struct ProposerEntry {
     pub reset_relays: bool,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub relays: BTreeMap<String, ProposerRelay>,
+}
+
+impl ProposerEntry {
+    /// Whether the entry overrides nothing. Vouch stops at the first matching entry even when it is empty,
+    /// so an empty key entry would keep every pattern from applying to that key: empty entries are left out
+    /// of the answer ("nothing to override").
+    pub fn is_empty(&self) -> bool {
+        self.fee_recipient.is_none()
+            && self.gas_limit.is_none()
+            && self.grace.is_none()
+            && self.min_value.is_none()
+            && !self.reset_relays
+            && self.relays.is_empty()
+    }
 }
 
 /// The execution config answered to Vouch.
@@ -174,10 +189,12 @@ pub fn key_entry(p: &Proposer, base: &BTreeMap<String, BaseRelay>) -> ProposerEn
     )
 }
 
-/// The entry of a pattern under the default config's relays `base`.
+/// The entry of a pattern under the default config's relays `base`. The pattern is sent anchored as a whole
+/// (`^(?:...)$`, see [`goregex::served`]): Vouch only adds a missing `^` or `$`, which anchors just the
+/// outer alternatives of `a|b`.
 pub fn pattern_entry(p: &Pattern, base: &BTreeMap<String, BaseRelay>) -> ProposerEntry {
     entry(
-        &p.pattern,
+        &goregex::served(&p.pattern),
         &p.settings,
         p.reset_relays,
         p.relays.as_deref(),

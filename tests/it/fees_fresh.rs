@@ -66,12 +66,12 @@ async fn admin_writes_are_served(b: Backend) {
         .admin(
             "POST",
             "/api/admin/vouch/proposer-patterns",
-            Some(json!({"name": "p", "pattern": "^P/.*$", "tags": ["t"]})),
+            Some(json!({"name": "p", "pattern": "^P/.*$", "tags": ["t"], "min_value": "1"})),
         )
         .await;
     assert_eq!(st, 201);
     let (_, cfg) = vouch(&s, "?tags=t", &[&k1]).await;
-    assert_eq!(who(&cfg), vec![k1.clone(), "^P/.*$".to_string()]);
+    assert_eq!(who(&cfg), vec![k1.clone(), "^(?:^P/.*$)$".to_string()]);
 
     let main = "/api/admin/vouch/configs/default/main";
     let (st, _) = s.admin("PUT", main, Some(json!({"active": false}))).await;
@@ -91,7 +91,7 @@ async fn admin_writes_are_served(b: Backend) {
     let (st, _) = s.admin("DELETE", &proposer, None).await;
     assert_eq!(st, 204);
     let (_, cfg) = vouch(&s, "?tags=t", &[&k1]).await;
-    assert_eq!(who(&cfg), vec!["^P/.*$".to_string()]);
+    assert_eq!(who(&cfg), vec!["^(?:^P/.*$)$".to_string()]);
 
     assert_eq!(mux(&s).await.0, 404);
     let (st, _) = s
@@ -160,6 +160,8 @@ async fn cli_writes_are_served(b: Backend) {
         "^P/.*$",
         "--tag",
         "t",
+        "--min-value",
+        "1",
     ]);
     cli(&[
         "fees",
@@ -170,7 +172,7 @@ async fn cli_writes_are_served(b: Backend) {
         "40000000",
     ]);
     let (_, cfg) = vouch(&s, "?tags=t", &[&k1, &k2]).await;
-    assert_eq!(who(&cfg), vec![k1.clone(), "^P/.*$".to_string()]);
+    assert_eq!(who(&cfg), vec![k1.clone(), "^(?:^P/.*$)$".to_string()]);
     assert_eq!(cfg["gas_limit"], "40000000");
     // What `fees vouch-config` prints is what the server answers.
     let printed: Value = serde_json::from_slice(&cli(&[
@@ -198,7 +200,7 @@ async fn cli_writes_are_served(b: Backend) {
 
     cli(&["fees", "proposers", "delete", &k1]);
     let (_, cfg) = vouch(&s, "?tags=t", &[&k1]).await;
-    assert_eq!(who(&cfg), vec!["^P/.*$".to_string()]);
+    assert_eq!(who(&cfg), vec!["^(?:^P/.*$)$".to_string()]);
 
     // A whole-document import: one transaction, seen at once.
     let mut doc: Value = serde_json::from_slice(&cli(&["fees", "export"])).unwrap();

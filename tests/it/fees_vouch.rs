@@ -287,9 +287,9 @@ async fn vouch_compatibility(b: Backend) {
         vec![
             k1.as_str(),
             k2.as_str(),
-            "Pool1/vip-.*",
-            "^Pool1/.*$",
-            "^Backup/.*$"
+            "^(?:Pool1/vip-.*)$",
+            "^(?:^Pool1/.*$)$",
+            "^(?:^Backup/.*$)$"
         ]
     );
     // Null fields are omitted (inherit), reset_relays false is omitted, disabled relay is {"disabled": true}.

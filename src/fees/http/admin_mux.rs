@@ -8,10 +8,11 @@ use axum::response::IntoResponse;
 
 use super::{Answer, Shared, page_json, paging, query_map};
 use crate::fees::model::{KeysInput, MuxInput};
+use crate::fees::{FeesError, Kind};
 use crate::http::{HttpError, JsonBody};
 
 fn not_found(name: &str) -> HttpError {
-    HttpError::not_found(format!("Mux config '{name}' not found"))
+    FeesError::not_found(Kind::Mux, name).into()
 }
 
 pub async fn list(state: Shared, RawQuery(raw): RawQuery) -> Answer {

@@ -1,5 +1,6 @@
 //! Admin routes for Vouch: proposers (upsert by key), default configs and proposer patterns (create, update,
-//! delete), each with a filtered, paginated list.
+//! delete), each with a filtered, paginated list. Lists, reads and deletes are one generic handler each over
+//! the store's entity path ([`Admin`]); writes are per entity.
 
 use std::collections::HashMap;
 
@@ -8,8 +9,12 @@ use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
+use serde::Serialize;
+
 use super::{Answer, Shared, bool_param, page_json, paging, query_map};
+use crate::fees::FeesError;
 use crate::fees::model::*;
+use crate::fees::store::Entity;
 use crate::fees::validate::{self, Loose};
 use crate::http::{HttpError, JsonBody};
 
@@ -94,32 +99,84 @@ fn pattern_filter(q: &HashMap<String, String>) -> Result<PatternFilter, HttpErro
     })
 }
 
-fn proposer_not_found(key: &str) -> HttpError {
-    HttpError::not_found(format!("Proposer '{key}' not found"))
+/// What the admin routes need of a Vouch entity beyond the store's generic path: the list's parameters
+/// and answer key (the spec's), the key in a URL, and the answer for one entry.
+pub trait Admin: Entity + Serialize {
+    /// The key of the list answer's array.
+    const LIST_KEY: &'static str;
+    /// The query parameters of the list.
+    const PARAMS: &'static [&'static str];
+    fn filter(q: &HashMap<String, String>) -> Result<Self::Filter, HttpError>;
+    /// The key in a URL as it is stored.
+    fn path_key(raw: &str) -> Result<String, FeesError> {
+        Ok(raw.to_string())
+    }
+    /// The answer holding one entry.
+    fn answer(status: StatusCode, rec: Record<Self>) -> Answer {
+        Ok((status, Json(rec)).into_response())
+    }
 }
 
-fn default_not_found(name: &str) -> HttpError {
-    HttpError::not_found(format!("Default config '{name}' not found"))
+impl Admin for DefaultConfig {
+    const LIST_KEY: &'static str = "configs";
+    const PARAMS: &'static [&'static str] = DEFAULT_PARAMS;
+    fn filter(q: &HashMap<String, String>) -> Result<DefaultConfigFilter, HttpError> {
+        default_filter(q)
+    }
 }
 
-fn pattern_not_found(name: &str) -> HttpError {
-    HttpError::not_found(format!("Proposer pattern '{name}' not found"))
+impl Admin for Proposer {
+    const LIST_KEY: &'static str = "proposers";
+    const PARAMS: &'static [&'static str] = PROPOSER_PARAMS;
+    fn filter(q: &HashMap<String, String>) -> Result<ProposerFilter, HttpError> {
+        proposer_filter(q)
+    }
+    fn path_key(raw: &str) -> Result<String, FeesError> {
+        validate::pubkey_shape("public_key", raw)
+    }
 }
 
-pub async fn list_proposers(state: Shared, RawQuery(raw): RawQuery) -> Answer {
-    let q = query_map(raw, PROPOSER_PARAMS)?;
-    let page = state
-        .store
-        .list_proposers(&proposer_filter(&q)?, paging(&q)?)
-        .await?;
-    Ok(page_json("proposers", page))
+impl Admin for Pattern {
+    const LIST_KEY: &'static str = "configs";
+    const PARAMS: &'static [&'static str] = PATTERN_PARAMS;
+    fn filter(q: &HashMap<String, String>) -> Result<PatternFilter, HttpError> {
+        pattern_filter(q)
+    }
+    /// The stored pattern plus, when there are any, `warnings` about constructs Go (Vouch) and Rust read
+    /// differently.
+    fn answer(status: StatusCode, rec: Record<Pattern>) -> Answer {
+        let warnings = validate::pattern_warnings(&rec.item.pattern);
+        let mut value = serde_json::to_value(&rec).map_err(FeesError::Json)?;
+        if let (false, Some(obj)) = (warnings.is_empty(), value.as_object_mut()) {
+            obj.insert("warnings".into(), warnings.into());
+        }
+        Ok((status, Json(value)).into_response())
+    }
 }
 
-pub async fn get_proposer(state: Shared, Path(key): Path<String>) -> Answer {
-    let key = validate::pubkey_shape("public_key", &key)?;
-    match state.store.get_proposer(&key).await? {
-        Some(p) => Ok(Json(p).into_response()),
-        None => Err(proposer_not_found(&key)),
+/// `GET` of a list: filters from the query string, one page.
+pub async fn list<E: Admin>(state: Shared, RawQuery(raw): RawQuery) -> Answer {
+    let q = query_map(raw, E::PARAMS)?;
+    let page = state.store.list::<E>(&E::filter(&q)?, paging(&q)?).await?;
+    Ok(page_json(E::LIST_KEY, page))
+}
+
+/// `GET` of one entry, with its relays.
+pub async fn get<E: Admin>(state: Shared, Path(key): Path<String>) -> Answer {
+    let key = E::path_key(&key)?;
+    match state.store.get::<E>(&key).await? {
+        Some(rec) => E::answer(StatusCode::OK, rec),
+        None => Err(FeesError::not_found(E::KIND, key).into()),
+    }
+}
+
+/// `DELETE` of one entry (204), or 404.
+pub async fn delete<E: Admin>(state: Shared, Path(key): Path<String>) -> Answer {
+    let key = E::path_key(&key)?;
+    if state.store.delete::<E>(&key).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(FeesError::not_found(E::KIND, key).into())
     }
 }
 
@@ -137,31 +194,6 @@ pub async fn put_proposer(
         StatusCode::OK
     };
     Ok((status, Json(rec)).into_response())
-}
-
-pub async fn delete_proposer(state: Shared, Path(key): Path<String>) -> Answer {
-    let key = validate::pubkey_shape("public_key", &key)?;
-    if state.store.delete_proposer(&key).await? {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(proposer_not_found(&key))
-    }
-}
-
-pub async fn list_defaults(state: Shared, RawQuery(raw): RawQuery) -> Answer {
-    let q = query_map(raw, DEFAULT_PARAMS)?;
-    let page = state
-        .store
-        .list_defaults(&default_filter(&q)?, paging(&q)?)
-        .await?;
-    Ok(page_json("configs", page))
-}
-
-pub async fn get_default(state: Shared, Path(name): Path<String>) -> Answer {
-    match state.store.get_default(&name).await? {
-        Some(d) => Ok(Json(d).into_response()),
-        None => Err(default_not_found(&name)),
-    }
 }
 
 pub async fn create_default(
@@ -182,34 +214,9 @@ pub async fn update_default(
     Ok(Json(state.store.update_default(&d).await?).into_response())
 }
 
-pub async fn delete_default(state: Shared, Path(name): Path<String>) -> Answer {
-    if state.store.delete_default(&name).await? {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(default_not_found(&name))
-    }
-}
-
-pub async fn list_patterns(state: Shared, RawQuery(raw): RawQuery) -> Answer {
-    let q = query_map(raw, PATTERN_PARAMS)?;
-    let page = state
-        .store
-        .list_patterns(&pattern_filter(&q)?, paging(&q)?)
-        .await?;
-    Ok(page_json("configs", page))
-}
-
-pub async fn get_pattern(state: Shared, Path(name): Path<String>) -> Answer {
-    match state.store.get_pattern(&name).await? {
-        Some(p) => Ok(Json(p).into_response()),
-        None => Err(pattern_not_found(&name)),
-    }
-}
-
 pub async fn create_pattern(state: Shared, JsonBody(input): JsonBody<PatternInput>) -> Answer {
     let p = input.validate(None, "")?;
-    let rec = state.store.create_pattern(&p).await?;
-    Ok((StatusCode::CREATED, Json(rec)).into_response())
+    Pattern::answer(StatusCode::CREATED, state.store.create_pattern(&p).await?)
 }
 
 pub async fn update_pattern(
@@ -218,13 +225,23 @@ pub async fn update_pattern(
     JsonBody(input): JsonBody<PatternInput>,
 ) -> Answer {
     let p = input.validate(Some(&name), "")?;
-    Ok(Json(state.store.update_pattern(&p).await?).into_response())
+    Pattern::answer(StatusCode::OK, state.store.update_pattern(&p).await?)
 }
 
-pub async fn delete_pattern(state: Shared, Path(name): Path<String>) -> Answer {
-    if state.store.delete_pattern(&name).await? {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(pattern_not_found(&name))
-    }
+/// `GET /api/admin/vouch/explain?public_key=0x...&config=NAME&tags=a,b&account=wallet/account`: what the
+/// validator will use, resolved from butler's answer as Vouch resolves it (see [`crate::fees::explain`]).
+pub async fn explain(state: Shared, RawQuery(raw): RawQuery) -> Answer {
+    let q = query_map(raw, &["public_key", "config", "tags", "account"])?;
+    let key = q
+        .get("public_key")
+        .ok_or_else(|| FeesError::field("public_key", "missing"))?;
+    let tags = crate::fees::vouch::parse_tags(q.get("tags").map(String::as_str))?;
+    let snapshot = state.snapshots.get().await?;
+    let out = snapshot.explain(
+        key,
+        q.get("config").map(String::as_str),
+        &tags,
+        q.get("account").map(String::as_str),
+    )?;
+    Ok(Json(out).into_response())
 }

@@ -18,9 +18,9 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::model::{MAX_LIMIT, Paging};
+use super::model::{DefaultConfig, MAX_LIMIT, Paging, Pattern, Proposer};
 use super::snapshot::Snapshots;
-use super::{FeesError, FeesSettings, Store};
+use super::{FeesError, FeesSettings, Store, check};
 use crate::config::Secret;
 use crate::http::query::{ParamError, pairs};
 use crate::http::{Bearer, BodyLimit, HttpError, PageBounds, RequestTimeout, Routes, Wording};
@@ -66,6 +66,7 @@ type Answer = Result<Response, HttpError>;
 pub async fn mode(settings: &FeesSettings, listen: SocketAddr) -> Result<Mode, FeesError> {
     let store = Store::connect(&settings.database).await?;
     tracing::info!(database = %settings.database.describe(), "fee manager store ready");
+    log_findings(&store).await?;
     if settings.admin_token.is_none() {
         tracing::warn!(
             "no fee manager admin token configured ([fees] admin_token_file or BUTLER_FEES__ADMIN_TOKEN): \
@@ -74,6 +75,31 @@ pub async fn mode(settings: &FeesSettings, listen: SocketAddr) -> Result<Mode, F
     }
     let routes = router(store, settings.admin_token.clone()).await?;
     Ok(Mode::new("fee-manager").listener(Listener::new(listen, routes)))
+}
+
+/// Logs what `butler fees check` reports about the stored configuration, so a problem a client would hit
+/// shows at start.
+async fn log_findings(store: &Store) -> Result<(), FeesError> {
+    let findings = check::lint(&store.export().await?);
+    for f in &findings {
+        match f.level {
+            check::Level::Error => {
+                tracing::error!(client = f.client, place = %f.place, "fee configuration: {}", f.message)
+            }
+            check::Level::Warning => {
+                tracing::warn!(client = f.client, place = %f.place, "fee configuration: {}", f.message)
+            }
+            check::Level::Note => {
+                tracing::info!(client = f.client, place = %f.place, "fee configuration: {}", f.message)
+            }
+        }
+    }
+    if check::has_errors(&findings) {
+        tracing::error!(
+            "the fee configuration has problems a client refuses: see `butler fees check`"
+        );
+    }
+    Ok(())
 }
 
 /// All fee manager routes: public (Vouch, Commit-Boost) and admin (behind the bearer token), each request
@@ -96,33 +122,34 @@ pub async fn router(
     let admin = Routes::new()
         .route(
             "/api/admin/vouch/proposers",
-            get(admin_vouch::list_proposers),
+            get(admin_vouch::list::<Proposer>),
         )
         .route(
             "/api/admin/vouch/proposers/{public_key}",
-            get(admin_vouch::get_proposer)
+            get(admin_vouch::get::<Proposer>)
                 .put(admin_vouch::put_proposer)
-                .delete(admin_vouch::delete_proposer),
+                .delete(admin_vouch::delete::<Proposer>),
         )
+        .route("/api/admin/vouch/explain", get(admin_vouch::explain))
         .route(
             "/api/admin/vouch/configs/default",
-            get(admin_vouch::list_defaults).post(admin_vouch::create_default),
+            get(admin_vouch::list::<DefaultConfig>).post(admin_vouch::create_default),
         )
         .route(
             "/api/admin/vouch/configs/default/{name}",
-            get(admin_vouch::get_default)
+            get(admin_vouch::get::<DefaultConfig>)
                 .put(admin_vouch::update_default)
-                .delete(admin_vouch::delete_default),
+                .delete(admin_vouch::delete::<DefaultConfig>),
         )
         .route(
             "/api/admin/vouch/proposer-patterns",
-            get(admin_vouch::list_patterns).post(admin_vouch::create_pattern),
+            get(admin_vouch::list::<Pattern>).post(admin_vouch::create_pattern),
         )
         .route(
             "/api/admin/vouch/proposer-patterns/{name}",
-            get(admin_vouch::get_pattern)
+            get(admin_vouch::get::<Pattern>)
                 .put(admin_vouch::update_pattern)
-                .delete(admin_vouch::delete_pattern),
+                .delete(admin_vouch::delete::<Pattern>),
         )
         .route(
             "/api/admin/commit-boost/mux",
@@ -162,8 +189,10 @@ impl From<FeesError> for HttpError {
     fn from(e: FeesError) -> Self {
         match e {
             FeesError::Invalid(m) => HttpError::bad_request(m),
-            FeesError::NotFound(m) => HttpError::not_found(m),
-            FeesError::Conflict(m) => HttpError::new(StatusCode::CONFLICT, m),
+            e @ (FeesError::NotFound { .. } | FeesError::Inactive(_)) => {
+                HttpError::not_found(e.to_string())
+            }
+            FeesError::Conflict(c) => HttpError::new(StatusCode::CONFLICT, c.to_string()),
             FeesError::Db(e) => {
                 tracing::error!(error = %e, "fee manager database error");
                 HttpError::internal(match e {

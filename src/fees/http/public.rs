@@ -7,8 +7,7 @@ use axum::http::header::{CONTENT_TYPE, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
 use super::{Answer, Shared, query_map};
-use crate::fees::vouch;
-use crate::http::HttpError;
+use crate::fees::{FeesError, Kind, vouch};
 use crate::http::body::Body;
 
 fn json(body: impl Into<axum::body::Body>) -> Response {
@@ -38,8 +37,6 @@ pub async fn execution_config(
 pub async fn mux_keys(state: Shared, Path(name): Path<String>) -> Answer {
     match state.snapshots.get().await?.mux_keys(&name) {
         Some(keys) => Ok(json(keys)),
-        None => Err(HttpError::not_found(format!(
-            "Mux config '{name}' not found"
-        ))),
+        None => Err(FeesError::not_found(Kind::Mux, name).into()),
     }
 }

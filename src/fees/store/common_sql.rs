@@ -10,7 +10,7 @@ macro_rules! common_queries {
         use chrono::{DateTime, Utc};
         use sqlx::{QueryBuilder, Row};
 
-        use crate::fees::FeesError;
+        use crate::fees::{Conflict, FeesError, Kind};
         use crate::fees::model::*;
 
         type DbRow = <Db as sqlx::Database>::Row;
@@ -43,6 +43,42 @@ macro_rules! common_queries {
         pub async fn config_version(pool: &sqlx::Pool<Db>) -> Result<i64, FeesError> {
             let mut c = pool.acquire().await?;
             Ok(version_in(&mut c).await?)
+        }
+
+        /// Before the migrations run: refuses a store (written by an older butler) holding a validator key in
+        /// two spellings, listing them, since migration 0003 makes keys lowercase and unique and cannot choose
+        /// which entry is meant.
+        pub async fn refuse_duplicate_keys(pool: &sqlx::Pool<Db>) -> Result<(), FeesError> {
+            let mut c = pool.acquire().await?;
+            let tables: i64 = sqlx::query(HAS_PROPOSERS).fetch_one(&mut *c).await?.try_get(0)?;
+            if tables == 0 {
+                return Ok(());
+            }
+            let mut found = Vec::new();
+            for (what, table) in [("proposer", "proposers"), ("mux key", "mux_keys")] {
+                let rows = sqlx::query(&format!(
+                    "SELECT public_key FROM {table} WHERE lower(public_key) IN \
+                     (SELECT lower(public_key) FROM {table} GROUP BY lower(public_key) HAVING COUNT(*) > 1) \
+                     ORDER BY lower(public_key), public_key"
+                ))
+                .fetch_all(&mut *c)
+                .await?;
+                for row in rows {
+                    let key: String = row.try_get(0)?;
+                    found.push(format!("{what} '{key}'"));
+                }
+            }
+            if found.is_empty() {
+                return Ok(());
+            }
+            Err(FeesError::Config(format!(
+                "the fee database holds validator keys in more than one spelling, which would shadow each other \
+                 (keys are compared as bytes): {}. Keep one row of each key and delete the others (for a proposer: \
+                 DELETE FROM relays WHERE owner_kind = 'proposer' AND owner = '<key>'; DELETE FROM proposers WHERE \
+                 public_key = '<key>'; for a mux key: DELETE FROM mux_keys WHERE public_key = '<key>'), then start \
+                 butler again: it then stores every key in lowercase and keeps them unique",
+                found.join(", ")
+            )))
         }
 
         fn settings_from(row: &DbRow) -> Result<Settings, sqlx::Error> {

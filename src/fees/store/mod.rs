@@ -9,6 +9,8 @@
 //! another process (`butler fees`), with one primary-key read.
 
 mod common_sql;
+pub mod entity;
+mod entity_sql;
 mod mux_sql;
 mod pattern_sql;
 mod transfer_sql;
@@ -52,6 +54,8 @@ mod sqlite {
     type Db = sqlx::Sqlite;
     type Conn = sqlx::SqliteConnection;
     const STRPOS: &str = "instr";
+    const HAS_PROPOSERS: &str =
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'proposers'";
 
     async fn begin(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
         pool.begin_with("BEGIN IMMEDIATE").await
@@ -65,6 +69,7 @@ mod sqlite {
     }
 
     super::common_sql::common_queries!();
+    super::entity_sql::entity_queries!();
     super::vouch_sql::vouch_queries!();
     super::pattern_sql::pattern_queries!();
     super::mux_sql::mux_queries!();
@@ -75,6 +80,7 @@ mod postgres {
     type Db = sqlx::Postgres;
     type Conn = sqlx::PgConnection;
     const STRPOS: &str = "strpos";
+    const HAS_PROPOSERS: &str = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'proposers'";
 
     async fn begin(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
         pool.begin().await
@@ -90,6 +96,7 @@ mod postgres {
     }
 
     super::common_sql::common_queries!();
+    super::entity_sql::entity_queries!();
     super::vouch_sql::vouch_queries!();
     super::pattern_sql::pattern_queries!();
     super::mux_sql::mux_queries!();
@@ -110,13 +117,18 @@ pub struct Store {
 
 /// Calls the same query function on whichever backend the store uses.
 macro_rules! dispatch {
-    ($self:ident . $f:ident ( $($arg:expr),* )) => {
+    ($self:ident . $f:ident $(:: < $t:ty >)? ( $($arg:expr),* )) => {
         match &$self.pool {
-            Pool::Sqlite(p) => sqlite::$f(p $(, $arg)*).await,
-            Pool::Postgres(p) => postgres::$f(p $(, $arg)*).await,
+            Pool::Sqlite(p) => sqlite::$f $(::<$t>)? (p $(, $arg)*).await,
+            Pool::Postgres(p) => postgres::$f $(::<$t>)? (p $(, $arg)*).await,
         }
     };
 }
+
+/// A Vouch entity both backends can read ([`entity::Entity`] with its row decoding).
+pub trait Entity: entity::Entity + sqlite::Rows + postgres::Rows {}
+
+impl<E: entity::Entity + sqlite::Rows + postgres::Rows> Entity for E {}
 
 impl Store {
     /// Connects (creating a SQLite file if needed) and applies the embedded migrations.
@@ -147,6 +159,7 @@ impl Store {
                             path.display()
                         ))
                     })?;
+                sqlite::refuse_duplicate_keys(&pool).await?;
                 sqlx::migrate!("migrations/fees/sqlite").run(&pool).await?;
                 Pool::Sqlite(pool)
             }
@@ -167,6 +180,7 @@ impl Store {
                     .map_err(|e| {
                         FeesError::Config(format!("cannot connect to the fee database {url}: {e}"))
                     })?;
+                postgres::refuse_duplicate_keys(&pool).await?;
                 sqlx::migrate!("migrations/fees/postgres")
                     .run(&pool)
                     .await?;
@@ -192,19 +206,23 @@ impl Store {
         }
     }
 
-    pub async fn list_defaults(
+    /// One page of a Vouch entity's list (default configs, proposers or patterns), by key.
+    pub async fn list<E: Entity>(
         &self,
-        f: &DefaultConfigFilter,
+        f: &E::Filter,
         paging: Paging,
-    ) -> Result<Page<Record<DefaultConfig>>, FeesError> {
-        dispatch!(self.list_defaults(f, paging))
+    ) -> Result<Page<Record<E>>, FeesError> {
+        dispatch!(self.list::<E>(f, paging))
     }
 
-    pub async fn get_default(
-        &self,
-        name: &str,
-    ) -> Result<Option<Record<DefaultConfig>>, FeesError> {
-        dispatch!(self.get_default(name))
+    /// A Vouch entity by key (name, or lowercase public key), with its relays.
+    pub async fn get<E: Entity>(&self, key: &str) -> Result<Option<Record<E>>, FeesError> {
+        dispatch!(self.get::<E>(key))
+    }
+
+    /// Deletes a Vouch entity with its relays; false when there was none.
+    pub async fn delete<E: Entity>(&self, key: &str) -> Result<bool, FeesError> {
+        dispatch!(self.delete::<E>(key))
     }
 
     /// Creates a default config; a taken name is a conflict.
@@ -223,42 +241,9 @@ impl Store {
         dispatch!(self.update_default(d))
     }
 
-    /// Deletes a default config; false when there was none.
-    pub async fn delete_default(&self, name: &str) -> Result<bool, FeesError> {
-        dispatch!(self.delete_default(name))
-    }
-
-    pub async fn list_proposers(
-        &self,
-        f: &ProposerFilter,
-        paging: Paging,
-    ) -> Result<Page<Record<Proposer>>, FeesError> {
-        dispatch!(self.list_proposers(f, paging))
-    }
-
-    pub async fn get_proposer(&self, key: &str) -> Result<Option<Record<Proposer>>, FeesError> {
-        dispatch!(self.get_proposer(key))
-    }
-
     /// Creates or replaces a proposer; the flag is true when it was created.
     pub async fn put_proposer(&self, p: &Proposer) -> Result<(Record<Proposer>, bool), FeesError> {
         dispatch!(self.put_proposer(p))
-    }
-
-    pub async fn delete_proposer(&self, key: &str) -> Result<bool, FeesError> {
-        dispatch!(self.delete_proposer(key))
-    }
-
-    pub async fn list_patterns(
-        &self,
-        f: &PatternFilter,
-        paging: Paging,
-    ) -> Result<Page<Record<Pattern>>, FeesError> {
-        dispatch!(self.list_patterns(f, paging))
-    }
-
-    pub async fn get_pattern(&self, name: &str) -> Result<Option<Record<Pattern>>, FeesError> {
-        dispatch!(self.get_pattern(name))
     }
 
     pub async fn create_pattern(&self, p: &Pattern) -> Result<Record<Pattern>, FeesError> {
@@ -267,10 +252,6 @@ impl Store {
 
     pub async fn update_pattern(&self, p: &Pattern) -> Result<Record<Pattern>, FeesError> {
         dispatch!(self.update_pattern(p))
-    }
-
-    pub async fn delete_pattern(&self, name: &str) -> Result<bool, FeesError> {
-        dispatch!(self.delete_pattern(name))
     }
 
     pub async fn list_mux(&self, paging: Paging) -> Result<Page<Record<MuxSummary>>, FeesError> {

@@ -45,9 +45,7 @@ macro_rules! mux_queries {
                     let key: String = row.try_get(0)?;
                     let other: String = row.try_get(1)?;
                     let i = keys.iter().position(|k| *k == key).unwrap_or_default();
-                    return Err(FeesError::Conflict(format!(
-                        "keys[{i}]: {key} is already in mux '{other}' (Commit-Boost refuses a key in two muxes)"
-                    )));
+                    return Err(Conflict::KeyInOtherMux { index: i, key, other }.into());
                 }
             }
             Ok(())
@@ -123,10 +121,19 @@ macro_rules! mux_queries {
             Ok(get_mux_in(&mut c, name).await?)
         }
 
+        /// Commit-Boost's mux loader refuses a mux without keys, and its PBS module then does not start.
+        fn refuse_empty(m: &Mux) -> Result<(), FeesError> {
+            if m.keys.is_empty() {
+                return Err(Conflict::EmptyMux { name: m.name.clone() }.into());
+            }
+            Ok(())
+        }
+
         async fn insert_mux(c: &mut Conn, m: &Mux) -> Result<(), FeesError> {
             if mux_row(c, &m.name).await?.is_some() {
-                return Err(FeesError::Conflict(format!("Mux config '{}' already exists", m.name)));
+                return Err(Conflict::Exists { kind: Kind::Mux, name: m.name.clone() }.into());
             }
+            refuse_empty(m)?;
             check_foreign_keys(c, &m.name, &m.keys).await?;
             let t = now();
             let id: i64 = sqlx::query(
@@ -144,8 +151,9 @@ macro_rules! mux_queries {
 
         async fn update_mux_in(c: &mut Conn, m: &Mux) -> Result<(), FeesError> {
             let Some((id, _)) = mux_row(c, &m.name).await? else {
-                return Err(FeesError::NotFound(format!("Mux config '{}' not found", m.name)));
+                return Err(FeesError::not_found(Kind::Mux, &m.name));
             };
+            refuse_empty(m)?;
             check_foreign_keys(c, &m.name, &m.keys).await?;
             sqlx::query("DELETE FROM mux_keys WHERE mux_id = $1")
                 .bind(id)
@@ -186,7 +194,7 @@ macro_rules! mux_queries {
 
         async fn mux_summary(c: &mut Conn, name: &str) -> Result<Record<MuxSummary>, FeesError> {
             let Some((id, stamps)) = mux_row(c, name).await? else {
-                return Err(FeesError::NotFound(format!("Mux config '{name}' not found")));
+                return Err(FeesError::not_found(Kind::Mux, name));
             };
             Ok(Record {
                 item: MuxSummary {
@@ -212,7 +220,7 @@ macro_rules! mux_queries {
         ) -> Result<(i64, i64), FeesError> {
             let mut tx = begin_write(pool).await?;
             let Some((id, _)) = mux_row(&mut tx, name).await? else {
-                return Err(FeesError::NotFound(format!("Mux config '{name}' not found")));
+                return Err(FeesError::not_found(Kind::Mux, name));
             };
             check_foreign_keys(&mut tx, name, keys).await?;
             let have: std::collections::HashSet<String> = mux_keys_of(&mut tx, id).await?.into_iter().collect();
@@ -239,7 +247,7 @@ macro_rules! mux_queries {
         ) -> Result<(i64, i64), FeesError> {
             let mut tx = begin_write(pool).await?;
             let Some((id, _)) = mux_row(&mut tx, name).await? else {
-                return Err(FeesError::NotFound(format!("Mux config '{name}' not found")));
+                return Err(FeesError::not_found(Kind::Mux, name));
             };
             let mut removed = 0u64;
             for chunk in keys.chunks(CHUNK) {
@@ -252,10 +260,14 @@ macro_rules! mux_queries {
                 qb.push(")");
                 removed += qb.build().execute(&mut *tx).await?.rows_affected();
             }
+            let total = key_count(&mut tx, id).await?;
+            if total == 0 {
+                // Dropping the transaction rolls the removal back.
+                return Err(Conflict::LastKey { name: name.to_string() }.into());
+            }
             if removed > 0 {
                 touch_mux(&mut tx, id).await?;
             }
-            let total = key_count(&mut tx, id).await?;
             tx.commit().await?;
             Ok((removed as i64, total))
         }

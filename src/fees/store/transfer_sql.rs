@@ -21,33 +21,24 @@ macro_rules! transfer_queries {
                     .map(|r| Relay { id: None, ..r })
                     .collect()
             };
-            let rows = sqlx::query(&format!("SELECT {DEFAULT_COLS} FROM default_configs ORDER BY name"))
-                .fetch_all(&mut *tx)
-                .await?;
-            let mut default_configs = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let mut d = default_from(row)?.item;
-                d.relays = Some(take("default", &d.name));
+            let mut default_configs = Vec::new();
+            for rec in all_rows::<DefaultConfig>(&mut tx).await? {
+                let mut d = rec.item;
+                d.relays = Some(take(DefaultConfig::OWNER, &d.name));
                 default_configs.push(d);
             }
-            let rows = sqlx::query(&format!("SELECT {PROPOSER_COLS} FROM proposers ORDER BY public_key"))
-                .fetch_all(&mut *tx)
-                .await?;
-            let mut proposers = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let mut p = proposer_from(row)?.item;
-                p.relays = Some(take("proposer", &p.public_key));
+            let mut proposers = Vec::new();
+            for rec in all_rows::<Proposer>(&mut tx).await? {
+                let mut p = rec.item;
+                p.relays = Some(take(Proposer::OWNER, &p.public_key));
                 proposers.push(p);
             }
-            let rows = sqlx::query(&format!("SELECT {PATTERN_COLS} FROM proposer_patterns p ORDER BY p.name"))
-                .fetch_all(&mut *tx)
-                .await?;
-            let mut items = rows.iter().map(pattern_from).collect::<Result<Vec<_>, _>>()?;
-            fill_tags(&mut tx, &mut items).await?;
-            let mut proposer_patterns = Vec::with_capacity(items.len());
-            for (_, rec) in items {
+            let mut tags = tags_by_name(&mut tx, None).await?;
+            let mut proposer_patterns = Vec::new();
+            for rec in all_rows::<Pattern>(&mut tx).await? {
                 let mut p = rec.item;
-                p.relays = Some(take("pattern", &p.name));
+                p.tags = tags.remove(&p.name).unwrap_or_default();
+                p.relays = Some(take(Pattern::OWNER, &p.name));
                 proposer_patterns.push(p);
             }
             let rows = sqlx::query(
@@ -101,7 +92,7 @@ macro_rules! transfer_queries {
                 insert_mux(&mut tx, m).await?;
             }
             for name in &plan.default_configs.delete {
-                delete_default_in(&mut tx, name).await?;
+                delete_in::<DefaultConfig>(&mut tx, name).await?;
             }
             for d in &plan.default_configs.update {
                 update_default_in(&mut tx, d).await?;
@@ -110,13 +101,13 @@ macro_rules! transfer_queries {
                 insert_default(&mut tx, d).await?;
             }
             for key in &plan.proposers.delete {
-                delete_proposer_in(&mut tx, key).await?;
+                delete_in::<Proposer>(&mut tx, key).await?;
             }
             for p in plan.proposers.update.iter().chain(&plan.proposers.create) {
                 upsert_proposer(&mut tx, p).await?;
             }
             for name in &plan.proposer_patterns.delete {
-                delete_pattern_in(&mut tx, name).await?;
+                delete_in::<Pattern>(&mut tx, name).await?;
             }
             for p in &plan.proposer_patterns.update {
                 update_pattern_in(&mut tx, p).await?;
