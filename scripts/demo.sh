@@ -108,6 +108,10 @@ paymaster_signer_key_file = "$KEY_FILE"
 name = "alto"
 rpc_url = "$(env_get BUNDLER_RPC)"
 executors = ["$(env_get EXECUTOR_ADDRESS)"]
+
+[health]
+# The demo chain is seconds old: the spend rate of its few blocks makes any deposit look short-lived.
+min_runway_hours = 1
 TOML
 echo "config: $CONFIG"
 
@@ -150,6 +154,8 @@ if "$BUTLER" --config "$CONFIG" fees patterns create bad --pattern '(?x)Pool2/.*
 fi
 run fees explain "$FEES_KEY" --default-config demo --tags demo --account Pool1/validator-1
 run fees check
+step "the watcher and operations: its own /metrics, butler health across every part, log export, backup and restore"
+scripts/demo-watcher.sh "$CONFIG"
 
 step "bundler supervision: butler serve --watcher spawns a second alto and a UserOperation goes through it"
 scripts/demo-bundlers.sh "$CONFIG"

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod backoff;
+pub mod backup;
 pub mod bundlers;
 pub mod chain;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod config;
 pub mod exporter;
 pub mod fees;
 pub mod fs;
+pub mod health;
 pub mod http;
 pub mod logs;
 pub mod output;

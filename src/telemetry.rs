@@ -167,6 +167,14 @@ impl TelemetryStore {
     pub fn snapshot(&self) -> Aggregates {
         self.agg.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// Sessions whose last heartbeat is at most `ttl_ms` before `now_ms` (without copying the aggregates).
+    pub fn connected(&self, now_ms: u64, ttl_ms: u64) -> usize {
+        self.agg
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .connected(now_ms, ttl_ms)
+    }
 }
 
 /// Unix milliseconds now.

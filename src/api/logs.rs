@@ -81,12 +81,33 @@ pub enum IngestBody {
 pub async fn ingest(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Body(bytes): Body,
+    body: Result<Body, ApiError>,
 ) -> Result<Json<IngestResponse>, ApiError> {
-    let kind = input::body_kind(&headers, true)?;
+    let mut sent = 1;
+    let stored = store(&state, &headers, body, &mut sent).await;
+    let m = state.api_metrics();
+    match &stored {
+        Ok(r) => m.logs_ingested.inc_by(r.accepted),
+        Err(_) => m.logs_dropped.inc_by(sent),
+    }
+    stored
+}
+
+/// Parses and stores an ingest body (a body that could not be read is refused as one event); `sent`
+/// becomes the number of events in it once that is known.
+async fn store(
+    state: &ApiState,
+    headers: &HeaderMap,
+    body: Result<Body, ApiError>,
+    sent: &mut u64,
+) -> Result<Json<IngestResponse>, ApiError> {
+    let kind = input::body_kind(headers, true)?;
+    let Body(bytes) = body?;
+    let bytes = bytes.as_ref();
     let events = match kind {
-        BodyKind::Json => match input::parse_json(&bytes)? {
+        BodyKind::Json => match input::parse_json(bytes)? {
             Value::Array(items) => {
+                *sent = items.len() as u64;
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.into_iter().enumerate() {
                     out.push(
@@ -98,7 +119,13 @@ pub async fn ingest(
             }
             one => vec![parse_event(one).map_err(ApiError::invalid)?],
         },
-        BodyKind::Ndjson => parse_ndjson(&bytes)?,
+        BodyKind::Ndjson => {
+            *sent = bytes
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+                .count() as u64;
+            parse_ndjson(bytes)?
+        }
     };
     if events.is_empty() {
         return Err(ApiError::invalid("the body holds no events"));
@@ -144,10 +171,12 @@ pub struct LogsQuery {
     /// Minimum level (`warn` gives warn, error and fatal).
     #[param(value_type = Option<Level>)]
     pub level: Option<String>,
-    /// Events with `ts >= since` (Unix seconds).
+    /// Events with `ts >= since` (Unix seconds); `GET /api/logs` then reads the journal files, not only
+    /// the in-memory ring.
     #[param(value_type = Option<f64>, minimum = 0)]
     pub since: Option<String>,
-    /// Events with `ts <= until` (Unix seconds).
+    /// Events with `ts <= until` (Unix seconds); `GET /api/logs` then reads the journal files, not only
+    /// the in-memory ring.
     #[param(value_type = Option<f64>, minimum = 0)]
     pub until: Option<String>,
     #[param(value_type = Option<String>)]
@@ -226,8 +255,9 @@ pub struct LogsResponse {
     pub logs: Vec<LogEvent>,
 }
 
-/// The newest `limit` events that match every given filter, oldest first, from the in-memory ring (the
-/// last `log_retention_max` events; older ones are in the NDJSON files).
+/// The newest `limit` events that match every given filter, oldest first. Without `since` and `until`
+/// they come from the in-memory ring (the last `log_retention_max` events); with either, from the NDJSON
+/// journal files, so older events are found too.
 #[utoipa::path(
     get,
     path = "/api/logs",
@@ -237,6 +267,7 @@ pub struct LogsResponse {
         (status = 200, description = "Matching events, oldest first", body = LogsResponse),
         (status = 400, description = "Unknown parameter", body = ErrorBody),
         (status = 422, description = "Invalid parameter value", body = ErrorBody),
+        (status = 503, description = "The journal files could not be read", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -247,6 +278,16 @@ pub async fn query(
     let filter = q.filter()?;
     let limit =
         input::int_param("limit", q.limit.as_deref(), 1, MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
+    if filter.since.is_some() || filter.until.is_some() {
+        let dir = state.settings().data_dir.join("logs");
+        let logs = tokio::task::spawn_blocking(move || {
+            crate::logs::scan::newest(&dir, &filter, limit as usize)
+        })
+        .await
+        .map_err(|e| ApiError::unavailable(format!("reading the log files failed: {e}")))?
+        .map_err(|e| ApiError::unavailable(format!("reading the log files failed: {e}")))?;
+        return Ok(Json(LogsResponse { logs }));
+    }
     let logs = state
         .logs()
         .query(&filter, limit as usize)

@@ -3,8 +3,9 @@
 //! handlers (`GET /api/openapi.json`).
 //!
 //! Who may call what: `/api/public/*`, `/health`, `/health/db`, `/stats`, `/workflows*` and
-//! `/api/openapi.json` are open; `/api/logs/ingest` and `/api/telemetry/*` are open unless an ingest token
-//! is configured; `GET /api/logs`, `GET /api/logs/stream` and `/api/admin/*` need the admin token.
+//! `/api/openapi.json` are open; `/metrics` is open unless a metrics token is configured;
+//! `/api/logs/ingest` and `/api/telemetry/*` are open unless an ingest token is configured;
+//! `GET /api/logs`, `GET /api/logs/stream` and `/api/admin/*` need the admin token.
 
 pub mod admin;
 pub mod bundlers;
@@ -55,6 +56,11 @@ fn open_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(workflows::stats))
 }
 
+/// `GET /metrics`: open unless a metrics token is configured.
+fn metrics_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new().routes(routes!(prom::metrics))
+}
+
 /// Routes that need the ingest token when one is configured.
 fn ingest_routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -85,6 +91,7 @@ fn admin_routes() -> OpenApiRouter<ApiState> {
 /// The OpenAPI document of every route [`router`] serves.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let doc = open_routes()
+        .merge(metrics_routes())
         .merge(ingest_routes())
         .merge(admin_routes())
         .into_openapi();
@@ -102,11 +109,17 @@ pub fn router(state: ApiState) -> (Router, Vec<String>) {
         state.ingest_guard().clone(),
         http::auth::require,
     ));
-    let (routes, doc) = open_routes().merge(ingest).merge(admin).split_for_parts();
-    let mut paths: Vec<String> = doc.paths.paths.keys().cloned().collect();
-    paths.push("/metrics".to_string());
+    let metrics = metrics_routes().route_layer(from_fn_with_state(
+        state.metrics_guard().clone(),
+        http::auth::require,
+    ));
+    let (routes, doc) = open_routes()
+        .merge(metrics)
+        .merge(ingest)
+        .merge(admin)
+        .split_for_parts();
+    let paths = doc.paths.paths.keys().cloned().collect();
     let routes = routes
-        .route("/metrics", axum::routing::get(prom::metrics))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method);
     let routes = BodyLimit {
@@ -118,7 +131,8 @@ pub fn router(state: ApiState) -> (Router, Vec<String>) {
         limit: api.request_timeout,
         key: Some("[api] request_timeout_secs"),
     }
-    .apply(routes);
+    .apply(routes)
+    .layer(from_fn_with_state(state.clone(), prom::track));
     if let Some(cors) = cors(&api.cors_origins) {
         router = router.layer(cors);
     }
@@ -153,9 +167,15 @@ pub fn mode(
     watcher: Option<WatcherView>,
     cancel: CancellationToken,
 ) -> Result<Mode, StartError> {
-    let listen = settings.listen;
     let (state, tasks) = ApiState::open(settings, watcher, cancel)?;
+    Ok(mode_of(state, tasks))
+}
+
+/// The API as a serve mode from an opened state (after subsystems registered their collectors on
+/// [`ApiState::registry`]).
+pub fn mode_of(state: ApiState, tasks: Vec<(String, crate::serve::Task)>) -> Mode {
+    let listen = state.settings().listen;
     let mut mode = Mode::new("api").listener(Listener::new(listen, router(state)).with_fallback());
     mode.tasks = tasks;
-    Ok(mode)
+    mode
 }

@@ -46,6 +46,8 @@ pub struct ApiSettings {
     pub data_dir: PathBuf,
     pub admin_token: Option<Secret>,
     pub ingest_token: Option<Secret>,
+    /// When set, `GET /metrics` needs it as a bearer token.
+    pub metrics_token: Option<Secret>,
     /// Browser origins allowed by CORS (empty: no CORS headers).
     pub cors_origins: Vec<String>,
     pub body_limit_bytes: usize,
@@ -81,6 +83,7 @@ impl TryFrom<&Config> for ApiSettings {
             data_dir: config.data_dir()?,
             admin_token: api.admin_token()?,
             ingest_token: api.ingest_token()?,
+            metrics_token: api.metrics_token()?,
             cors_origins: api.cors_origins.clone(),
             body_limit_bytes: api.body_limit_bytes,
             log_retention_max: api.log_retention_max,

@@ -1,6 +1,5 @@
 //! The API's shared state: its settings, the token guards, the log and telemetry stores, the health
-//! snapshot, the SSE client cap, the bundler supervisor and the metrics registry of the watcher's
-//! `GET /metrics`.
+//! snapshot, the SSE client cap, the bundler supervisor, the registry of `GET /metrics`.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -9,6 +8,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::monitor::{self, SharedSnapshot, Snapshot};
+use super::prom::{self, ApiMetrics};
 use super::settings::ApiSettings;
 use crate::bundlers::Supervisor;
 use crate::bundlers::metrics::BundlerCollector;
@@ -52,12 +52,17 @@ pub enum StartError {
     Telemetry(#[source] JournalError),
     #[error("bundler supervisor: {0}")]
     Bundlers(#[source] crate::bundlers::BundlerError),
+    #[error("metrics registry: {0}")]
+    Metrics(#[source] prometheus::Error),
 }
 
 struct Inner {
     settings: ApiSettings,
     admin: Bearer,
     ingest: Bearer,
+    metrics_guard: Bearer,
+    registry: prometheus::Registry,
+    metrics: ApiMetrics,
     logs: LogStore,
     telemetry: TelemetryStore,
     snapshot: SharedSnapshot,
@@ -68,7 +73,6 @@ struct Inner {
     empty: Arc<State>,
     started: Instant,
     supervisor: Option<Supervisor>,
-    registry: prometheus::Registry,
 }
 
 /// The state every handler gets. Cheap to clone.
@@ -120,15 +124,22 @@ impl ApiState {
                 Ok(())
             }),
         ));
-        let registry = prometheus::Registry::new();
+        let sse = Arc::new(Semaphore::new(settings.sse_max_clients));
+        let (registry, metrics) = prom::registry(
+            sse.clone(),
+            settings.sse_max_clients,
+            telemetry.clone(),
+            u64::try_from(settings.session_ttl.as_millis()).unwrap_or(u64::MAX),
+        )
+        .map_err(StartError::Metrics)?;
         let supervisor = match settings.supervisor.clone() {
             None => None,
             Some(s) => {
                 let (sup, task) = Supervisor::start(s, logs.clone(), cancel.clone())
                     .map_err(StartError::Bundlers)?;
-                if let Err(e) = registry.register(Box::new(BundlerCollector::new(sup.clone()))) {
-                    tracing::warn!(error = %e, "bundler metrics not registered");
-                }
+                registry
+                    .register(Box::new(BundlerCollector::new(sup.clone())))
+                    .map_err(StartError::Metrics)?;
                 tasks.push(("bundler-supervisor".to_string(), task));
                 Some(sup)
             }
@@ -137,7 +148,10 @@ impl ApiState {
             admin: Bearer::closed_unless(settings.admin_token.as_ref(), ADMIN_DISABLED),
             ingest: Bearer::open_unless(settings.ingest_token.as_ref())
                 .or(settings.admin_token.as_ref()),
-            sse: Arc::new(Semaphore::new(settings.sse_max_clients)),
+            metrics_guard: Bearer::open_unless(settings.metrics_token.as_ref()),
+            registry,
+            metrics,
+            sse,
             settings,
             logs,
             telemetry,
@@ -148,7 +162,6 @@ impl ApiState {
             empty: Arc::new(State::new(0)),
             started: Instant::now(),
             supervisor,
-            registry,
         }));
         Ok((state, tasks))
     }
@@ -163,6 +176,17 @@ impl ApiState {
     /// The guard of the ingest and telemetry routes.
     pub fn ingest_guard(&self) -> &Bearer {
         &self.0.ingest
+    }
+    /// The registry of the watcher's `GET /metrics`: subsystems register their collectors on it.
+    pub fn registry(&self) -> &prometheus::Registry {
+        &self.0.registry
+    }
+    pub fn api_metrics(&self) -> &ApiMetrics {
+        &self.0.metrics
+    }
+    /// The guard of `GET /metrics` (open unless a metrics token is configured).
+    pub fn metrics_guard(&self) -> &Bearer {
+        &self.0.metrics_guard
     }
     pub fn logs(&self) -> &LogStore {
         &self.0.logs
@@ -202,9 +226,5 @@ impl ApiState {
     /// The bundler supervisor, when `[supervisor]` is configured.
     pub fn supervisor(&self) -> Option<&Supervisor> {
         self.0.supervisor.as_ref()
-    }
-    /// The registry the watcher's `GET /metrics` gathers; subsystems register their collectors on it.
-    pub fn registry(&self) -> &prometheus::Registry {
-        &self.0.registry
     }
 }

@@ -1,6 +1,7 @@
 //! The supervisor's series on the watcher's `GET /metrics`: `butler_bundler_up{bundler}`,
 //! `butler_bundler_restarts_total{bundler}` and `butler_bundler_uptime_seconds{bundler}`, one of each per
-//! supervised instance (label value = instance id), read from the supervisor at every scrape.
+//! supervised instance (label value = instance id), read from the supervisor at every scrape. Their
+//! definitions ([`ALL`]) are part of the watcher's catalog ([`crate::api::prom::catalog`]).
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
@@ -8,6 +9,28 @@ use prometheus::{GaugeVec, IntCounterVec, IntGaugeVec, Opts};
 
 use super::Supervisor;
 use super::registry::Status;
+use crate::exporter::catalog::{MetricDef, counter, gauge};
+
+const BUNDLER: &[&str] = &["bundler"];
+
+pub const UP: MetricDef = gauge(
+    "butler_bundler_up",
+    BUNDLER,
+    "1 when the supervised bundler answers its health probe, else 0.",
+);
+pub const RESTARTS: MetricDef = counter(
+    "butler_bundler_restarts_total",
+    BUNDLER,
+    "Restarts of the supervised bundler after exits that were not asked for.",
+);
+pub const UPTIME: MetricDef = gauge(
+    "butler_bundler_uptime_seconds",
+    BUNDLER,
+    "Seconds since the supervised bundler's current process became ready (0 when not running).",
+);
+
+/// The supervisor's families, in documentation order.
+pub const ALL: [MetricDef; 3] = [UP, RESTARTS, UPTIME];
 
 /// A [`Collector`] over the supervisor's instances.
 pub struct BundlerCollector {
@@ -31,29 +54,15 @@ impl BundlerCollector {
     }
 }
 
+fn opts(def: &MetricDef) -> Opts {
+    Opts::new(def.name, def.help)
+}
+
 fn vecs() -> prometheus::Result<(IntGaugeVec, IntCounterVec, GaugeVec)> {
     Ok((
-        IntGaugeVec::new(
-            Opts::new(
-                "butler_bundler_up",
-                "1 when the supervised bundler answers its health probe",
-            ),
-            &["bundler"],
-        )?,
-        IntCounterVec::new(
-            Opts::new(
-                "butler_bundler_restarts_total",
-                "Restarts of the supervised bundler after exits that were not asked for",
-            ),
-            &["bundler"],
-        )?,
-        GaugeVec::new(
-            Opts::new(
-                "butler_bundler_uptime_seconds",
-                "Seconds since the supervised bundler's current process became ready (0 when not running)",
-            ),
-            &["bundler"],
-        )?,
+        IntGaugeVec::new(opts(&UP), UP.labels)?,
+        IntCounterVec::new(opts(&RESTARTS), RESTARTS.labels)?,
+        GaugeVec::new(opts(&UPTIME), UPTIME.labels)?,
     ))
 }
 

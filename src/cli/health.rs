@@ -1,130 +1,58 @@
-//! `butler health`: a table of checks for cron and health-check scripts.
-//! Exit 0 when all pass, 1 when any fails, 2 when the chain id does not match the config.
+//! `butler health`: every configured part checked once, as a table or JSON, for cron and health-check
+//! scripts. Exit 0 when all pass, 1 when any fails, 2 on a usage or configuration error (a chain id that
+//! does not match the config included).
 
 use std::process::ExitCode;
 
 use clap::Args;
-use serde::Serialize;
+use serde_json::Value;
 
 use super::Ctx;
-use crate::chain::units::format_ether_short;
-use crate::chain::{ChainClient, ChainError};
+use crate::health::{self, HealthSettings};
 use crate::output::{OutputFormat, print_json, table};
-use crate::paymaster::paymaster_status;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  butler health\n  butler health --output json || alert \"butler health failed\""
+    long_about = "Checks every configured part once: the RPC and its chain id, each paymaster's deposit \
+(min_deposit_eth) and runway ([health] min_runway_hours, default 24), the [[bundlers]], the supervised \
+bundlers (DATA_DIR/bundlers/registry.json), the watcher's API ([api] listen, /health) and its indexer lag \
+([health] max_indexer_lag_blocks, default 20), the fee manager ([fees] listen) and the [[exporter.probes]]. \
+Parts that are not configured are not checked.\n\nExit codes: 0 every check passed, 1 at least one failed, \
+2 usage or configuration error (including a chain id mismatch).",
+    after_help = "Examples:\n  butler health\n  butler health --output json | jq '.checks[] | select(.ok | not)'\n  */5 * * * * butler health -q --output json > /var/lib/butler/health.json || alert \"butler health failed\""
 )]
 pub struct HealthArgs {}
 
-#[derive(Debug, Serialize)]
-struct Check {
-    check: String,
-    ok: bool,
-    detail: String,
-}
-
-impl Check {
-    fn new(check: impl Into<String>, ok: bool, detail: impl Into<String>) -> Self {
-        Self {
-            check: check.into(),
-            ok,
-            detail: detail.into(),
-        }
+fn shown(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
 pub async fn run(ctx: &Ctx, _args: HealthArgs) -> anyhow::Result<ExitCode> {
-    let config = ctx.config()?;
-    let chain = ctx.chain_config()?;
-    let client = ChainClient::from_config(&chain);
-    let mut checks = Vec::new();
-    let mut mismatch = false;
-    let reachable = match client.chain_id().await {
-        Ok(actual) => {
-            checks.push(Check::new(
-                "rpc reachable",
-                true,
-                format!("{} answers", chain.rpc_url),
-            ));
-            match chain.chain_id {
-                Some(expected) if expected != actual => {
-                    mismatch = true;
-                    let e = ChainError::ChainIdMismatch {
-                        url: chain.rpc_url.to_string(),
-                        expected,
-                        actual,
-                    };
-                    checks.push(Check::new("chain id", false, e.to_string()));
-                }
-                Some(expected) => checks.push(Check::new(
-                    "chain id",
-                    true,
-                    format!("{expected} as configured"),
-                )),
-                None => checks.push(Check::new(
-                    "chain id",
-                    true,
-                    format!("{actual} (not pinned in config)"),
-                )),
-            }
-            true
-        }
-        Err(e) => {
-            checks.push(Check::new("rpc reachable", false, e.to_string()));
-            false
-        }
-    };
-    if reachable && !mismatch {
-        for p in &config.paymasters {
-            let name = format!("paymaster {} deposit", p.name);
-            match paymaster_status(&client, &p.name, p.address, p.entrypoint).await {
-                Ok(s) => {
-                    let have = format_ether_short(s.deposit_wei, 6);
-                    match p.min_deposit_eth {
-                        Some(min) if s.deposit_wei < min.0 => checks.push(Check::new(
-                            name,
-                            false,
-                            format!(
-                                "{have} ETH is below min_deposit_eth {} ETH",
-                                format_ether_short(min.0, 6)
-                            ),
-                        )),
-                        Some(min) => checks.push(Check::new(
-                            name,
-                            true,
-                            format!("{have} ETH (minimum {} ETH)", format_ether_short(min.0, 6)),
-                        )),
-                        None => checks.push(Check::new(
-                            name,
-                            true,
-                            format!("{have} ETH (no minimum set)"),
-                        )),
-                    }
-                }
-                Err(e) => checks.push(Check::new(name, false, e.to_string())),
-            }
-        }
-    }
-    let all_ok = checks.iter().all(|c| c.ok);
+    let settings: HealthSettings = ctx.settings()?;
+    let report = health::run(&settings).await;
     match ctx.output() {
-        OutputFormat::Json => print_json(&serde_json::json!({ "ok": all_ok, "checks": checks }))?,
+        OutputFormat::Json => print_json(&report)?,
         OutputFormat::Table => {
-            let mut t = table(["check", "result", "detail"]);
-            for c in &checks {
+            let mut t = table(["check", "result", "value", "threshold", "detail"]);
+            for c in &report.checks {
                 t.add_row(vec![
                     c.check.clone(),
                     if c.ok { "ok".into() } else { "FAIL".into() },
+                    shown(&c.value),
+                    shown(&c.threshold),
                     c.detail.clone(),
                 ]);
             }
             println!("{t}");
         }
     }
-    Ok(ExitCode::from(if mismatch {
+    Ok(ExitCode::from(if report.chain_id_mismatch {
         2
-    } else if all_ok {
+    } else if report.ok {
         0
     } else {
         1

@@ -25,6 +25,27 @@ pub enum LogsCommand {
         after_help = "Examples:\n  butler logs query --service bundler1 --level error --since 1730000000\n  butler logs query --user-op-hash 0x... --output json\n  butler logs query --text \"denied\" --limit 500"
     )]
     Query(Box<QueryArgs>),
+    /// Writes the stored events matching filters to an NDJSON file, read from the journal files in
+    /// DATA_DIR/logs (every event ever stored, not only the API's in-memory ring; the API need not run).
+    #[command(
+        after_help = "Examples:\n  butler logs export --out logs.ndjson\n  butler logs export --since 2026-01-01T00:00:00Z --until 1767312000 --service bundler1 --level warn --out warn.ndjson\n  butler logs export --since $(($(date +%s) - 86400)) --out last-day.ndjson"
+    )]
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Events with ts >= this time: Unix seconds or RFC 3339 (2026-01-01T00:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Events with ts <= this time: Unix seconds or RFC 3339.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// The NDJSON file to write (replaced atomically once complete).
+    #[arg(long, value_name = "FILE")]
+    pub out: std::path::PathBuf,
 }
 
 /// Where the API is.
@@ -94,6 +115,7 @@ pub async fn run(ctx: &Ctx, cmd: LogsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         LogsCommand::Tail(args) => tail(ctx, args).await,
         LogsCommand::Query(args) => query(ctx, *args).await,
+        LogsCommand::Export(args) => super::logs_export::run(ctx, args).await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The command line: global flags, the command tree, configuration loading for commands, and exit codes
 //! (0 ok, 1 runtime failure, 2 usage or configuration error). One file per command group.
 
+mod backup;
 mod bundlers;
 mod chain;
 mod config;
@@ -9,9 +10,11 @@ mod fees;
 mod health;
 mod index;
 mod logs;
+mod logs_export;
 mod paymaster;
 mod probe;
 mod replay;
+mod restore;
 mod serve;
 mod stats;
 mod userops;
@@ -90,7 +93,7 @@ pub enum Command {
     /// Paymaster deposit, stake and balance.
     #[command(subcommand)]
     Paymaster(paymaster::PaymasterCommand),
-    /// Run the health checks (RPC, chain id, paymaster deposits); exit 1 if any fails.
+    /// Check every configured part (RPC, paymasters, bundlers, watcher, fee manager, probes); exit 1 if any fails.
     Health(health::HealthArgs),
     /// Backfill the event store from [[watcher.sources]] up to the (confirmed) head, then exit.
     Index(index::IndexArgs),
@@ -102,7 +105,7 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Rebuild the state from the event log; --verify compares it with the checkpoint.
     Replay(replay::ReplayArgs),
-    /// Query and follow the log events stored by the watcher's API.
+    /// Query and follow the log events stored by the watcher's API; export them from its journal files.
     #[command(subcommand)]
     Logs(logs::LogsCommand),
     /// End-to-end probes: real UserOperations through a bundler.
@@ -111,6 +114,10 @@ pub enum Command {
     /// Validator fee configuration (Vouch execution configs, Commit-Boost muxes): the fee manager's store.
     #[command(subcommand)]
     Fees(fees::FeesCommand),
+    /// Write a consistent archive of the data dir (safe while `serve` runs).
+    Backup(backup::BackupArgs),
+    /// Restore a `butler backup` archive into a new or empty data dir.
+    Restore(restore::RestoreArgs),
     /// Bundlers supervised by `serve --watcher`: list, spawn, register, stop, start, unregister, logs.
     #[command(
         subcommand,
@@ -141,6 +148,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logs(cmd) => logs::run(&ctx, cmd).await,
         Command::Probe(cmd) => probe::run(&ctx, cmd).await,
         Command::Fees(cmd) => fees::run(&ctx, cmd).await,
+        Command::Backup(args) => backup::run(&ctx, args).await,
+        Command::Restore(args) => restore::run(&ctx, args).await,
         Command::Bundlers(cmd) => bundlers::run(&ctx, cmd).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
     }

@@ -73,19 +73,25 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         options.header_read_timeout = api_settings.header_read_timeout;
         let mut view = None;
+        let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = Vec::new();
         if ctx.config()?.watcher.is_some() {
             let settings: WatcherSettings = ctx.settings()?;
             let Some(indexer) = open_indexer(&ctx.chain_config()?, settings, &cancel).await? else {
                 return Ok(ExitCode::SUCCESS);
             };
             view = Some(WatcherView::of(&indexer));
+            collectors.push(Box::new(indexer.metrics()));
             modes.push(crate::watcher::mode(indexer, cancel.clone()));
         } else {
             tracing::warn!(
                 "no [watcher] section: the indexer is off; the API serves logs and telemetry"
             );
         }
-        modes.push(api::mode(api_settings, view, cancel.clone())?);
+        let (state, tasks) = api::ApiState::open(api_settings, view, cancel.clone())?;
+        for c in collectors {
+            state.registry().register(c)?;
+        }
+        modes.push(api::mode_of(state, tasks));
     }
     serve::run_with(modes, cancel, options).await?;
     Ok(ExitCode::SUCCESS)

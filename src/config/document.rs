@@ -20,6 +20,7 @@ use super::{Config, ConfigError};
 const SECRET_KEYS: &[&str] = &[
     "admin_token",
     "ingest_token",
+    "metrics_token",
     "bearer_token",
     "paymaster_signer_key",
     "funder_key",
@@ -289,7 +290,8 @@ fn checksum_ok(s: &str) -> bool {
     !mixed || alloy::primitives::Address::parse_checksummed(s, None).is_ok()
 }
 
-/// A secret key written in the file is refused, naming its line and the env var to use instead.
+/// A secret key written in the file is refused, naming its line and the env var to use instead (a key in
+/// a list entry names the entry's index: `BUTLER_EXPORTER__PROBES__0__BEARER_TOKEN`).
 fn reject_secrets(src: &Source<'_>, root: &DeTable<'_>) -> Result<(), ConfigError> {
     fn find<'t>(
         table: &'t DeTable<'_>,
@@ -299,22 +301,22 @@ fn reject_secrets(src: &Source<'_>, root: &DeTable<'_>) -> Result<(), ConfigErro
             if SECRET_KEYS.contains(&k.get_ref().as_ref()) {
                 return Some((path.clone(), k));
             }
-            let nested: Vec<&DeTable<'_>> = match v.get_ref() {
-                DeValue::Table(t) => vec![t],
-                DeValue::Array(items) => items
-                    .iter()
-                    .filter_map(|i| match i.get_ref() {
-                        DeValue::Table(t) => Some(t),
-                        _ => None,
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
             path.push(k.get_ref().to_string());
-            for t in nested {
-                if let Some(found) = find(t, path) {
-                    return Some(found);
-                }
+            let found = match v.get_ref() {
+                DeValue::Table(t) => find(t, path),
+                DeValue::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                    let DeValue::Table(t) = item.get_ref() else {
+                        return None;
+                    };
+                    path.push(i.to_string());
+                    let found = find(t, path);
+                    path.pop();
+                    found
+                }),
+                _ => None,
+            };
+            if found.is_some() {
+                return found;
             }
             path.pop();
         }
@@ -324,14 +326,16 @@ fn reject_secrets(src: &Source<'_>, root: &DeTable<'_>) -> Result<(), ConfigErro
         return Ok(());
     };
     let name = key.get_ref().to_string();
-    let env = std::iter::once("BUTLER".to_string())
-        .chain(sections.iter().map(|s| s.to_uppercase()))
+    let env = sections
+        .iter()
+        .chain(std::iter::once(&name))
+        .map(|s| s.to_uppercase())
         .collect::<Vec<_>>()
-        .join("_");
+        .join("__");
     Err(ConfigError::SecretInFile {
         path: src.path.to_path_buf(),
         line: Some(line_col(src.text, key.span().start).0),
-        env: format!("{env}__{}", name.to_uppercase()),
+        env: format!("BUTLER_{env}"),
         key: name,
     })
 }

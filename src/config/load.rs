@@ -393,6 +393,19 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_in_a_list_entry_names_the_indexed_env_key() {
+        let p = PathBuf::from("/etc/butler.toml");
+        let text = "[[exporter.probes]]\nname = \"a\"\nurl = \"http://x\"\nmethod = \"m\"\n\
+                    [[exporter.probes]]\nname = \"b\"\nbearer_token = \"abc\"\n";
+        let err = parse_str(text, &p).unwrap_err().to_string();
+        assert!(
+            err.contains("/etc/butler.toml:7")
+                && err.contains("BUTLER_EXPORTER__PROBES__1__BEARER_TOKEN"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn example_config_parses() {
         let c = parse_str(EXAMPLE_CONFIG, Path::new("config/butler.example.toml")).unwrap();
         c.validate().unwrap();

@@ -11,6 +11,7 @@ use super::sections::bundlers::BundlerConfig;
 use super::sections::chain::ChainConfig;
 use super::sections::exporter::ExporterConfig;
 use super::sections::fees::FeesConfig;
+use super::sections::health::HealthConfig;
 use super::sections::paymasters::PaymasterConfig;
 use super::sections::probe::ProbeConfig;
 use super::sections::watcher::WatcherConfig;
@@ -40,6 +41,8 @@ pub struct Config {
     pub fees: Option<FeesConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supervisor: Option<super::sections::supervisor::SupervisorConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthConfig>,
 }
 
 impl Config {
@@ -88,6 +91,9 @@ impl Config {
         }
         if let Some(s) = &self.supervisor {
             s.validate()?;
+        }
+        if let Some(h) = &self.health {
+            h.validate()?;
         }
         if let Some(c) = &self.chain {
             c.validate()?;

@@ -5,6 +5,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Gauge,
+    Counter,
+    Histogram,
 }
 
 impl Kind {
@@ -12,6 +14,8 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Gauge => "gauge",
+            Kind::Counter => "counter",
+            Kind::Histogram => "histogram",
         }
     }
 }
@@ -25,7 +29,8 @@ pub struct MetricDef {
     pub help: &'static str,
 }
 
-const fn gauge(
+/// A gauge's definition.
+pub const fn gauge(
     name: &'static str,
     labels: &'static [&'static str],
     help: &'static str,
@@ -33,6 +38,34 @@ const fn gauge(
     MetricDef {
         name,
         kind: Kind::Gauge,
+        labels,
+        help,
+    }
+}
+
+/// A counter's definition.
+pub const fn counter(
+    name: &'static str,
+    labels: &'static [&'static str],
+    help: &'static str,
+) -> MetricDef {
+    MetricDef {
+        name,
+        kind: Kind::Counter,
+        labels,
+        help,
+    }
+}
+
+/// A histogram's definition (`labels` without `le`).
+pub const fn histogram(
+    name: &'static str,
+    labels: &'static [&'static str],
+    help: &'static str,
+) -> MetricDef {
+    MetricDef {
+        name,
+        kind: Kind::Histogram,
         labels,
         help,
     }
@@ -165,6 +198,17 @@ pub const BUNDLER_EXECUTOR_BALANCE: MetricDef = gauge(
     "ETH balance of a configured executor address of the bundler, in wei; absent when the chain RPC did not answer.",
 );
 
+pub const PROBE_UP: MetricDef = gauge(
+    "butler_probe_up",
+    &["probe"],
+    "1 when the probe's JSON-RPC method answered within the timeout with a number at its path, else 0.",
+);
+pub const PROBE_VALUE: MetricDef = gauge(
+    "butler_probe_value",
+    &["probe"],
+    "The number the probe read from its method's result (at its path); absent when the probe failed.",
+);
+
 pub const BUILD_INFO: MetricDef = gauge(
     "butler_build_info",
     &["version", "commit"],
@@ -208,6 +252,8 @@ pub const ALL: &[MetricDef] = &[
     BUNDLER_ENTRYPOINT_SUPPORTED,
     BUNDLER_MEMPOOL_USEROPS,
     BUNDLER_EXECUTOR_BALANCE,
+    PROBE_UP,
+    PROBE_VALUE,
     BUILD_INFO,
     SCRAPE_DURATION,
     SCRAPE_SUCCESS,

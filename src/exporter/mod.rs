@@ -6,13 +6,14 @@
 //! that scrape. Each scrape fills a fresh registry, so no stale series survive. The metric list is
 //! [`catalog`]; `docs/metrics.md` documents it.
 
-mod bundler;
+pub mod bundler;
 pub mod catalog;
 mod chain;
 mod error;
 mod http;
-mod paymaster;
+pub mod paymaster;
 mod render;
+pub mod rpc_probe;
 mod scrape;
 mod settings;
 
@@ -20,7 +21,7 @@ use std::sync::Arc;
 
 pub use error::ExporterError;
 pub use http::CONTENT_TYPE;
-pub use render::{COMMIT, VERSION};
+pub use render::{COMMIT, VERSION, encode};
 pub use settings::{BundlerTarget, ExporterSettings, PaymasterTarget};
 
 use http::Exporter;

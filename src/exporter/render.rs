@@ -121,6 +121,14 @@ pub fn render(settings: &ExporterSettings, scrape: &Scrape) -> Result<String, Ex
         }
     }
 
+    for (p, r) in settings.probes.iter().zip(&scrape.probes) {
+        let name = p.name.as_str();
+        f.set(&PROBE_UP, &[name], flag(r.is_ok()))?;
+        if let Ok(v) = r {
+            f.set(&PROBE_VALUE, &[name], *v)?;
+        }
+    }
+
     f.set(&BUILD_INFO, &[VERSION, COMMIT], 1.0)?;
     let successes = [
         ("chain", scrape.chain.is_ok()),
@@ -137,8 +145,14 @@ pub fn render(settings: &ExporterSettings, scrape: &Scrape) -> Result<String, Ex
         prometheus::process_collector::ProcessCollector::for_self(),
     ))?;
 
+    Ok(encode(&f.registry)?)
+}
+
+/// The text exposition of everything `registry` gathers (infinities spelled `+Inf`/`-Inf`); the
+/// watcher's `/metrics` encodes its registry with it too.
+pub fn encode(registry: &Registry) -> Result<String, prometheus::Error> {
     let mut buf = Vec::new();
-    TextEncoder::new().encode(&f.registry.gather(), &mut buf)?;
+    TextEncoder::new().encode(&registry.gather(), &mut buf)?;
     let text = String::from_utf8_lossy(&buf);
     Ok(spell_infinities(&text))
 }

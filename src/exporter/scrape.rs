@@ -10,6 +10,7 @@ use tokio::sync::OnceCell;
 use super::bundler::{self, BundlerSample};
 use super::chain::{self, ChainSample};
 use super::paymaster::{self, PaymasterSample};
+use super::rpc_probe::ProbeError;
 use super::{ExporterError, ExporterSettings};
 use crate::chain::ChainClient;
 use crate::chain::retry::RetrySettings;
@@ -20,6 +21,8 @@ pub struct Scrape {
     pub chain: Result<ChainSample, ExporterError>,
     pub paymasters: Vec<Result<PaymasterSample, ExporterError>>,
     pub bundlers: Vec<Result<BundlerSample, ExporterError>>,
+    /// The value of each `[[exporter.probes]]` entry.
+    pub probes: Vec<Result<f64, ProbeError>>,
     /// Wall time of each collector, in seconds: (`chain`, `paymaster`, `bundler`).
     pub durations: [(&'static str, f64); 3],
 }
@@ -87,8 +90,15 @@ impl Collectors {
                 })
             }),
         ));
-        let ((chain, t_chain), (paymasters, t_pm), (bundlers, t_b)) =
-            tokio::join!(chain, paymasters, bundlers);
+        let probes = futures::future::join_all(s.probes.iter().map(|p| async move {
+            let read = p.read(timeout).await;
+            if let Err(e) = &read {
+                tracing::warn!(probe = %p.name, error = %e, "probe failed");
+            }
+            read
+        }));
+        let ((chain, t_chain), (paymasters, t_pm), (bundlers, t_b), probes) =
+            tokio::join!(chain, paymasters, bundlers, probes);
         if let Ok(c) = &chain {
             self.seen_chain_id.store(c.chain_id, Ordering::Relaxed);
         }
@@ -96,6 +106,7 @@ impl Collectors {
             chain,
             paymasters,
             bundlers,
+            probes,
             durations: [("chain", t_chain), ("paymaster", t_pm), ("bundler", t_b)],
         }
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use alloy::primitives::Address;
 use url::Url;
 
+use super::rpc_probe::RpcProbe;
 use crate::config::{Config, ConfigError, Secret};
 
 /// A paymaster to export.
@@ -45,6 +46,8 @@ pub struct ExporterSettings {
     pub cache_ttl: Duration,
     /// Required as `Authorization: Bearer <token>` on `/metrics` when set.
     pub bearer_token: Option<Secret>,
+    /// `[[exporter.probes]]`.
+    pub probes: Vec<RpcProbe>,
 }
 
 impl TryFrom<&Config> for ExporterSettings {
@@ -92,6 +95,11 @@ impl TryFrom<&Config> for ExporterSettings {
             max_block_range: exporter.max_block_range,
             cache_ttl: Duration::from_secs_f64(exporter.cache_secs),
             bearer_token: exporter.bearer_token()?,
+            probes: exporter
+                .probes
+                .iter()
+                .map(RpcProbe::try_from)
+                .collect::<Result<_, _>>()?,
         })
     }
 }

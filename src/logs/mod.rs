@@ -6,6 +6,7 @@ pub mod client;
 pub mod event;
 pub mod filter;
 pub mod journal;
+pub mod scan;
 pub mod store;
 
 pub use event::{Level, LogEvent, parse_event};

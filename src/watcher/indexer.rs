@@ -18,6 +18,7 @@ use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 use super::checkpoint::{BlockRef, Checkpoint, FORMAT_VERSION, check_matches};
 use super::fetch::{Fetcher, RangeBatch};
 use super::lock::WriterLock;
+use super::metrics::IndexerMetrics;
 use super::record::Position;
 use super::reduce::State;
 use super::reorg::{self, Fork};
@@ -71,6 +72,8 @@ pub struct Progress {
     pub range: u64,
     pub range_refusals: u64,
     pub caught_up: bool,
+    /// The chain head seen at the start of the last pass.
+    pub chain_head: Option<u64>,
 }
 
 /// The writer.
@@ -91,6 +94,9 @@ pub struct Indexer {
     shared: watch::Sender<Arc<State>>,
     /// (events, reorgs) of the state last published, to skip unchanged publications.
     published: (AtomicU64, AtomicU64),
+    /// The chain head seen at the start of the last pass.
+    chain_head: Option<u64>,
+    metrics: IndexerMetrics,
     _lock: WriterLock,
 }
 
@@ -211,7 +217,16 @@ impl Indexer {
             ..Progress::default()
         });
         let shared = watch::Sender::new(Arc::new(replayed.state.clone()));
+        let metrics = IndexerMetrics::new(
+            dir.clone(),
+            names.clone(),
+            progress.subscribe(),
+            replayed.elapsed,
+        )
+        .map_err(|e| WatcherError::Task(format!("indexer metrics: {e}")))?;
         Ok(Indexer {
+            chain_head: None,
+            metrics,
             published: (
                 AtomicU64::new(replayed.state.events),
                 AtomicU64::new(checkpoint.reorgs),
@@ -240,6 +255,11 @@ impl Indexer {
     /// The reduced state as of the last commit (cloned at each commit only while someone subscribes).
     pub fn state(&self) -> watch::Receiver<Arc<State>> {
         self.shared.subscribe()
+    }
+
+    /// The indexer's Prometheus series (register them on the API's registry).
+    pub fn metrics(&self) -> IndexerMetrics {
+        self.metrics.clone()
     }
 
     /// The confirmation depth in use.
@@ -320,6 +340,7 @@ impl Indexer {
         cancel: &CancellationToken,
     ) -> Result<PassOutcome, WatcherError> {
         let head = self.fetcher.head().await?;
+        self.chain_head = Some(head);
         let tip = match target {
             Target::Confirmed => head.saturating_sub(self.confirmations),
             Target::Head => head,
@@ -453,15 +474,18 @@ impl Indexer {
         Ok(appended.written)
     }
 
-    /// Applies a batch to the state and the reorg window.
+    /// Applies a batch to the state, the event counters and the reorg window.
     fn apply(&mut self, batch: &RangeBatch) {
+        let mut applied = Vec::new();
         for r in &batch.records {
             let pos = r.position();
             if self.last_applied.is_none_or(|l| pos > l) {
                 self.state.apply(r);
                 self.last_applied = Some(pos);
+                applied.push(r);
             }
         }
+        self.metrics.appended(applied);
         let mut seen = Vec::new();
         for r in &batch.records {
             if seen
@@ -534,6 +558,7 @@ impl Indexer {
             lock(&store).truncate_after(keep)
         })
         .await?;
+        self.metrics.reorg(fork.depth);
         tracing::warn!(
             depth = fork.depth,
             fork_block = ?keep,
@@ -564,6 +589,7 @@ impl Indexer {
             range: self.fetcher.sizer.current(),
             range_refusals: self.fetcher.sizer.shrinks(),
             caught_up,
+            chain_head: self.chain_head,
         });
     }
 }

@@ -12,6 +12,7 @@ mod error;
 pub mod fetch;
 mod indexer;
 pub mod lock;
+pub mod metrics;
 mod mode;
 pub mod read;
 pub mod record;

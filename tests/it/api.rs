@@ -37,6 +37,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/workflows"),
     ("get", "/workflows/{id}"),
     ("get", "/stats"),
+    ("get", "/metrics"),
 ];
 
 /// Routes that need the admin token.

@@ -195,6 +195,18 @@ async fn spawned_instances_serve_real_user_operations_through_their_policy_gatew
             "butler_bundler_uptime_seconds{{bundler=\"{id}\"}}"
         )));
     }
+    // ... with the type, labels and help the watcher part of docs/metrics.md gives them
+    let emitted = crate::obs_metrics::emitted(&metrics);
+    let docs = crate::exporter_prometheus::documented_part(true);
+    for def in butler::bundlers::metrics::ALL {
+        let (e, d) = (&emitted[def.name], &docs[def.name]);
+        assert_eq!(
+            (&e.kind, &e.labels, &e.help),
+            (&d.kind, &d.labels, &d.help),
+            "{}",
+            def.name
+        );
+    }
 
     // keys: only in each instance's own 0600 config in a 0700 directory; never in the registry, the
     // API, the logs or a command line

@@ -232,6 +232,11 @@ executors = ["{executor}"]
 bundler_entrypoints = ["{ep8}"]
 spend_window_blocks = 1000000
 {extra_exporter}
+
+[[exporter.probes]]
+name = "anvil-head"
+url = "{rpc}"
+method = "eth_blockNumber"
 "#,
         rpc = dn.rpc(),
         pm = dn.get("VERIFYING_PAYMASTER"),

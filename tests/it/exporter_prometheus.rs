@@ -13,17 +13,30 @@ use crate::support::{free_port, repo_root};
 
 /// One documented metric.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Documented {
-    kind: String,
-    labels: Vec<String>,
-    help: String,
+pub struct Documented {
+    pub kind: String,
+    pub labels: Vec<String>,
+    pub help: String,
 }
 
-/// The metric tables of docs/metrics.md: `| `name` | type | `l1`, `l2` | help |`.
+/// The heading that starts the watcher's part of docs/metrics.md.
+pub const WATCHER_PART: &str = "# Watcher metrics";
+
+/// The exporter's metric tables of docs/metrics.md (before [`WATCHER_PART`]).
 fn documented() -> BTreeMap<String, Documented> {
+    documented_part(false)
+}
+
+/// The metric tables of one part of docs/metrics.md (the exporter's, or with `watcher` the watcher's):
+/// `| `name` | type | `l1`, `l2` | help |`.
+pub fn documented_part(watcher: bool) -> BTreeMap<String, Documented> {
     let text = std::fs::read_to_string(repo_root().join("docs/metrics.md")).unwrap();
+    let (exporter, watcher_text) = text
+        .split_once(&format!("\n{WATCHER_PART}\n"))
+        .expect("docs/metrics.md has a watcher part");
+    let part = if watcher { watcher_text } else { exporter };
     let mut out = BTreeMap::new();
-    for line in text.lines().filter(|l| l.starts_with("| `")) {
+    for line in part.lines().filter(|l| l.starts_with("| `")) {
         let cells: Vec<&str> = line
             .trim_matches('|')
             .splitn(4, " | ")

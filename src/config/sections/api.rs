@@ -28,6 +28,12 @@ pub struct ApiConfig {
     /// Only from env: `BUTLER_API__INGEST_TOKEN`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingest_token: Option<Secret>,
+    /// When set, `GET /metrics` needs this token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_token_file: Option<PathBuf>,
+    /// Only from env: `BUTLER_API__METRICS_TOKEN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_token: Option<Secret>,
     /// Browser origins allowed by CORS (exact `scheme://host[:port]`); empty: no CORS headers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cors_origins: Vec<String>,
@@ -72,6 +78,8 @@ impl Default for ApiConfig {
             admin_token: None,
             ingest_token_file: None,
             ingest_token: None,
+            metrics_token_file: None,
+            metrics_token: None,
             cors_origins: Vec::new(),
             body_limit_bytes: default_body_limit(),
             log_retention_max: default_log_retention(),
@@ -137,6 +145,15 @@ impl ApiConfig {
             "ingest_token",
             self.ingest_token.as_ref(),
             self.ingest_token_file.as_deref(),
+        )
+    }
+
+    /// The token of `GET /metrics`, if any.
+    pub fn metrics_token(&self) -> Result<Option<Secret>, ConfigError> {
+        resolve_secret(
+            "metrics_token",
+            self.metrics_token.as_ref(),
+            self.metrics_token_file.as_deref(),
         )
     }
 

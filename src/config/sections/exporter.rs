@@ -1,4 +1,5 @@
-//! `[exporter]`: `butler serve --prometheus` (listen address, bearer token, per-target timeout, spend window).
+//! `[exporter]`: `butler serve --prometheus` (listen address, bearer token, per-target timeout, spend window,
+//! JSON-RPC probes).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,6 +7,8 @@ use std::path::PathBuf;
 use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
 
+use super::probes::RpcProbeConfig;
+use crate::config::schema::unique;
 use crate::config::{ConfigError, Secret, resolve_secret};
 
 /// `[exporter]`: `butler serve --prometheus`.
@@ -35,6 +38,9 @@ pub struct ExporterConfig {
     /// EntryPoints checked on every bundler besides the configured paymasters' EntryPoints.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bundler_entrypoints: Vec<Address>,
+    /// Generic JSON-RPC probes of chain-adjacent services (`[[exporter.probes]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<RpcProbeConfig>,
 }
 
 impl Default for ExporterConfig {
@@ -48,6 +54,7 @@ impl Default for ExporterConfig {
             max_block_range: super::watcher::default_max_block_range(),
             cache_secs: 0.0,
             bundler_entrypoints: Vec::new(),
+            probes: Vec::new(),
         }
     }
 }
@@ -86,6 +93,13 @@ impl ExporterConfig {
             return Err(ConfigError::Invalid(
                 "[exporter] max_block_range must be at least 1".to_string(),
             ));
+        }
+        unique(
+            "[[exporter.probes]] name",
+            self.probes.iter().map(|p| p.name.as_str()),
+        )?;
+        for p in &self.probes {
+            p.validate()?;
         }
         Ok(())
     }
