@@ -2,7 +2,8 @@
 # The butler demo on a fresh machine: installs the local ERC-4337 devnet if missing (anvil, EntryPoint v0.7
 # and v0.8, SimpleAccountFactory, VerifyingPaymaster, the alto bundler), builds butler, brings the devnet
 # up, sends a few sponsored UserOperations with `butler probe userop`, and shows `butler chain status`,
-# `butler paymaster status` and `butler health` against it.
+# `butler paymaster status` and `butler health` against it; it ends with a real Prometheus running the shipped
+# alert rules against the demo (scripts/demo-monitoring.sh).
 #
 # Usage: scripts/demo.sh [--stop | --keep]
 #   --stop   stop the devnet at the end (the default when stdin is not a terminal, e.g. in CI)
@@ -156,6 +157,8 @@ run fees explain "$FEES_KEY" --default-config demo --tags demo --account Pool1/v
 run fees check
 step "the watcher and operations: its own /metrics, butler health across every part, log export, backup and restore"
 scripts/demo-watcher.sh "$CONFIG"
+step "monitoring: Prometheus with the shipped alert rules against the demo, and the alerts that fire"
+scripts/demo-monitoring.sh "$CONFIG"
 
 step "bundler supervision: butler serve --watcher spawns a second alto and a UserOperation goes through it"
 scripts/demo-bundlers.sh "$CONFIG"

@@ -10,6 +10,9 @@ step() { printf '\n==> %s\n' "$*"; }
 # jq and curl for the devnet scripts.
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# The monitoring kit's checks: amtool and Alertmanager itself, systemd-analyze for the units.
+command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)

@@ -126,6 +126,11 @@ pub const PAYMASTER_DEPOSIT: MetricDef = gauge(
     PM,
     "The paymaster's deposit in its EntryPoint (getDepositInfo deposit), in wei.",
 );
+pub const PAYMASTER_MIN_DEPOSIT: MetricDef = gauge(
+    "butler_paymaster_min_deposit_wei",
+    PM,
+    "The paymaster's configured min_deposit_eth, in wei; absent when none is set. Exported even when the paymaster cannot be read.",
+);
 pub const PAYMASTER_BALANCE: MetricDef = gauge(
     "butler_paymaster_balance_wei",
     PM,
@@ -238,6 +243,7 @@ pub const ALL: &[MetricDef] = &[
     CHAIN_RPC_LATENCY,
     PAYMASTER_UP,
     PAYMASTER_DEPOSIT,
+    PAYMASTER_MIN_DEPOSIT,
     PAYMASTER_BALANCE,
     PAYMASTER_STAKE,
     PAYMASTER_STAKED,

@@ -74,6 +74,9 @@ pub fn render(settings: &ExporterSettings, scrape: &Scrape) -> Result<String, Ex
         let (address, entrypoint) = (t.address.to_string(), t.entrypoint.to_string());
         let l = [t.name.as_str(), address.as_str(), entrypoint.as_str()];
         f.set(&PAYMASTER_UP, &l, flag(r.is_ok()))?;
+        if let Some(min) = t.min_deposit_wei {
+            f.set(&PAYMASTER_MIN_DEPOSIT, &l, wei(min))?;
+        }
         let Ok(p) = r else { continue };
         let s = &p.status;
         f.set(&PAYMASTER_DEPOSIT, &l, wei(s.deposit_wei))?;

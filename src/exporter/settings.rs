@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, U256};
 use url::Url;
 
 use super::rpc_probe::RpcProbe;
@@ -15,6 +15,8 @@ pub struct PaymasterTarget {
     pub name: String,
     pub address: Address,
     pub entrypoint: Address,
+    /// `min_deposit_eth` in wei, when configured (exported as the threshold the deposit is compared with).
+    pub min_deposit_wei: Option<U256>,
 }
 
 /// A bundler to probe.
@@ -66,6 +68,7 @@ impl TryFrom<&Config> for ExporterSettings {
                 name: p.name.clone(),
                 address: p.address,
                 entrypoint: p.entrypoint,
+                min_deposit_wei: p.min_deposit_eth.map(|m| m.0),
             })
             .collect();
         let mut bundler_entrypoints: Vec<Address> = paymasters

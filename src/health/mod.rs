@@ -13,7 +13,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use alloy::primitives::U256;
 use serde::Serialize;
 use serde_json::Value;
 use url::Url;
@@ -58,13 +57,6 @@ impl Check {
     }
 }
 
-/// A paymaster to check.
-#[derive(Debug, Clone)]
-pub struct PaymasterCheck {
-    pub target: PaymasterTarget,
-    pub min_deposit_wei: Option<U256>,
-}
-
 /// The watcher's API to check.
 #[derive(Debug, Clone)]
 pub struct ApiCheck {
@@ -77,7 +69,8 @@ pub struct ApiCheck {
 #[derive(Debug, Clone)]
 pub struct HealthSettings {
     pub chain: ChainConfig,
-    pub paymasters: Vec<PaymasterCheck>,
+    /// The paymasters to check, each with its minimum deposit.
+    pub paymasters: Vec<PaymasterTarget>,
     /// The spend window of the runway (`[exporter] spend_window_blocks`, `max_block_range`).
     pub scope: Scope,
     pub min_runway_hours: f64,
@@ -115,12 +108,10 @@ impl TryFrom<&Config> for HealthSettings {
             paymasters: config
                 .paymasters
                 .iter()
-                .map(|p| PaymasterCheck {
-                    target: PaymasterTarget {
-                        name: p.name.clone(),
-                        address: p.address,
-                        entrypoint: p.entrypoint,
-                    },
+                .map(|p| PaymasterTarget {
+                    name: p.name.clone(),
+                    address: p.address,
+                    entrypoint: p.entrypoint,
                     min_deposit_wei: p.min_deposit_eth.map(|m| m.0),
                 })
                 .collect(),

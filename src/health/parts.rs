@@ -93,13 +93,13 @@ pub async fn paymasters(s: &HealthSettings, client: Option<&ChainClient>) -> Vec
     let samples = futures::future::join_all(
         s.paymasters
             .iter()
-            .map(|p| paymaster::collect(client, &p.target, s.scope, &window)),
+            .map(|p| paymaster::collect(client, p, s.scope, &window)),
     )
     .await;
     let min_runway_secs = s.min_runway_hours * 3600.0;
     let mut out = Vec::new();
     for (p, sample) in s.paymasters.iter().zip(samples) {
-        let name = &p.target.name;
+        let name = &p.name;
         let threshold = p
             .min_deposit_wei
             .map_or(Value::Null, |m| json!(format_ether_short(m, 6)));

@@ -222,6 +222,7 @@ chain_id = 31337
 name = "verifying"
 address = "{pm}"
 entrypoint = "{ep7}"
+min_deposit_eth = "1.5"
 
 [[bundlers]]
 name = "alto"
@@ -339,6 +340,7 @@ fn exporter_values_equal_the_chain_and_the_userops_sent() {
     let [deposit, staked, stake, delay, withdraw] = deposit_info(&dn, ep7, pm);
     assert_eq!(m.must("butler_paymaster_up", &l), 1.0);
     assert_eq!(m.must("butler_paymaster_deposit_wei", &l), deposit as f64);
+    assert_eq!(m.must("butler_paymaster_min_deposit_wei", &l), 1.5e18);
     assert_eq!(m.must("butler_paymaster_staked", &l), staked as f64);
     assert_eq!(m.must("butler_paymaster_stake_wei", &l), stake as f64);
     assert_eq!(

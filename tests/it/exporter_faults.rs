@@ -297,5 +297,10 @@ fn a_wrong_chain_id_takes_every_target_down() {
         "{text}"
     );
     assert!(m.get("butler_paymaster_deposit_wei", &[]).is_none());
+    assert_eq!(
+        m.get("butler_paymaster_min_deposit_wei", &[("name", "verifying")]),
+        Some(1.5e18),
+        "the configured threshold stays, so alert rules keep comparing against it"
+    );
     assert!(serve.log().contains("chain id mismatch"), "{}", serve.log());
 }
