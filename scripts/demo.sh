@@ -182,6 +182,9 @@ scripts/demo-aztec.sh "$CONFIG"
 step "monitoring: Prometheus with the shipped alert rules against the demo, and the alerts that fire"
 scripts/demo-monitoring.sh "$CONFIG"
 
+step "bundler supervision: butler serve --watcher spawns a second alto and a UserOperation goes through it"
+scripts/demo-bundlers.sh "$CONFIG"
+
 if [ "$STOP" = 0 ]; then
   step "the devnet keeps running (for at most ${LIFETIME:-3600} s)"
   cat <<EOF

@@ -8,6 +8,7 @@ pub mod api;
 pub mod aztec;
 pub mod backoff;
 pub mod backup;
+pub mod bundlers;
 pub mod chain;
 pub mod cli;
 pub mod config;

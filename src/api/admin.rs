@@ -1,5 +1,5 @@
 //! Admin endpoints about infrastructure: `GET /api/admin/bundlers` (configured bundlers with their health
-//! probe), `GET /api/admin/paymaster/status` (live EntryPoint deposit, stake and balance plus indexed
+//! probe, then the supervised ones), `GET /api/admin/paymaster/status` (live EntryPoint deposit, stake and balance plus indexed
 //! sponsorship, the plan's `PaymasterMetrics`) and `GET /api/admin/paymaster/revenue` (indexed totals).
 
 use std::collections::BTreeMap;
@@ -11,6 +11,7 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::bundlers::{AdminBundler, ConfiguredBundler};
 use super::monitor::BundlerProbe;
 use super::state::ApiState;
 use crate::paymaster::paymaster_status;
@@ -20,21 +21,23 @@ use crate::watcher::reduce::totals::PaymasterTotals;
 /// `GET /api/admin/bundlers`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdminBundlers {
-    pub bundlers: Vec<BundlerProbe>,
+    pub bundlers: Vec<AdminBundler>,
 }
 
-/// Configured `[[bundlers]]` with their last health probe (`eth_chainId`, `eth_supportedEntryPoints`).
+/// Configured `[[bundlers]]` with their last health probe (`eth_chainId`, `eth_supportedEntryPoints`),
+/// then the supervised instances (spawned and registered) with their registry fields.
 #[utoipa::path(get, path = "/api/admin/bundlers", tag = "admin",
     responses((status = 200, description = "Bundlers and their health", body = AdminBundlers)),
     security(("bearer" = [])))]
 pub async fn bundlers(State(state): State<ApiState>) -> Json<AdminBundlers> {
     let snap = state.snapshot();
-    let bundlers = state
+    let mut bundlers: Vec<AdminBundler> = state
         .settings()
         .bundlers
         .iter()
         .map(|b| {
-            snap.bundlers
+            let probe = snap
+                .bundlers
                 .iter()
                 .find(|p| p.id == b.name)
                 .cloned()
@@ -49,9 +52,14 @@ pub async fn bundlers(State(state): State<ApiState>) -> Json<AdminBundlers> {
                     error: Some("not probed yet".to_string()),
                     last_seen_ms: None,
                     checked_ms: 0,
-                })
+                });
+            AdminBundler::Configured(ConfiguredBundler {
+                kind: "configured",
+                probe,
+            })
         })
         .collect();
+    bundlers.extend(super::bundlers::admin_entries(&state));
     Json(AdminBundlers { bundlers })
 }
 

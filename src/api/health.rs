@@ -221,8 +221,10 @@ pub fn checks(state: &ApiState, snap: &Snapshot) -> Vec<(Check, Option<Banner>)>
             b,
         ));
     }
-    if !snap.bundlers.is_empty() {
-        let up = snap.bundlers.iter().filter(|b| b.status == "UP").count();
+    let (supervised_up, supervised) = super::bundlers::running_counts(state);
+    let total = snap.bundlers.len() + supervised;
+    if total > 0 {
+        let up = snap.bundlers.iter().filter(|b| b.status == "UP").count() + supervised_up;
         let (status, b) = if up == 0 {
             (
                 Status::Degraded,
@@ -239,7 +241,7 @@ pub fn checks(state: &ApiState, snap: &Snapshot) -> Vec<(Check, Option<Banner>)>
             Check {
                 name: "bundlers".into(),
                 status,
-                detail: format!("{up} of {} up", snap.bundlers.len()),
+                detail: format!("{up} of {total} up"),
             },
             b,
         ));

@@ -8,6 +8,7 @@
 //! `GET /api/logs`, `GET /api/logs/stream` and `/api/admin/*` need the admin token.
 
 pub mod admin;
+pub mod bundlers;
 pub mod error;
 pub mod health;
 pub mod input;
@@ -75,6 +76,11 @@ fn admin_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(logs::query))
         .routes(routes!(stream::stream))
         .routes(routes!(admin::bundlers))
+        .routes(routes!(bundlers::spawn))
+        .routes(routes!(bundlers::register))
+        .routes(routes!(bundlers::stop))
+        .routes(routes!(bundlers::start))
+        .routes(routes!(bundlers::unregister))
         .routes(routes!(admin::paymaster_status_handler))
         .routes(routes!(admin::revenue))
         .routes(routes!(paymaster_config::config))

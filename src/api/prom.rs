@@ -59,8 +59,8 @@ pub const TELEMETRY_SESSIONS: MetricDef = gauge(
     "Telemetry sessions with a heartbeat within [api] session_ttl_secs.",
 );
 
-/// Every `butler_` family of the watcher's `/metrics` (without the supervised bundlers', which their
-/// subsystem documents), in documentation order.
+/// Every `butler_` family of the watcher's `/metrics` (the supervised bundlers' only while `[supervisor]`
+/// runs instances), in documentation order.
 pub fn catalog() -> Vec<MetricDef> {
     let mut all: Vec<MetricDef> = crate::watcher::metrics::ALL.to_vec();
     all.extend([
@@ -70,8 +70,9 @@ pub fn catalog() -> Vec<MetricDef> {
         LOGS_INGESTED,
         LOGS_DROPPED,
         TELEMETRY_SESSIONS,
-        catalog::BUILD_INFO,
     ]);
+    all.extend(crate::bundlers::metrics::ALL);
+    all.push(catalog::BUILD_INFO);
     all
 }
 

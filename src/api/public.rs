@@ -35,12 +35,12 @@ pub struct PublicBundlers {
     pub bundlers: Vec<PublicBundler>,
 }
 
-/// Configured bundlers with their last probed status.
+/// Configured bundlers with their last probed status, then the supervised ones with their policy.
 #[utoipa::path(get, path = "/api/public/bundlers", tag = "public",
     responses((status = 200, description = "Configured bundlers", body = PublicBundlers)))]
 pub async fn bundlers(State(state): State<ApiState>) -> Json<PublicBundlers> {
     let snap = state.snapshot();
-    let bundlers = state
+    let mut bundlers: Vec<PublicBundler> = state
         .settings()
         .bundlers
         .iter()
@@ -59,6 +59,7 @@ pub async fn bundlers(State(state): State<ApiState>) -> Json<PublicBundlers> {
             }
         })
         .collect();
+    bundlers.extend(super::bundlers::public_entries(&state));
     Json(PublicBundlers { bundlers })
 }
 

@@ -1,6 +1,6 @@
 //! [`ApiSettings`]: everything the watcher's HTTP API uses, as plain values, built once from the
 //! configuration (`[api]`, `[chain]`, `[[paymasters]]`, `[[bundlers]]`, `[[watcher.sources]]`, `[probe]`,
-//! `[paymaster_ops]`).
+//! `[paymaster_ops]`, `[supervisor]`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use alloy::primitives::{Address, U256};
 use url::Url;
 
 use super::monitor::MonitorSettings;
+use crate::bundlers::SupervisorSettings;
 use crate::config::{ChainConfig, Config, ConfigError, Secret};
 
 /// A configured paymaster, as the API reports and monitors it.
@@ -67,6 +68,8 @@ pub struct ApiSettings {
     pub monitor: MonitorSettings,
     /// `[paymaster_ops]` admin key, for `POST /api/admin/paymaster/config` with `"dryRun": false`.
     pub paymaster_admin_key: Option<Secret>,
+    /// `[supervisor]`: bundlers this process spawns and supervises.
+    pub supervisor: Option<SupervisorSettings>,
 }
 
 impl TryFrom<&Config> for ApiSettings {
@@ -130,6 +133,11 @@ impl TryFrom<&Config> for ApiSettings {
                 Some(o) => o.admin_key()?,
                 None => None,
             },
+            supervisor: config
+                .supervisor
+                .is_some()
+                .then(|| SupervisorSettings::try_from(config))
+                .transpose()?,
         })
     }
 }

@@ -1,5 +1,5 @@
 //! The API's shared state: its settings, the token guards, the log and telemetry stores, the health
-//! snapshot, the SSE client cap, the registry of `GET /metrics`.
+//! snapshot, the SSE client cap, the bundler supervisor, the registry of `GET /metrics`.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -10,6 +10,8 @@ use tokio_util::sync::CancellationToken;
 use super::monitor::{self, SharedSnapshot, Snapshot};
 use super::prom::{self, ApiMetrics};
 use super::settings::ApiSettings;
+use crate::bundlers::Supervisor;
+use crate::bundlers::metrics::BundlerCollector;
 use crate::chain::ChainClient;
 use crate::http::Bearer;
 use crate::logs::{JournalError, LogSettings, LogStore};
@@ -48,6 +50,8 @@ pub enum StartError {
     Logs(#[source] JournalError),
     #[error("telemetry store: {0}")]
     Telemetry(#[source] JournalError),
+    #[error("bundler supervisor: {0}")]
+    Bundlers(#[source] crate::bundlers::BundlerError),
     #[error("metrics registry: {0}")]
     Metrics(#[source] prometheus::Error),
 }
@@ -68,6 +72,7 @@ struct Inner {
     watcher: Option<WatcherView>,
     empty: Arc<State>,
     started: Instant,
+    supervisor: Option<Supervisor>,
 }
 
 /// The state every handler gets. Cheap to clone.
@@ -127,6 +132,18 @@ impl ApiState {
             u64::try_from(settings.session_ttl.as_millis()).unwrap_or(u64::MAX),
         )
         .map_err(StartError::Metrics)?;
+        let supervisor = match settings.supervisor.clone() {
+            None => None,
+            Some(s) => {
+                let (sup, task) = Supervisor::start(s, logs.clone(), cancel.clone())
+                    .map_err(StartError::Bundlers)?;
+                registry
+                    .register(Box::new(BundlerCollector::new(sup.clone())))
+                    .map_err(StartError::Metrics)?;
+                tasks.push(("bundler-supervisor".to_string(), task));
+                Some(sup)
+            }
+        };
         let state = ApiState(Arc::new(Inner {
             admin: Bearer::closed_unless(settings.admin_token.as_ref(), ADMIN_DISABLED),
             ingest: Bearer::open_unless(settings.ingest_token.as_ref())
@@ -144,6 +161,7 @@ impl ApiState {
             watcher,
             empty: Arc::new(State::new(0)),
             started: Instant::now(),
+            supervisor,
         }));
         Ok((state, tasks))
     }
@@ -204,5 +222,9 @@ impl ApiState {
     }
     pub fn uptime(&self) -> Duration {
         self.0.started.elapsed()
+    }
+    /// The bundler supervisor, when `[supervisor]` is configured.
+    pub fn supervisor(&self) -> Option<&Supervisor> {
+        self.0.supervisor.as_ref()
     }
 }

@@ -139,7 +139,7 @@ fn filter_params(f: &FilterArgs) -> Result<Params, UsageError> {
     Ok(p)
 }
 
-async fn tail(ctx: &Ctx, args: TailArgs) -> anyhow::Result<ExitCode> {
+pub(super) async fn tail(ctx: &Ctx, args: TailArgs) -> anyhow::Result<ExitCode> {
     let client = client(ctx, &args.api)?;
     let params = filter_params(&args.filter)?;
     let output = ctx.output();

@@ -3,6 +3,7 @@
 
 mod aztec;
 mod backup;
+mod bundlers;
 mod chain;
 mod config;
 mod context;
@@ -125,6 +126,15 @@ pub enum Command {
     /// Aztec staking: provider, attester keys, deposits, publishers, entry queue, attester states, coinbases.
     #[command(subcommand)]
     Aztec(aztec::AztecCommand),
+    /// Bundlers supervised by `serve --watcher`: list, spawn, register, stop, start, unregister, logs.
+    #[command(
+        subcommand,
+        long_about = "Bundlers supervised by `butler serve --watcher` (a [supervisor] section with \
+[[supervisor.templates]]): real bundler processes with their own ports, keys and fee policy, restarted with \
+backoff, their output in the log store. Every subcommand calls the watcher's admin API at [api] url (or \
+--api-url) with the admin token ([api] admin_token_file or BUTLER_API__ADMIN_TOKEN). See docs/bundlers.md."
+    )]
+    Bundlers(bundlers::BundlersCommand),
     /// Run long-lived modes in one process (--prometheus: the metrics exporter; --fee-manager: the fee
     /// manager; --watcher: the event indexer and its HTTP API) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
@@ -149,6 +159,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup(args) => backup::run(&ctx, args).await,
         Command::Restore(args) => restore::run(&ctx, args).await,
         Command::Aztec(cmd) => aztec::run(&ctx, cmd).await,
+        Command::Bundlers(cmd) => bundlers::run(&ctx, cmd).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
     }
 }

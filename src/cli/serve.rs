@@ -37,7 +37,8 @@ pub struct ServeArgs {
     pub fees_listen: Option<SocketAddr>,
     /// Run the watcher: index [[watcher.sources]] continuously (the single writer of DATA_DIR/chain) and
     /// serve its HTTP API (logs, telemetry, user operations, workflows, metrics; docs/api.md). Without a
-    /// [watcher] section only the API runs (logs and telemetry; the data endpoints are empty).
+    /// [watcher] section only the API runs (logs and telemetry; the data endpoints are empty). With a
+    /// [supervisor] section it also spawns and supervises bundlers (docs/bundlers.md).
     #[arg(long)]
     pub watcher: bool,
     /// Listen address of the watcher's HTTP API (default: [api] listen, else 127.0.0.1:8080).

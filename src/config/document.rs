@@ -29,6 +29,7 @@ const SECRET_KEYS: &[&str] = &[
     "signer_key",
     "keystore_passphrase",
     "admin_key",
+    "executor_keys",
 ];
 
 /// One `BUTLER_SECTION__KEY=value` override: the variable, the key path it sets and the raw value.

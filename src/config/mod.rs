@@ -26,4 +26,5 @@ pub use sections::health::HealthConfig;
 pub use sections::paymasters::PaymasterConfig;
 pub use sections::probe::ProbeConfig;
 pub use sections::probes::RpcProbeConfig;
+pub use sections::supervisor::{SupervisorConfig, TemplateConfig};
 pub use sections::watcher::{WatcherConfig, WatcherSource};

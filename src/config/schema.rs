@@ -42,6 +42,8 @@ pub struct Config {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fees: Option<FeesConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<super::sections::supervisor::SupervisorConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aztec: Option<AztecConfig>,
@@ -92,6 +94,9 @@ impl Config {
         }
         if let Some(e) = &self.exporter {
             e.validate()?;
+        }
+        if let Some(s) = &self.supervisor {
+            s.validate()?;
         }
         if let Some(h) = &self.health {
             h.validate()?;

@@ -2,14 +2,12 @@
 //! written by the bundler supervisor of `serve --watcher` (`{"version": 1, "instances": [{"id", "name",
 //! "status", "desired", ...}]}`; fields beyond these are ignored). No file: no supervised bundlers.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
-/// The registry's path inside a data dir.
-pub fn path(data_dir: &Path) -> PathBuf {
-    data_dir.join("bundlers").join("registry.json")
-}
+use crate::bundlers::registry::VERSION;
+pub use crate::bundlers::registry::path;
 
 /// The registry file.
 #[derive(Debug, Clone, Deserialize)]
@@ -47,9 +45,9 @@ pub fn read(path: &Path) -> Result<Option<Registry>, String> {
     };
     let registry: Registry =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    if registry.version != 1 {
+    if registry.version != VERSION {
         return Err(format!(
-            "{}: registry version {} is not supported (expected 1)",
+            "{}: registry version {} is not supported (expected {VERSION})",
             path.display(),
             registry.version
         ));

@@ -12,4 +12,5 @@ pub mod paymaster_ops;
 pub mod paymasters;
 pub mod probe;
 pub mod probes;
+pub mod supervisor;
 pub mod watcher;

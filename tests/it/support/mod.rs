@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod aztec;
+pub mod bundlers;
 pub mod devnet;
 pub mod fees;
 
