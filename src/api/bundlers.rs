@@ -139,7 +139,7 @@ fn answer(i: BundlerInstance) -> Spawned {
     responses(
         (status = 200, description = "Stopped", body = BundlerInstance),
         (status = 404, description = "No such instance", body = ErrorBody),
-        (status = 409, description = "A registered instance has no process", body = ErrorBody)),
+        (status = 409, description = "A registered instance has no process, or no [supervisor]", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn stop(
     State(state): State<ApiState>,
@@ -155,7 +155,7 @@ pub async fn stop(
     responses(
         (status = 200, description = "Starting", body = BundlerInstance),
         (status = 404, description = "No such instance", body = ErrorBody),
-        (status = 409, description = "A registered instance has no process", body = ErrorBody)),
+        (status = 409, description = "A registered instance has no process, or no [supervisor]", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn start(
     State(state): State<ApiState>,
@@ -170,7 +170,8 @@ pub async fn start(
     params(("id" = String, Path, description = "Instance id")),
     responses(
         (status = 200, description = "Removed (its last state)", body = BundlerInstance),
-        (status = 404, description = "No such instance", body = ErrorBody)),
+        (status = 404, description = "No such instance", body = ErrorBody),
+        (status = 409, description = "No [supervisor] section", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn unregister(
     State(state): State<ApiState>,

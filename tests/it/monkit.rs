@@ -384,14 +384,27 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// Every unit in config/systemd.
+    fn read(p: &Path) -> Unit {
+        Unit {
+            name: p.file_name().unwrap().to_string_lossy().to_string(),
+            text: std::fs::read_to_string(p).unwrap(),
+        }
+    }
+
+    /// The long-running services in config/systemd (the `serve` modes): every `.service` without a `.timer`.
     pub fn all() -> Vec<Unit> {
         files("config/systemd", "service")
-            .into_iter()
-            .map(|p| Unit {
-                name: p.file_name().unwrap().to_string_lossy().to_string(),
-                text: std::fs::read_to_string(&p).unwrap(),
-            })
+            .iter()
+            .filter(|p| !p.with_extension("timer").exists())
+            .map(|p| Unit::read(p))
+            .collect()
+    }
+
+    /// The scheduled jobs in config/systemd: each `.timer` and the oneshot `.service` it starts.
+    pub fn scheduled() -> Vec<Unit> {
+        files("config/systemd", "timer")
+            .iter()
+            .flat_map(|t| [Unit::read(&t.with_extension("service")), Unit::read(t)])
             .collect()
     }
 
@@ -471,11 +484,24 @@ fn the_units_are_sandboxed_and_systemd_analyze_verifies_them() {
     let Some(analyze) = tool("systemd-analyze", "systemd") else {
         return;
     };
+    // The scheduled jobs (backup, top-up) are verified with them.
+    let scheduled = Unit::scheduled();
+    let names: Vec<&str> = scheduled.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "butler-backup.service",
+            "butler-backup.timer",
+            "butler-topup.service",
+            "butler-topup.timer"
+        ]
+    );
     // verify needs ExecStart's binary to exist: the copies run the binary under test.
     let dir = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("butler");
     let copies: Vec<PathBuf> = units
         .iter()
+        .chain(&scheduled)
         .map(|u| {
             let p = dir.path().join(&u.name);
             std::fs::write(
