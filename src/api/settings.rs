@@ -6,28 +6,30 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::Address;
 use url::Url;
 
 use super::monitor::MonitorSettings;
 use crate::bundlers::SupervisorSettings;
-use crate::config::{ChainConfig, Config, ConfigError, Secret};
+use crate::config::{BundlerConfig, ChainConfig, Config, ConfigError, Secret};
 
-/// A configured paymaster, as the API reports and monitors it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaymasterTarget {
-    pub name: String,
-    pub address: Address,
-    pub entrypoint: Address,
-    /// `min_deposit_eth` in wei: the health check's threshold.
-    pub min_deposit_wei: Option<U256>,
-}
+/// A configured paymaster, as the API reports and monitors it (the exporter's target).
+pub use crate::exporter::PaymasterTarget;
 
 /// A configured bundler, as the API reports and monitors it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundlerTarget {
     pub name: String,
     pub rpc_url: Url,
+}
+
+impl From<&BundlerConfig> for BundlerTarget {
+    fn from(b: &BundlerConfig) -> Self {
+        BundlerTarget {
+            name: b.name.clone(),
+            rpc_url: b.rpc_url.clone(),
+        }
+    }
 }
 
 /// A watched contract, as `GET /api/public/deployments` lists it.
@@ -99,21 +101,9 @@ impl TryFrom<&Config> for ApiSettings {
             paymasters: config
                 .paymasters
                 .iter()
-                .map(|p| PaymasterTarget {
-                    name: p.name.clone(),
-                    address: p.address,
-                    entrypoint: p.entrypoint,
-                    min_deposit_wei: p.min_deposit_eth.map(|m| m.0),
-                })
+                .map(PaymasterTarget::from)
                 .collect(),
-            bundlers: config
-                .bundlers
-                .iter()
-                .map(|b| BundlerTarget {
-                    name: b.name.clone(),
-                    rpc_url: b.rpc_url.clone(),
-                })
-                .collect(),
+            bundlers: config.bundlers.iter().map(BundlerTarget::from).collect(),
             sources: sources
                 .unwrap_or_default()
                 .iter()

@@ -7,7 +7,7 @@ use alloy::primitives::{Address, U256};
 use url::Url;
 
 use super::rpc_probe::RpcProbe;
-use crate::config::{Config, ConfigError, Secret};
+use crate::config::{BundlerConfig, Config, ConfigError, PaymasterConfig, Secret};
 
 /// A paymaster to export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,12 +19,33 @@ pub struct PaymasterTarget {
     pub min_deposit_wei: Option<U256>,
 }
 
+impl From<&PaymasterConfig> for PaymasterTarget {
+    fn from(p: &PaymasterConfig) -> Self {
+        PaymasterTarget {
+            name: p.name.clone(),
+            address: p.address,
+            entrypoint: p.entrypoint,
+            min_deposit_wei: p.min_deposit_eth.map(|m| m.0),
+        }
+    }
+}
+
 /// A bundler to probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundlerTarget {
     pub name: String,
     pub rpc_url: Url,
     pub executors: Vec<Address>,
+}
+
+impl From<&BundlerConfig> for BundlerTarget {
+    fn from(b: &BundlerConfig) -> Self {
+        BundlerTarget {
+            name: b.name.clone(),
+            rpc_url: b.rpc_url.clone(),
+            executors: b.executors.clone(),
+        }
+    }
 }
 
 /// The exporter's settings.
@@ -68,12 +89,7 @@ impl TryFrom<&Config> for ExporterSettings {
         let paymasters: Vec<PaymasterTarget> = config
             .paymasters
             .iter()
-            .map(|p| PaymasterTarget {
-                name: p.name.clone(),
-                address: p.address,
-                entrypoint: p.entrypoint,
-                min_deposit_wei: p.min_deposit_eth.map(|m| m.0),
-            })
+            .map(PaymasterTarget::from)
             .collect();
         let mut bundler_entrypoints: Vec<Address> = paymasters
             .iter()
@@ -87,15 +103,7 @@ impl TryFrom<&Config> for ExporterSettings {
             rpc_url: chain.rpc_url.clone(),
             chain_id: chain.chain_id,
             paymasters,
-            bundlers: config
-                .bundlers
-                .iter()
-                .map(|b| BundlerTarget {
-                    name: b.name.clone(),
-                    rpc_url: b.rpc_url.clone(),
-                    executors: b.executors.clone(),
-                })
-                .collect(),
+            bundlers: config.bundlers.iter().map(BundlerTarget::from).collect(),
             bundler_entrypoints,
             target_timeout: Duration::from_secs_f64(exporter.timeout_secs),
             spend_window_blocks: exporter.spend_window_blocks,

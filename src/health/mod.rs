@@ -108,12 +108,7 @@ impl TryFrom<&Config> for HealthSettings {
             paymasters: config
                 .paymasters
                 .iter()
-                .map(|p| PaymasterTarget {
-                    name: p.name.clone(),
-                    address: p.address,
-                    entrypoint: p.entrypoint,
-                    min_deposit_wei: p.min_deposit_eth.map(|m| m.0),
-                })
+                .map(PaymasterTarget::from)
                 .collect(),
             scope: Scope {
                 window_blocks: exporter.spend_window_blocks,
@@ -121,13 +116,13 @@ impl TryFrom<&Config> for HealthSettings {
                 chain_id: chain.chain_id,
             },
             min_runway_hours: health.min_runway_hours,
+            // Health checks reachability only, not the executors' balances.
             bundlers: config
                 .bundlers
                 .iter()
                 .map(|b| BundlerTarget {
-                    name: b.name.clone(),
-                    rpc_url: b.rpc_url.clone(),
                     executors: Vec::new(),
+                    ..BundlerTarget::from(b)
                 })
                 .collect(),
             supervisor_registry: config.data_dir().ok().map(|d| registry::path(&d)),
