@@ -179,18 +179,9 @@ pub async fn config(
             .check_chain_id(expected)
             .await
             .map_err(|e| HttpError::unavailable(e.to_string()))?;
-        let owner = crate::chain::bindings::IOwnable::new(pm.address, client.provider())
-            .owner()
-            .call()
-            .await
-            .ok();
-        let batch = safe::batch(
-            chain_id,
-            std::slice::from_ref(&call),
-            owner,
-            chrono::Utc::now().timestamp_millis(),
-        );
-        return Ok(Json(batch));
+        return Ok(Json(
+            safe::batch_for_owner(client, chain_id, pm.address, &call).await,
+        ));
     }
     let key = state.settings().paymaster_admin_key.as_ref().ok_or_else(|| {
         HttpError::unavailable(

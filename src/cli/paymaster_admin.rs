@@ -203,17 +203,7 @@ async fn run(ctx: &Ctx, a: &AdminArgs, action: AdminAction) -> anyhow::Result<Ex
     }
     let (client, chain_id) = ctx.chain().await?;
     if let Some(path) = &a.safe_json {
-        let owner = crate::chain::bindings::IOwnable::new(pm.address, client.provider())
-            .owner()
-            .call()
-            .await
-            .ok();
-        let batch = safe::batch(
-            chain_id,
-            std::slice::from_ref(&call),
-            owner,
-            chrono::Utc::now().timestamp_millis(),
-        );
+        let batch = safe::batch_for_owner(&client, chain_id, pm.address, &call).await;
         crate::fs::atomic_write(path, serde_json::to_string_pretty(&batch)?.as_bytes())?;
         print_call(
             ctx,

@@ -6,6 +6,29 @@ use alloy::primitives::Address;
 use serde_json::{Value, json};
 
 use super::admin::AdminCall;
+use crate::chain::ChainClient;
+use crate::chain::bindings::IOwnable;
+
+/// The batch of one `call` to `paymaster`, made now, for the paymaster's owner as the chain reports it
+/// (left out when the owner cannot be read).
+pub async fn batch_for_owner(
+    client: &ChainClient,
+    chain_id: u64,
+    paymaster: Address,
+    call: &AdminCall,
+) -> Value {
+    let owner = IOwnable::new(paymaster, client.provider())
+        .owner()
+        .call()
+        .await
+        .ok();
+    batch(
+        chain_id,
+        std::slice::from_ref(call),
+        owner,
+        chrono::Utc::now().timestamp_millis(),
+    )
+}
 
 /// The batch of `calls` for chain `chain_id`; `safe` is the owner the batch is meant for, when known.
 pub fn batch(
