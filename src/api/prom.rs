@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{
@@ -22,10 +21,10 @@ use prometheus::{
 };
 use tokio::sync::Semaphore;
 
-use super::error::{ApiError, ErrorBody};
+use super::error::ErrorBody;
 use super::state::ApiState;
 use crate::exporter::catalog::{self, MetricDef, counter, gauge, histogram};
-use crate::exporter::{COMMIT, CONTENT_TYPE, VERSION};
+use crate::exporter::{COMMIT, VERSION, metrics_answer};
 use crate::telemetry::{TelemetryStore, now_ms};
 
 pub const API_REQUESTS: MetricDef = counter(
@@ -186,19 +185,7 @@ pub async fn track(State(state): State<ApiState>, req: Request, next: Next) -> R
     ),
     security((), ("bearer" = [])))]
 pub async fn metrics(State(state): State<ApiState>) -> Response {
-    match crate::exporter::encode(state.registry()) {
-        Ok(body) => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
-            body,
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot render /metrics");
-            ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                format!("cannot render the metrics: {e}"),
-            )
-            .into_response()
-        }
-    }
+    metrics_answer(crate::exporter::encode(state.registry()), |e| {
+        format!("cannot render the metrics: {e}")
+    })
 }

@@ -75,7 +75,16 @@ pub fn router(exporter: Arc<Exporter>) -> (Router, Vec<String>) {
 }
 
 async fn metrics(State(exporter): State<Arc<Exporter>>) -> Response {
-    match exporter.body().await {
+    metrics_answer(exporter.body().await, ToString::to_string)
+}
+
+/// The answer to `GET /metrics`: the rendered text exposition, or a logged 500 whose message `message`
+/// makes from the error.
+pub fn metrics_answer<B: IntoResponse, E: std::fmt::Display>(
+    rendered: Result<B, E>,
+    message: impl FnOnce(&E) -> String,
+) -> Response {
+    match rendered {
         Ok(body) => (
             [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
             body,
@@ -83,7 +92,7 @@ async fn metrics(State(exporter): State<Arc<Exporter>>) -> Response {
             .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cannot render /metrics");
-            HttpError::internal(e.to_string()).into_response()
+            HttpError::internal(message(&e)).into_response()
         }
     }
 }

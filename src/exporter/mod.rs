@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 pub use aztec::AztecTarget;
 pub use error::ExporterError;
-pub use http::CONTENT_TYPE;
+pub use http::{CONTENT_TYPE, metrics_answer};
 pub use render::{COMMIT, VERSION, encode};
 pub use settings::{BundlerTarget, ExporterSettings, PaymasterTarget};
 
