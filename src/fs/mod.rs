@@ -1,11 +1,11 @@
 //! The file layer every store uses: I/O errors that name their path, directory fsync, atomic file
-//! replacement, locked appends to a file several processes share (the top-up audit), and the daily NDJSON
+//! replacement, locked appends to a file several processes share (the top-up audit), lock files, and the daily NDJSON
 //! segments ([`segments`]) behind the logs journal, the telemetry store and the chain-event log.
 
 pub mod segments;
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use fs4::fs_std::FileExt;
@@ -131,6 +131,24 @@ fn append_whole(f: &mut File, buf: &[u8]) -> std::io::Result<()> {
         f.set_len(keep).and_then(|()| f.sync_data())?;
     }
     written
+}
+
+/// Opens (creating it when missing) a file to take an `flock` on. It is not truncated: until the lock is
+/// held, the note in it is the current holder's.
+pub fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}
+
+/// Replaces the contents of a lock file this process holds with `note` (who holds it).
+pub fn write_lock_note(file: &mut File, note: &str) -> std::io::Result<()> {
+    file.set_len(0)?;
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(note.as_bytes())
 }
 
 #[cfg(test)]

@@ -2,8 +2,7 @@
 //! while a top-up decides, sends and records. A second run waits for it (bounded) and then re-reads the
 //! deposit, so two overlapping runs send one transaction. The kernel releases it when the holder exits.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -13,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::OpsError;
 use crate::backoff::{self, Backoff};
-use crate::fs::{FsError, create_dir_synced};
+use crate::fs::{FsError, create_dir_synced, open_lock_file, write_lock_note};
 
 /// How often a waiting run tries the lock again: soon at first, then at most every half second.
 const RETRY: Backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(500));
@@ -59,23 +58,14 @@ impl PaymasterLock {
         if let Some(dir) = path.parent() {
             create_dir_synced(dir)?;
         }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(FsError::at(&path))?;
+        let mut file = open_lock_file(&path).map_err(FsError::at(&path))?;
         let started = Instant::now();
         let mut delays = RETRY.delays();
         let mut first = true;
         loop {
             if file.try_lock_exclusive().map_err(FsError::at(&path))? {
                 let info = format!("pid {}\n", std::process::id());
-                file.set_len(0)
-                    .and_then(|_| file.seek(SeekFrom::Start(0)))
-                    .and_then(|_| file.write_all(info.as_bytes()))
-                    .map_err(FsError::at(&path))?;
+                write_lock_note(&mut file, &info).map_err(FsError::at(&path))?;
                 let waited = if first {
                     Duration::ZERO
                 } else {

@@ -2,13 +2,14 @@
 //! held for the life of the writer and released by the kernel when it exits (even on SIGKILL). The file
 //! holds the holder's pid, command line and start time, so a second writer can name it.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 use fs4::fs_std::FileExt;
 
 use super::WatcherError;
+use crate::fs::{open_lock_file, write_lock_note};
 
 /// The lock file's name inside `DATA_DIR/chain`.
 pub const LOCK_FILE: &str = "writer.lock";
@@ -24,13 +25,7 @@ impl WriterLock {
     pub fn acquire(chain_dir: &Path) -> Result<WriterLock, WatcherError> {
         std::fs::create_dir_all(chain_dir).map_err(WatcherError::io(chain_dir))?;
         let path = chain_dir.join(LOCK_FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(WatcherError::io(&path))?;
+        let mut file = open_lock_file(&path).map_err(WatcherError::io(&path))?;
         let locked = file.try_lock_exclusive().map_err(WatcherError::io(&path))?;
         if !locked {
             let mut holder = String::new();
@@ -52,9 +47,7 @@ impl WriterLock {
             command.join(" "),
             chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         );
-        file.set_len(0)
-            .and_then(|_| file.seek(SeekFrom::Start(0)))
-            .and_then(|_| file.write_all(info.as_bytes()))
+        write_lock_note(&mut file, &info)
             .and_then(|_| file.sync_data())
             .map_err(WatcherError::io(&path))?;
         Ok(WriterLock { file })
