@@ -116,7 +116,7 @@ impl TryFrom<&Config> for HealthSettings {
                 chain_id: chain.chain_id,
             },
             min_runway_hours: health.min_runway_hours,
-            // Health checks reachability only, not the executors' balances.
+            // Health does not read the executors' balances.
             bundlers: config
                 .bundlers
                 .iter()
