@@ -179,11 +179,10 @@ step "the watcher and operations: its own /metrics, butler health across every p
 scripts/demo-watcher.sh "$CONFIG"
 step "Aztec staking: the real Aztec L1 contracts on the devnet, a provider, keys, a stake, attester states"
 scripts/demo-aztec.sh "$CONFIG"
-step "monitoring: Prometheus with the shipped alert rules against the demo, and the alerts that fire"
-scripts/demo-monitoring.sh "$CONFIG"
-
 step "bundler supervision: butler serve --watcher spawns a second alto and a UserOperation goes through it"
 scripts/demo-bundlers.sh "$CONFIG"
+step "monitoring: Prometheus with the shipped alert rules against the demo, and the alerts that fire"
+scripts/demo-monitoring.sh "$CONFIG"
 
 if [ "$STOP" = 0 ]; then
   step "the devnet keeps running (for at most ${LIFETIME:-3600} s)"
