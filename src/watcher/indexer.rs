@@ -15,10 +15,12 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
+use super::blocking::{blocking, lock, save};
 use super::checkpoint::{BlockRef, Checkpoint, FORMAT_VERSION, check_matches};
 use super::fetch::{Fetcher, RangeBatch};
 use super::lock::WriterLock;
 use super::metrics::IndexerMetrics;
+use super::progress::Progress;
 use super::record::Position;
 use super::reduce::State;
 use super::reorg::{self, Fork};
@@ -52,28 +54,6 @@ pub enum PassOutcome {
     Progressed,
     /// Stopped by the cancellation token (after committing what was fetched).
     Cancelled,
-}
-
-/// What the indexer reports while it works (for progress bars, logs and `/health`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Progress {
-    /// First block of the current pass.
-    pub pass_from: u64,
-    /// Last block of the current pass.
-    pub pass_target: u64,
-    /// Last committed block.
-    pub indexed_block: Option<u64>,
-    /// Records in the log.
-    pub events: u64,
-    /// Records written by this process.
-    pub written: u64,
-    pub reorgs: u64,
-    /// Blocks per `eth_getLogs` right now, and refusals so far.
-    pub range: u64,
-    pub range_refusals: u64,
-    pub caught_up: bool,
-    /// The chain head seen at the start of the last pass.
-    pub chain_head: Option<u64>,
 }
 
 /// The writer.
@@ -602,23 +582,3 @@ enum Stop {
 
 /// Backoff after consecutive failures: 1 s doubling up to 60 s.
 const RETRY: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
-
-/// Runs store and checkpoint I/O on the blocking pool, off the async executor.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, WatcherError> + Send + 'static,
-) -> Result<T, WatcherError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| WatcherError::Task(e.to_string()))?
-}
-
-/// Writes a checkpoint on the blocking pool.
-async fn save(dir: &std::path::Path, cp: &Checkpoint) -> Result<(), WatcherError> {
-    let (dir, cp) = (dir.to_path_buf(), cp.clone());
-    blocking(move || cp.save(&dir)).await
-}
-
-/// Locks the store writer (held by one blocking task at a time).
-fn lock(store: &std::sync::Mutex<StoreWriter>) -> std::sync::MutexGuard<'_, StoreWriter> {
-    store.lock().unwrap_or_else(|p| p.into_inner())
-}

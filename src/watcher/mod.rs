@@ -5,6 +5,7 @@
 //! Layout of the store in `DATA_DIR/chain`: `<source>/YYYY-MM-DD.ndjson` (records), `indexer_state.json`
 //! (checkpoint), `writer.lock` (the single writer's lock and identity).
 
+mod blocking;
 #[cfg(test)]
 mod cancel_tests;
 pub mod checkpoint;
@@ -14,6 +15,7 @@ mod indexer;
 pub mod lock;
 pub mod metrics;
 mod mode;
+mod progress;
 pub mod read;
 pub mod record;
 pub mod reduce;
@@ -26,8 +28,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::WatcherError;
-pub use indexer::{Indexer, PassOutcome, Progress, Target};
+pub use indexer::{Indexer, PassOutcome, Target};
 pub use mode::mode;
+pub use progress::Progress;
 pub use sources::{Source, sources_from_config};
 
 use crate::config::{Config, ConfigError};
