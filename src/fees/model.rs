@@ -172,31 +172,90 @@ pub struct PatternFilter {
     pub reset_relays: Option<bool>,
 }
 
+/// Declares an input type (request body, CLI flags, import document) with the settings fields, as given (`Loose`
+/// numbers), at the `..Settings` mark among its own fields, plus the conversions between them and [`Settings`]: a new
+/// setting is added here and in [`Settings`] only. The fields stay plain fields (no `serde(flatten)`), so
+/// `deny_unknown_fields` and serde's error messages are those of an ordinary struct.
+macro_rules! input_with_settings {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$hm:meta])* pub $head:ident: $ht:ty,)*
+            ..Settings,
+            $($(#[$tm:meta])* pub $tail:ident: $tt:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$hm])* pub $head: $ht,)*
+            pub fee_recipient: Option<String>,
+            pub gas_limit: Option<Loose>,
+            pub grace: Option<Loose>,
+            pub min_value: Option<Loose>,
+            $($(#[$tm])* pub $tail: $tt,)*
+        }
+
+        impl $name {
+            /// Validates the settings; `prefix` names the place in a document.
+            fn settings(&self, prefix: &str) -> Result<Settings, FeesError> {
+                Ok(Settings {
+                    fee_recipient: self
+                        .fee_recipient
+                        .as_deref()
+                        .map(|v| validate::address(&format!("{prefix}fee_recipient"), v))
+                        .transpose()?,
+                    gas_limit: self
+                        .gas_limit
+                        .as_ref()
+                        .map(|v| validate::gas_limit(&format!("{prefix}gas_limit"), v))
+                        .transpose()?,
+                    grace: self
+                        .grace
+                        .as_ref()
+                        .map(|v| validate::grace(&format!("{prefix}grace"), v))
+                        .transpose()?,
+                    min_value: self
+                        .min_value
+                        .as_ref()
+                        .map(|v| validate::min_value(&format!("{prefix}min_value"), v))
+                        .transpose()?,
+                })
+            }
+
+            /// The same input with the settings of a validated entity.
+            fn with_settings(mut self, s: &Settings) -> Self {
+                self.fee_recipient = s.fee_recipient.clone();
+                self.gas_limit = s.gas_limit.as_deref().map(Loose::from);
+                self.grace = s.grace.as_deref().map(Loose::from);
+                self.min_value = s.min_value.as_deref().map(Loose::from);
+                self
+            }
+        }
+    };
+}
+
+input_with_settings! {
 /// A relay as given in a request body, CLI flag or import document.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelayInput {
     pub url: Option<String>,
     pub public_key: Option<String>,
-    pub fee_recipient: Option<String>,
-    pub gas_limit: Option<Loose>,
-    pub grace: Option<Loose>,
-    pub min_value: Option<Loose>,
+    ..Settings,
     pub disabled: Option<bool>,
     /// Accepted (and ignored) so an admin answer can be sent back as is.
     #[serde(default)]
     pub id: Option<IgnoredAny>,
 }
+}
 
+input_with_settings! {
 /// A default config as given (`POST`/`PUT /api/admin/vouch/configs/default`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DefaultConfigInput {
     pub name: Option<String>,
-    pub fee_recipient: Option<String>,
-    pub gas_limit: Option<Loose>,
-    pub grace: Option<Loose>,
-    pub min_value: Option<Loose>,
+    ..Settings,
     pub active: Option<bool>,
     pub relays: Option<Vec<RelayInput>>,
     #[serde(default)]
@@ -204,16 +263,15 @@ pub struct DefaultConfigInput {
     #[serde(default)]
     pub updated_at: Option<IgnoredAny>,
 }
+}
 
+input_with_settings! {
 /// A proposer as given (`PUT /api/admin/vouch/proposers/:public_key`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProposerInput {
     pub public_key: Option<String>,
-    pub fee_recipient: Option<String>,
-    pub gas_limit: Option<Loose>,
-    pub grace: Option<Loose>,
-    pub min_value: Option<Loose>,
+    ..Settings,
     pub reset_relays: Option<bool>,
     pub relays: Option<Vec<RelayInput>>,
     #[serde(default)]
@@ -221,7 +279,9 @@ pub struct ProposerInput {
     #[serde(default)]
     pub updated_at: Option<IgnoredAny>,
 }
+}
 
+input_with_settings! {
 /// A proposer pattern as given (`POST`/`PUT /api/admin/vouch/proposer-patterns`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -229,10 +289,7 @@ pub struct PatternInput {
     pub name: Option<String>,
     pub pattern: Option<String>,
     pub tags: Option<Vec<String>>,
-    pub fee_recipient: Option<String>,
-    pub gas_limit: Option<Loose>,
-    pub grace: Option<Loose>,
-    pub min_value: Option<Loose>,
+    ..Settings,
     pub reset_relays: Option<bool>,
     pub relays: Option<Vec<RelayInput>>,
     #[serde(default)]
@@ -242,6 +299,7 @@ pub struct PatternInput {
     /// The warnings of an admin answer, accepted (and ignored) so it can be sent back as is.
     #[serde(default)]
     pub warnings: Option<IgnoredAny>,
+}
 }
 
 /// A mux as given (`POST`/`PUT /api/admin/commit-boost/mux`).
@@ -261,29 +319,6 @@ pub struct MuxInput {
 #[serde(deny_unknown_fields)]
 pub struct KeysInput {
     pub keys: Option<Vec<String>>,
-}
-
-fn settings(
-    prefix: &str,
-    fee_recipient: Option<&str>,
-    gas_limit: Option<&Loose>,
-    grace: Option<&Loose>,
-    min_value: Option<&Loose>,
-) -> Result<Settings, FeesError> {
-    Ok(Settings {
-        fee_recipient: fee_recipient
-            .map(|v| validate::address(&format!("{prefix}fee_recipient"), v))
-            .transpose()?,
-        gas_limit: gas_limit
-            .map(|v| validate::gas_limit(&format!("{prefix}gas_limit"), v))
-            .transpose()?,
-        grace: grace
-            .map(|v| validate::grace(&format!("{prefix}grace"), v))
-            .transpose()?,
-        min_value: min_value
-            .map(|v| validate::min_value(&format!("{prefix}min_value"), v))
-            .transpose()?,
-    })
 }
 
 fn relays(prefix: &str, input: Option<&[RelayInput]>) -> Result<Vec<Relay>, FeesError> {
@@ -307,13 +342,7 @@ fn relays(prefix: &str, input: Option<&[RelayInput]>) -> Result<Vec<Relay>, Fees
                 .as_deref()
                 .map(|k| validate::bls_pubkey(&format!("{p}public_key"), k))
                 .transpose()?,
-            settings: settings(
-                &p,
-                r.fee_recipient.as_deref(),
-                r.gas_limit.as_ref(),
-                r.grace.as_ref(),
-                r.min_value.as_ref(),
-            )?,
+            settings: r.settings(&p)?,
             disabled: r.disabled.unwrap_or(false),
             url,
         });
@@ -343,13 +372,7 @@ impl DefaultConfigInput {
     ) -> Result<DefaultConfig, FeesError> {
         Ok(DefaultConfig {
             name: name_from(prefix, path_name, self.name.as_deref())?,
-            settings: settings(
-                prefix,
-                self.fee_recipient.as_deref(),
-                self.gas_limit.as_ref(),
-                self.grace.as_ref(),
-                self.min_value.as_ref(),
-            )?,
+            settings: self.settings(prefix)?,
             active: self.active.unwrap_or(true),
             relays: Some(relays(prefix, self.relays.as_deref())?),
         })
@@ -372,13 +395,7 @@ impl ProposerInput {
         };
         Ok(Proposer {
             public_key,
-            settings: settings(
-                prefix,
-                self.fee_recipient.as_deref(),
-                self.gas_limit.as_ref(),
-                self.grace.as_ref(),
-                self.min_value.as_ref(),
-            )?,
+            settings: self.settings(prefix)?,
             reset_relays: self.reset_relays.unwrap_or(false),
             relays: Some(relays(prefix, self.relays.as_deref())?),
         })
@@ -405,13 +422,7 @@ impl PatternInput {
             name,
             pattern,
             tags,
-            settings: settings(
-                prefix,
-                self.fee_recipient.as_deref(),
-                self.gas_limit.as_ref(),
-                self.grace.as_ref(),
-                self.min_value.as_ref(),
-            )?,
+            settings: self.settings(prefix)?,
             reset_relays: self.reset_relays.unwrap_or(false),
             relays: Some(relays(prefix, self.relays.as_deref())?),
         })
@@ -459,13 +470,10 @@ impl From<&Relay> for RelayInput {
         RelayInput {
             url: Some(r.url.clone()),
             public_key: r.public_key.clone(),
-            fee_recipient: r.settings.fee_recipient.clone(),
-            gas_limit: r.settings.gas_limit.as_deref().map(Loose::from),
-            grace: r.settings.grace.as_deref().map(Loose::from),
-            min_value: r.settings.min_value.as_deref().map(Loose::from),
             disabled: Some(r.disabled),
-            id: None,
+            ..Default::default()
         }
+        .with_settings(&r.settings)
     }
 }
 
@@ -483,14 +491,11 @@ impl From<&DefaultConfig> for DefaultConfigInput {
     fn from(d: &DefaultConfig) -> Self {
         DefaultConfigInput {
             name: Some(d.name.clone()),
-            fee_recipient: d.settings.fee_recipient.clone(),
-            gas_limit: d.settings.gas_limit.as_deref().map(Loose::from),
-            grace: d.settings.grace.as_deref().map(Loose::from),
-            min_value: d.settings.min_value.as_deref().map(Loose::from),
             active: Some(d.active),
             relays: relay_inputs(d.relays.as_deref()),
             ..Default::default()
         }
+        .with_settings(&d.settings)
     }
 }
 
@@ -498,14 +503,11 @@ impl From<&Proposer> for ProposerInput {
     fn from(p: &Proposer) -> Self {
         ProposerInput {
             public_key: Some(p.public_key.clone()),
-            fee_recipient: p.settings.fee_recipient.clone(),
-            gas_limit: p.settings.gas_limit.as_deref().map(Loose::from),
-            grace: p.settings.grace.as_deref().map(Loose::from),
-            min_value: p.settings.min_value.as_deref().map(Loose::from),
             reset_relays: Some(p.reset_relays),
             relays: relay_inputs(p.relays.as_deref()),
             ..Default::default()
         }
+        .with_settings(&p.settings)
     }
 }
 
@@ -515,14 +517,11 @@ impl From<&Pattern> for PatternInput {
             name: Some(p.name.clone()),
             pattern: Some(p.pattern.clone()),
             tags: Some(p.tags.clone()),
-            fee_recipient: p.settings.fee_recipient.clone(),
-            gas_limit: p.settings.gas_limit.as_deref().map(Loose::from),
-            grace: p.settings.grace.as_deref().map(Loose::from),
-            min_value: p.settings.min_value.as_deref().map(Loose::from),
             reset_relays: Some(p.reset_relays),
             relays: relay_inputs(p.relays.as_deref()),
             ..Default::default()
         }
+        .with_settings(&p.settings)
     }
 }
 
