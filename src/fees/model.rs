@@ -134,15 +134,21 @@ impl Default for Paging {
 /// The largest page a list returns.
 pub const MAX_LIMIT: i64 = 1000;
 
+/// The settings filters every list takes (`fee_recipient`, `gas_limit`, `min_value`); numbers canonical.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsFilter {
+    /// Exact address or prefix (case-insensitive).
+    pub fee_recipient: Option<String>,
+    pub gas_limit: Option<String>,
+    pub min_value: Option<String>,
+}
+
 /// Filters of `GET /api/admin/vouch/proposers`; every one optional, all AND-combined.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProposerFilter {
     /// Exact key or prefix (case-insensitive).
     pub public_key: Option<String>,
-    /// Exact address or prefix (case-insensitive).
-    pub fee_recipient: Option<String>,
-    pub gas_limit: Option<String>,
-    pub min_value: Option<String>,
+    pub settings: SettingsFilter,
     pub reset_relays: Option<bool>,
 }
 
@@ -151,9 +157,7 @@ pub struct ProposerFilter {
 pub struct DefaultConfigFilter {
     /// Exact name or prefix.
     pub name: Option<String>,
-    pub fee_recipient: Option<String>,
-    pub gas_limit: Option<String>,
-    pub min_value: Option<String>,
+    pub settings: SettingsFilter,
     pub active: Option<bool>,
 }
 
@@ -166,10 +170,16 @@ pub struct PatternFilter {
     pub pattern: Option<String>,
     /// Patterns carrying this tag.
     pub tag: Option<String>,
-    pub fee_recipient: Option<String>,
-    pub gas_limit: Option<String>,
-    pub min_value: Option<String>,
+    pub settings: SettingsFilter,
     pub reset_relays: Option<bool>,
+}
+
+/// The settings fields of an input, borrowed to change in place.
+pub struct SettingsMut<'a> {
+    pub fee_recipient: &'a mut Option<String>,
+    pub gas_limit: &'a mut Option<Loose>,
+    pub grace: &'a mut Option<Loose>,
+    pub min_value: &'a mut Option<Loose>,
 }
 
 /// Declares an input type (request body, CLI flags, import document) with the settings fields, as given (`Loose`
@@ -229,6 +239,16 @@ macro_rules! input_with_settings {
                 self.grace = s.grace.as_deref().map(Loose::from);
                 self.min_value = s.min_value.as_deref().map(Loose::from);
                 self
+            }
+
+            /// The settings fields, to change in place.
+            pub fn settings_mut(&mut self) -> SettingsMut<'_> {
+                SettingsMut {
+                    fee_recipient: &mut self.fee_recipient,
+                    gas_limit: &mut self.gas_limit,
+                    grace: &mut self.grace,
+                    min_value: &mut self.min_value,
+                }
             }
         }
     };

@@ -218,17 +218,15 @@ macro_rules! common_queries {
 
         fn push_settings_filter(
             qb: &mut QueryBuilder<'_, Db>,
-            fee_recipient: &Option<String>,
-            gas_limit: &Option<String>,
-            min_value: &Option<String>,
+            f: &SettingsFilter,
         ) {
-            if let Some(v) = fee_recipient {
+            if let Some(v) = &f.fee_recipient {
                 push_prefix(qb, "fee_recipient", v, true);
             }
-            if let Some(v) = gas_limit {
+            if let Some(v) = &f.gas_limit {
                 push_eq(qb, "gas_limit", v.clone());
             }
-            if let Some(v) = min_value {
+            if let Some(v) = &f.min_value {
                 push_eq(qb, "min_value", v.clone());
             }
         }

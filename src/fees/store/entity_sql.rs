@@ -32,7 +32,7 @@ macro_rules! entity_queries {
                 if let Some(v) = &f.name {
                     push_prefix(qb, "e.name", v, false);
                 }
-                push_settings_filter(qb, &f.fee_recipient, &f.gas_limit, &f.min_value);
+                push_settings_filter(qb, &f.settings);
                 if let Some(v) = f.active {
                     push_eq(qb, "e.active", v);
                 }
@@ -56,7 +56,7 @@ macro_rules! entity_queries {
                 if let Some(v) = &f.public_key {
                     push_prefix(qb, "e.public_key", v, true);
                 }
-                push_settings_filter(qb, &f.fee_recipient, &f.gas_limit, &f.min_value);
+                push_settings_filter(qb, &f.settings);
                 if let Some(v) = f.reset_relays {
                     push_eq(qb, "e.reset_relays", v);
                 }
@@ -92,7 +92,7 @@ macro_rules! entity_queries {
                         .push_bind(v.clone())
                         .push(")");
                 }
-                push_settings_filter(qb, &f.fee_recipient, &f.gas_limit, &f.min_value);
+                push_settings_filter(qb, &f.settings);
                 if let Some(v) = f.reset_relays {
                     push_eq(qb, "e.reset_relays", v);
                 }
