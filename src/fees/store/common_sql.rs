@@ -153,6 +153,17 @@ macro_rules! common_queries {
             Ok(out)
         }
 
+        /// `.bind_settings(&s)` binds the settings in their column order: `fee_recipient, gas_limit, grace, min_value`.
+        trait BindSettings<'q> {
+            fn bind_settings(self, s: &'q Settings) -> Self;
+        }
+
+        impl<'q> BindSettings<'q> for sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>> {
+            fn bind_settings(self, s: &'q Settings) -> Self {
+                self.bind(&s.fee_recipient).bind(&s.gas_limit).bind(&s.grace).bind(&s.min_value)
+            }
+        }
+
         /// Replaces the relays of one owner.
         async fn write_relays(
             c: &mut Conn,
@@ -175,10 +186,7 @@ macro_rules! common_queries {
                 .bind(i as i64)
                 .bind(&r.url)
                 .bind(&r.public_key)
-                .bind(&r.settings.fee_recipient)
-                .bind(&r.settings.gas_limit)
-                .bind(&r.settings.grace)
-                .bind(&r.settings.min_value)
+                .bind_settings(&r.settings)
                 .bind(r.disabled)
                 .execute(&mut *c)
                 .await?;

@@ -217,6 +217,20 @@ macro_rules! entity_queries {
                 .ok_or_else(|| FeesError::not_found(E::KIND, key))
         }
 
+        /// Runs one write in its own transaction and answers the entry as written (key `key`) with what the
+        /// write returned.
+        async fn write_one<E: Rows, T>(
+            pool: &sqlx::Pool<Db>,
+            key: &str,
+            write: impl AsyncFnOnce(&mut Conn) -> Result<T, FeesError>,
+        ) -> Result<(Record<E>, T), FeesError> {
+            let mut tx = begin_write(pool).await?;
+            let out = write(&mut *tx).await?;
+            let rec = written::<E>(&mut tx, key).await?;
+            tx.commit().await?;
+            Ok((rec, out))
+        }
+
         /// Deletes an entry with its relays (tags go with the row); false when there was none.
         async fn delete_in<E: Rows>(c: &mut Conn, key: &str) -> Result<bool, sqlx::Error> {
             let done = sqlx::query(&format!("DELETE FROM {} WHERE {} = $1", E::TABLE, E::KEY))
