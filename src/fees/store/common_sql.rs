@@ -32,6 +32,18 @@ macro_rules! common_queries {
             Ok(tx)
         }
 
+        /// Runs `write` in one write transaction ([`begin_write`]): committed when it succeeds, rolled back
+        /// (dropped) when it fails.
+        async fn in_write<T>(
+            pool: &sqlx::Pool<Db>,
+            write: impl AsyncFnOnce(&mut Conn) -> Result<T, FeesError>,
+        ) -> Result<T, FeesError> {
+            let mut tx = begin_write(pool).await?;
+            let out = write(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(out)
+        }
+
         async fn version_in(c: &mut Conn) -> Result<i64, sqlx::Error> {
             let row = sqlx::query("SELECT version FROM config_version WHERE id = 1")
                 .fetch_optional(&mut *c)

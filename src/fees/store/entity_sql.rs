@@ -224,11 +224,11 @@ macro_rules! entity_queries {
             key: &str,
             write: impl AsyncFnOnce(&mut Conn) -> Result<T, FeesError>,
         ) -> Result<(Record<E>, T), FeesError> {
-            let mut tx = begin_write(pool).await?;
-            let out = write(&mut *tx).await?;
-            let rec = written::<E>(&mut tx, key).await?;
-            tx.commit().await?;
-            Ok((rec, out))
+            in_write(pool, async |c| {
+                let out = write(&mut *c).await?;
+                Ok((written::<E>(c, key).await?, out))
+            })
+            .await
         }
 
         /// Deletes an entry with its relays (tags go with the row); false when there was none.
@@ -242,10 +242,7 @@ macro_rules! entity_queries {
         }
 
         pub async fn delete<E: Rows>(pool: &sqlx::Pool<Db>, key: &str) -> Result<bool, FeesError> {
-            let mut tx = begin_write(pool).await?;
-            let found = delete_in::<E>(&mut tx, key).await?;
-            tx.commit().await?;
-            Ok(found)
+            in_write(pool, async |c| Ok(delete_in::<E>(c, key).await?)).await
         }
     };
 }
