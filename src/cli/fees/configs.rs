@@ -3,12 +3,12 @@
 use clap::{Args, Subcommand};
 
 use super::{
-    CommonFilters, NameArg, SettingsArgs, deleted, emit_json, opt, paging, print_page,
-    relays_table, settings_rows, stamp,
+    CommonFilters, NameArg, SettingsArgs, deleted, emit_json, opt, paging, print_entry, print_page,
+    stamp,
 };
 use crate::fees::model::*;
 use crate::fees::{FeesError, Kind, Store};
-use crate::output::{OutputFormat, kv_table};
+use crate::output::OutputFormat;
 
 /// Default configs: the top level of a Vouch execution config.
 #[derive(Debug, Subcommand)]
@@ -58,23 +58,12 @@ fn show_default(out: OutputFormat, d: &Record<DefaultConfig>) -> Result<(), Fees
     if out == OutputFormat::Json {
         return emit_json(d);
     }
-    let s = &d.item.settings;
-    println!(
-        "{}",
-        kv_table(
-            [("name", d.item.name.clone()),]
-                .into_iter()
-                .chain(settings_rows(s))
-                .chain([
-                    ("active", d.item.active.to_string()),
-                    ("created_at", stamp(&d.stamps.created_at)),
-                    ("updated_at", stamp(&d.stamps.updated_at)),
-                ])
-        )
-    );
-    println!(
-        "{}",
-        relays_table(d.item.relays.as_deref().unwrap_or_default())
+    print_entry(
+        vec![("name", d.item.name.clone())],
+        &d.item.settings,
+        ("active", d.item.active.to_string()),
+        &d.stamps,
+        d.item.relays.as_deref(),
     );
     Ok(())
 }

@@ -23,7 +23,7 @@ use super::{Ctx, UsageError};
 use crate::fees::model::*;
 use crate::fees::validate::{self, Loose};
 use crate::fees::{FeesError, FeesSettings, Store};
-use crate::output::{OutputFormat, print_json, table};
+use crate::output::{OutputFormat, kv_table, print_json, table};
 
 #[derive(Debug, Subcommand)]
 pub enum FeesCommand {
@@ -331,14 +331,28 @@ pub(super) fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "-".to_string())
 }
 
-/// The rows of the settings in a `get` table.
-pub(super) fn settings_rows(s: &Settings) -> [(&'static str, String); 4] {
-    [
+/// Prints one entry of a `get` as tables: the `head` rows, its settings, the `tail` row and its timestamps,
+/// then its relays.
+pub(super) fn print_entry(
+    head: Vec<(&'static str, String)>,
+    s: &Settings,
+    tail: (&'static str, String),
+    stamps: &Stamps,
+    relays: Option<&[Relay]>,
+) {
+    let settings = [
         ("fee_recipient", opt(&s.fee_recipient)),
         ("gas_limit", opt(&s.gas_limit)),
         ("grace", opt(&s.grace)),
         ("min_value", opt(&s.min_value)),
-    ]
+    ];
+    let stamps = [
+        ("created_at", stamp(&stamps.created_at)),
+        ("updated_at", stamp(&stamps.updated_at)),
+    ];
+    let rows = head.into_iter().chain(settings).chain([tail]).chain(stamps);
+    println!("{}", kv_table(rows));
+    println!("{}", relays_table(relays.unwrap_or_default()));
 }
 
 pub(super) fn relays_table(relays: &[Relay]) -> comfy_table::Table {

@@ -3,13 +3,13 @@
 use clap::{Args, Subcommand};
 
 use super::{
-    CommonFilters, NameArg, SettingsArgs, deleted, emit_json, opt, paging, print_page,
-    print_pattern_warnings, relays_table, settings_rows, stamp,
+    CommonFilters, NameArg, SettingsArgs, deleted, emit_json, opt, paging, print_entry, print_page,
+    print_pattern_warnings, stamp,
 };
 use crate::fees::model::*;
 use crate::fees::validate;
 use crate::fees::{FeesError, Kind, Store};
-use crate::output::{OutputFormat, kv_table};
+use crate::output::OutputFormat;
 
 /// Proposer patterns: regexes over account names (`wallet/account`), in Go's syntax, selected by tags.
 #[derive(Debug, Subcommand)]
@@ -81,27 +81,16 @@ fn show_pattern(out: OutputFormat, p: &Record<Pattern>) -> Result<(), FeesError>
         return emit_json(&value);
     }
     print_pattern_warnings(&p.item.name, &p.item.pattern);
-    let s = &p.item.settings;
-    println!(
-        "{}",
-        kv_table(
-            [
-                ("name", p.item.name.clone()),
-                ("pattern", p.item.pattern.clone()),
-                ("tags", p.item.tags.join(", ")),
-            ]
-            .into_iter()
-            .chain(settings_rows(s))
-            .chain([
-                ("reset_relays", p.item.reset_relays.to_string()),
-                ("created_at", stamp(&p.stamps.created_at)),
-                ("updated_at", stamp(&p.stamps.updated_at)),
-            ])
-        )
-    );
-    println!(
-        "{}",
-        relays_table(p.item.relays.as_deref().unwrap_or_default())
+    print_entry(
+        vec![
+            ("name", p.item.name.clone()),
+            ("pattern", p.item.pattern.clone()),
+            ("tags", p.item.tags.join(", ")),
+        ],
+        &p.item.settings,
+        ("reset_relays", p.item.reset_relays.to_string()),
+        &p.stamps,
+        p.item.relays.as_deref(),
     );
     Ok(())
 }

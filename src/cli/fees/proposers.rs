@@ -3,13 +3,13 @@
 use clap::{Args, Subcommand};
 
 use super::{
-    CommonFilters, KeyArg, SettingsArgs, deleted, emit_json, opt, paging, print_page, relays_table,
-    settings_rows, stamp,
+    CommonFilters, KeyArg, SettingsArgs, deleted, emit_json, opt, paging, print_entry, print_page,
+    stamp,
 };
 use crate::fees::model::*;
 use crate::fees::validate;
 use crate::fees::{FeesError, Kind, Store};
-use crate::output::{OutputFormat, kv_table};
+use crate::output::OutputFormat;
 
 #[derive(Debug, Subcommand)]
 pub enum ProposersCommand {
@@ -60,9 +60,7 @@ fn proposer_row(p: &Record<Proposer>) -> Vec<String> {
         opt(&s.gas_limit),
         opt(&s.min_value),
         p.item.reset_relays.to_string(),
-        p.stamps
-            .updated_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        stamp(&p.stamps.updated_at),
     ]
 }
 
@@ -133,23 +131,12 @@ fn show_proposer(out: OutputFormat, p: &Record<Proposer>) -> Result<(), FeesErro
     if out == OutputFormat::Json {
         return emit_json(p);
     }
-    let s = &p.item.settings;
-    println!(
-        "{}",
-        kv_table(
-            [("public_key", p.item.public_key.clone()),]
-                .into_iter()
-                .chain(settings_rows(s))
-                .chain([
-                    ("reset_relays", p.item.reset_relays.to_string()),
-                    ("created_at", stamp(&p.stamps.created_at)),
-                    ("updated_at", stamp(&p.stamps.updated_at)),
-                ])
-        )
-    );
-    println!(
-        "{}",
-        relays_table(p.item.relays.as_deref().unwrap_or_default())
+    print_entry(
+        vec![("public_key", p.item.public_key.clone())],
+        &p.item.settings,
+        ("reset_relays", p.item.reset_relays.to_string()),
+        &p.stamps,
+        p.item.relays.as_deref(),
     );
     Ok(())
 }
