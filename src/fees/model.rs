@@ -115,6 +115,21 @@ pub struct Page<T> {
     pub offset: i64,
 }
 
+impl<T: Serialize> Page<T> {
+    /// The list answer (HTTP and `--output json`): `{"<key>": [...], "total", "limit", "offset"}`.
+    pub fn json(&self, key: &str) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        m.insert(
+            key.to_string(),
+            serde_json::to_value(&self.items).unwrap_or_default(),
+        );
+        m.insert("total".into(), self.total.into());
+        m.insert("limit".into(), self.limit.into());
+        m.insert("offset".into(), self.offset.into());
+        m
+    }
+}
+
 /// `limit` and `offset` of a list (default 100 and 0; at most 1000 a page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Paging {

@@ -200,15 +200,7 @@ pub(super) fn print_page<T: Serialize>(
     row: impl Fn(&T) -> Vec<String>,
 ) -> Result<(), FeesError> {
     if out == OutputFormat::Json {
-        let mut m = serde_json::Map::new();
-        m.insert(
-            key.to_string(),
-            serde_json::to_value(&page.items).unwrap_or_default(),
-        );
-        m.insert("total".into(), page.total.into());
-        m.insert("limit".into(), page.limit.into());
-        m.insert("offset".into(), page.offset.into());
-        return emit_json(&m);
+        return emit_json(&page.json(key));
     }
     let mut t = table(header.iter().copied());
     for item in &page.items {
