@@ -115,6 +115,21 @@ pub struct Page<T> {
     pub offset: i64,
 }
 
+impl<T: Serialize> Page<T> {
+    /// The list answer (HTTP and `--output json`): `{"<key>": [...], "total", "limit", "offset"}`.
+    pub fn json(&self, key: &str) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        m.insert(
+            key.to_string(),
+            serde_json::to_value(&self.items).unwrap_or_default(),
+        );
+        m.insert("total".into(), self.total.into());
+        m.insert("limit".into(), self.limit.into());
+        m.insert("offset".into(), self.offset.into());
+        m
+    }
+}
+
 /// `limit` and `offset` of a list (default 100 and 0; at most 1000 a page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Paging {
@@ -134,15 +149,21 @@ impl Default for Paging {
 /// The largest page a list returns.
 pub const MAX_LIMIT: i64 = 1000;
 
+/// The settings filters every list takes (`fee_recipient`, `gas_limit`, `min_value`); numbers canonical.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsFilter {
+    /// Exact address or prefix (case-insensitive).
+    pub fee_recipient: Option<String>,
+    pub gas_limit: Option<String>,
+    pub min_value: Option<String>,
+}
+
 /// Filters of `GET /api/admin/vouch/proposers`; every one optional, all AND-combined.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProposerFilter {
     /// Exact key or prefix (case-insensitive).
     pub public_key: Option<String>,
-    /// Exact address or prefix (case-insensitive).
-    pub fee_recipient: Option<String>,
-    pub gas_limit: Option<String>,
-    pub min_value: Option<String>,
+    pub settings: SettingsFilter,
     pub reset_relays: Option<bool>,
 }
 
@@ -151,9 +172,7 @@ pub struct ProposerFilter {
 pub struct DefaultConfigFilter {
     /// Exact name or prefix.
     pub name: Option<String>,
-    pub fee_recipient: Option<String>,
-    pub gas_limit: Option<String>,
-    pub min_value: Option<String>,
+    pub settings: SettingsFilter,
     pub active: Option<bool>,
 }
 
@@ -166,37 +185,112 @@ pub struct PatternFilter {
     pub pattern: Option<String>,
     /// Patterns carrying this tag.
     pub tag: Option<String>,
-    pub fee_recipient: Option<String>,
-    pub gas_limit: Option<String>,
-    pub min_value: Option<String>,
+    pub settings: SettingsFilter,
     pub reset_relays: Option<bool>,
 }
 
+/// The settings fields of an input, borrowed to change in place.
+pub struct SettingsMut<'a> {
+    pub fee_recipient: &'a mut Option<String>,
+    pub gas_limit: &'a mut Option<Loose>,
+    pub grace: &'a mut Option<Loose>,
+    pub min_value: &'a mut Option<Loose>,
+}
+
+/// Declares an input type (request body, CLI flags, import document) with the settings fields, as given (`Loose`
+/// numbers), at the `..Settings` mark among its own fields, plus the conversions between them and [`Settings`]: a new
+/// setting is added here and in [`Settings`] only. The fields stay plain fields (no `serde(flatten)`), so
+/// `deny_unknown_fields` and serde's error messages are those of an ordinary struct.
+macro_rules! input_with_settings {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$hm:meta])* pub $head:ident: $ht:ty,)*
+            ..Settings,
+            $($(#[$tm:meta])* pub $tail:ident: $tt:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$hm])* pub $head: $ht,)*
+            pub fee_recipient: Option<String>,
+            pub gas_limit: Option<Loose>,
+            pub grace: Option<Loose>,
+            pub min_value: Option<Loose>,
+            $($(#[$tm])* pub $tail: $tt,)*
+        }
+
+        impl $name {
+            /// Validates the settings; `prefix` names the place in a document.
+            fn settings(&self, prefix: &str) -> Result<Settings, FeesError> {
+                Ok(Settings {
+                    fee_recipient: self
+                        .fee_recipient
+                        .as_deref()
+                        .map(|v| validate::address(&format!("{prefix}fee_recipient"), v))
+                        .transpose()?,
+                    gas_limit: self
+                        .gas_limit
+                        .as_ref()
+                        .map(|v| validate::gas_limit(&format!("{prefix}gas_limit"), v))
+                        .transpose()?,
+                    grace: self
+                        .grace
+                        .as_ref()
+                        .map(|v| validate::grace(&format!("{prefix}grace"), v))
+                        .transpose()?,
+                    min_value: self
+                        .min_value
+                        .as_ref()
+                        .map(|v| validate::min_value(&format!("{prefix}min_value"), v))
+                        .transpose()?,
+                })
+            }
+
+            /// The same input with the settings of a validated entity.
+            fn with_settings(mut self, s: &Settings) -> Self {
+                self.fee_recipient = s.fee_recipient.clone();
+                self.gas_limit = s.gas_limit.as_deref().map(Loose::from);
+                self.grace = s.grace.as_deref().map(Loose::from);
+                self.min_value = s.min_value.as_deref().map(Loose::from);
+                self
+            }
+
+            /// The settings fields, to change in place.
+            pub fn settings_mut(&mut self) -> SettingsMut<'_> {
+                SettingsMut {
+                    fee_recipient: &mut self.fee_recipient,
+                    gas_limit: &mut self.gas_limit,
+                    grace: &mut self.grace,
+                    min_value: &mut self.min_value,
+                }
+            }
+        }
+    };
+}
+
+input_with_settings! {
 /// A relay as given in a request body, CLI flag or import document.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelayInput {
     pub url: Option<String>,
     pub public_key: Option<String>,
-    pub fee_recipient: Option<String>,
-    pub gas_limit: Option<Loose>,
-    pub grace: Option<Loose>,
-    pub min_value: Option<Loose>,
+    ..Settings,
     pub disabled: Option<bool>,
     /// Accepted (and ignored) so an admin answer can be sent back as is.
     #[serde(default)]
     pub id: Option<IgnoredAny>,
 }
+}
 
+input_with_settings! {
 /// A default config as given (`POST`/`PUT /api/admin/vouch/configs/default`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DefaultConfigInput {
     pub name: Option<String>,
-    pub fee_recipient: Option<String>,
-    pub gas_limit: Option<Loose>,
-    pub grace: Option<Loose>,
-    pub min_value: Option<Loose>,
+    ..Settings,
     pub active: Option<bool>,
     pub relays: Option<Vec<RelayInput>>,
     #[serde(default)]
@@ -204,16 +298,15 @@ pub struct DefaultConfigInput {
     #[serde(default)]
     pub updated_at: Option<IgnoredAny>,
 }
+}
 
+input_with_settings! {
 /// A proposer as given (`PUT /api/admin/vouch/proposers/:public_key`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProposerInput {
     pub public_key: Option<String>,
-    pub fee_recipient: Option<String>,
-    pub gas_limit: Option<Loose>,
-    pub grace: Option<Loose>,
-    pub min_value: Option<Loose>,
+    ..Settings,
     pub reset_relays: Option<bool>,
     pub relays: Option<Vec<RelayInput>>,
     #[serde(default)]
@@ -221,7 +314,9 @@ pub struct ProposerInput {
     #[serde(default)]
     pub updated_at: Option<IgnoredAny>,
 }
+}
 
+input_with_settings! {
 /// A proposer pattern as given (`POST`/`PUT /api/admin/vouch/proposer-patterns`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -229,10 +324,7 @@ pub struct PatternInput {
     pub name: Option<String>,
     pub pattern: Option<String>,
     pub tags: Option<Vec<String>>,
-    pub fee_recipient: Option<String>,
-    pub gas_limit: Option<Loose>,
-    pub grace: Option<Loose>,
-    pub min_value: Option<Loose>,
+    ..Settings,
     pub reset_relays: Option<bool>,
     pub relays: Option<Vec<RelayInput>>,
     #[serde(default)]
@@ -242,6 +334,7 @@ pub struct PatternInput {
     /// The warnings of an admin answer, accepted (and ignored) so it can be sent back as is.
     #[serde(default)]
     pub warnings: Option<IgnoredAny>,
+}
 }
 
 /// A mux as given (`POST`/`PUT /api/admin/commit-boost/mux`).
@@ -261,29 +354,6 @@ pub struct MuxInput {
 #[serde(deny_unknown_fields)]
 pub struct KeysInput {
     pub keys: Option<Vec<String>>,
-}
-
-fn settings(
-    prefix: &str,
-    fee_recipient: Option<&str>,
-    gas_limit: Option<&Loose>,
-    grace: Option<&Loose>,
-    min_value: Option<&Loose>,
-) -> Result<Settings, FeesError> {
-    Ok(Settings {
-        fee_recipient: fee_recipient
-            .map(|v| validate::address(&format!("{prefix}fee_recipient"), v))
-            .transpose()?,
-        gas_limit: gas_limit
-            .map(|v| validate::gas_limit(&format!("{prefix}gas_limit"), v))
-            .transpose()?,
-        grace: grace
-            .map(|v| validate::grace(&format!("{prefix}grace"), v))
-            .transpose()?,
-        min_value: min_value
-            .map(|v| validate::min_value(&format!("{prefix}min_value"), v))
-            .transpose()?,
-    })
 }
 
 fn relays(prefix: &str, input: Option<&[RelayInput]>) -> Result<Vec<Relay>, FeesError> {
@@ -307,13 +377,7 @@ fn relays(prefix: &str, input: Option<&[RelayInput]>) -> Result<Vec<Relay>, Fees
                 .as_deref()
                 .map(|k| validate::bls_pubkey(&format!("{p}public_key"), k))
                 .transpose()?,
-            settings: settings(
-                &p,
-                r.fee_recipient.as_deref(),
-                r.gas_limit.as_ref(),
-                r.grace.as_ref(),
-                r.min_value.as_ref(),
-            )?,
+            settings: r.settings(&p)?,
             disabled: r.disabled.unwrap_or(false),
             url,
         });
@@ -343,13 +407,7 @@ impl DefaultConfigInput {
     ) -> Result<DefaultConfig, FeesError> {
         Ok(DefaultConfig {
             name: name_from(prefix, path_name, self.name.as_deref())?,
-            settings: settings(
-                prefix,
-                self.fee_recipient.as_deref(),
-                self.gas_limit.as_ref(),
-                self.grace.as_ref(),
-                self.min_value.as_ref(),
-            )?,
+            settings: self.settings(prefix)?,
             active: self.active.unwrap_or(true),
             relays: Some(relays(prefix, self.relays.as_deref())?),
         })
@@ -372,13 +430,7 @@ impl ProposerInput {
         };
         Ok(Proposer {
             public_key,
-            settings: settings(
-                prefix,
-                self.fee_recipient.as_deref(),
-                self.gas_limit.as_ref(),
-                self.grace.as_ref(),
-                self.min_value.as_ref(),
-            )?,
+            settings: self.settings(prefix)?,
             reset_relays: self.reset_relays.unwrap_or(false),
             relays: Some(relays(prefix, self.relays.as_deref())?),
         })
@@ -405,13 +457,7 @@ impl PatternInput {
             name,
             pattern,
             tags,
-            settings: settings(
-                prefix,
-                self.fee_recipient.as_deref(),
-                self.gas_limit.as_ref(),
-                self.grace.as_ref(),
-                self.min_value.as_ref(),
-            )?,
+            settings: self.settings(prefix)?,
             reset_relays: self.reset_relays.unwrap_or(false),
             relays: Some(relays(prefix, self.relays.as_deref())?),
         })
@@ -459,13 +505,10 @@ impl From<&Relay> for RelayInput {
         RelayInput {
             url: Some(r.url.clone()),
             public_key: r.public_key.clone(),
-            fee_recipient: r.settings.fee_recipient.clone(),
-            gas_limit: r.settings.gas_limit.as_deref().map(Loose::from),
-            grace: r.settings.grace.as_deref().map(Loose::from),
-            min_value: r.settings.min_value.as_deref().map(Loose::from),
             disabled: Some(r.disabled),
-            id: None,
+            ..Default::default()
         }
+        .with_settings(&r.settings)
     }
 }
 
@@ -483,14 +526,11 @@ impl From<&DefaultConfig> for DefaultConfigInput {
     fn from(d: &DefaultConfig) -> Self {
         DefaultConfigInput {
             name: Some(d.name.clone()),
-            fee_recipient: d.settings.fee_recipient.clone(),
-            gas_limit: d.settings.gas_limit.as_deref().map(Loose::from),
-            grace: d.settings.grace.as_deref().map(Loose::from),
-            min_value: d.settings.min_value.as_deref().map(Loose::from),
             active: Some(d.active),
             relays: relay_inputs(d.relays.as_deref()),
             ..Default::default()
         }
+        .with_settings(&d.settings)
     }
 }
 
@@ -498,14 +538,11 @@ impl From<&Proposer> for ProposerInput {
     fn from(p: &Proposer) -> Self {
         ProposerInput {
             public_key: Some(p.public_key.clone()),
-            fee_recipient: p.settings.fee_recipient.clone(),
-            gas_limit: p.settings.gas_limit.as_deref().map(Loose::from),
-            grace: p.settings.grace.as_deref().map(Loose::from),
-            min_value: p.settings.min_value.as_deref().map(Loose::from),
             reset_relays: Some(p.reset_relays),
             relays: relay_inputs(p.relays.as_deref()),
             ..Default::default()
         }
+        .with_settings(&p.settings)
     }
 }
 
@@ -515,14 +552,11 @@ impl From<&Pattern> for PatternInput {
             name: Some(p.name.clone()),
             pattern: Some(p.pattern.clone()),
             tags: Some(p.tags.clone()),
-            fee_recipient: p.settings.fee_recipient.clone(),
-            gas_limit: p.settings.gas_limit.as_deref().map(Loose::from),
-            grace: p.settings.grace.as_deref().map(Loose::from),
-            min_value: p.settings.min_value.as_deref().map(Loose::from),
             reset_relays: Some(p.reset_relays),
             relays: relay_inputs(p.relays.as_deref()),
             ..Default::default()
         }
+        .with_settings(&p.settings)
     }
 }
 

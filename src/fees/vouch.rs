@@ -23,11 +23,9 @@ use super::{goregex, validate};
 /// The version Vouch expects; the answer carries it as the integer 2.
 pub const VERSION: u8 = 2;
 
-/// A relay at the top level (the default config's relays).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BaseRelay {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub public_key: Option<String>,
+/// The settings of any level as Vouch reads them; unset ones are omitted (Vouch then inherits).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VouchSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fee_recipient: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,6 +34,33 @@ pub struct BaseRelay {
     pub grace: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_value: Option<String>,
+}
+
+impl VouchSettings {
+    /// Whether no setting is given.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl From<&Settings> for VouchSettings {
+    fn from(s: &Settings) -> Self {
+        VouchSettings {
+            fee_recipient: s.fee_recipient.clone(),
+            gas_limit: s.gas_limit.clone(),
+            grace: s.grace.clone(),
+            min_value: s.min_value.clone(),
+        }
+    }
+}
+
+/// A relay at the top level (the default config's relays).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BaseRelay {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    #[serde(flatten)]
+    pub settings: VouchSettings,
 }
 
 /// A relay in a proposer entry: either overrides or `{"disabled": true}`.
@@ -51,14 +76,8 @@ pub struct ProposerRelay {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProposerEntry {
     pub proposer: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fee_recipient: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gas_limit: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grace: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_value: Option<String>,
+    #[serde(flatten)]
+    pub settings: VouchSettings,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub reset_relays: bool,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -70,12 +89,7 @@ impl ProposerEntry {
     /// so an empty key entry would keep every pattern from applying to that key: empty entries are left out
     /// of the answer ("nothing to override").
     pub fn is_empty(&self) -> bool {
-        self.fee_recipient.is_none()
-            && self.gas_limit.is_none()
-            && self.grace.is_none()
-            && self.min_value.is_none()
-            && !self.reset_relays
-            && self.relays.is_empty()
+        self.settings.is_empty() && !self.reset_relays && self.relays.is_empty()
     }
 }
 
@@ -83,14 +97,8 @@ impl ProposerEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExecutionConfig {
     pub version: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fee_recipient: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gas_limit: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grace: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_value: Option<String>,
+    #[serde(flatten)]
+    pub settings: VouchSettings,
     pub relays: BTreeMap<String, BaseRelay>,
     pub proposers: Vec<ProposerEntry>,
 }
@@ -98,10 +106,7 @@ pub struct ExecutionConfig {
 fn base_relay(r: &Relay) -> BaseRelay {
     BaseRelay {
         public_key: r.public_key.clone(),
-        fee_recipient: r.settings.fee_recipient.clone(),
-        gas_limit: r.settings.gas_limit.clone(),
-        grace: r.settings.grace.clone(),
-        min_value: r.settings.min_value.clone(),
+        settings: VouchSettings::from(&r.settings),
     }
 }
 
@@ -148,10 +153,7 @@ fn entry(
 ) -> ProposerEntry {
     ProposerEntry {
         proposer: proposer.to_string(),
-        fee_recipient: s.fee_recipient.clone(),
-        gas_limit: s.gas_limit.clone(),
-        grace: s.grace.clone(),
-        min_value: s.min_value.clone(),
+        settings: VouchSettings::from(s),
         reset_relays,
         relays: proposer_relays(relays, base, reset_relays),
     }
@@ -162,10 +164,7 @@ fn entry(
 pub fn head(default: &DefaultConfig) -> ExecutionConfig {
     ExecutionConfig {
         version: VERSION,
-        fee_recipient: default.settings.fee_recipient.clone(),
-        gas_limit: default.settings.gas_limit.clone(),
-        grace: default.settings.grace.clone(),
-        min_value: default.settings.min_value.clone(),
+        settings: VouchSettings::from(&default.settings),
         relays: default
             .relays
             .as_deref()

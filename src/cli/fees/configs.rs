@@ -3,12 +3,12 @@
 use clap::{Args, Subcommand};
 
 use super::{
-    CommonFilters, NameArg, SettingsArgs, deleted, emit_json, number_filters, opt,
-    overlay_settings, paging, print_page, relays_table, stamp,
+    CommonFilters, NameArg, SettingsArgs, deleted, emit_json, opt, paging, print_entry, print_page,
+    stamp,
 };
 use crate::fees::model::*;
 use crate::fees::{FeesError, Kind, Store};
-use crate::output::{OutputFormat, kv_table};
+use crate::output::OutputFormat;
 
 /// Default configs: the top level of a Vouch execution config.
 #[derive(Debug, Subcommand)]
@@ -58,23 +58,12 @@ fn show_default(out: OutputFormat, d: &Record<DefaultConfig>) -> Result<(), Fees
     if out == OutputFormat::Json {
         return emit_json(d);
     }
-    let s = &d.item.settings;
-    println!(
-        "{}",
-        kv_table([
-            ("name", d.item.name.clone()),
-            ("fee_recipient", opt(&s.fee_recipient)),
-            ("gas_limit", opt(&s.gas_limit)),
-            ("grace", opt(&s.grace)),
-            ("min_value", opt(&s.min_value)),
-            ("active", d.item.active.to_string()),
-            ("created_at", stamp(&d.stamps.created_at)),
-            ("updated_at", stamp(&d.stamps.updated_at)),
-        ])
-    );
-    println!(
-        "{}",
-        relays_table(d.item.relays.as_deref().unwrap_or_default())
+    print_entry(
+        vec![("name", d.item.name.clone())],
+        &d.item.settings,
+        ("active", d.item.active.to_string()),
+        &d.stamps,
+        d.item.relays.as_deref(),
     );
     Ok(())
 }
@@ -90,12 +79,9 @@ pub(super) async fn run(
 ) -> Result<(), FeesError> {
     match cmd {
         ConfigsCommand::List(a) => {
-            let (gas_limit, min_value) = number_filters(&a.common)?;
             let f = DefaultConfigFilter {
                 name: a.name,
-                fee_recipient: a.common.fee_recipient.clone(),
-                gas_limit,
-                min_value,
+                settings: a.common.settings_filter()?,
                 active: a.active,
             };
             let page = store
@@ -139,14 +125,8 @@ pub(super) async fn run(
                 active: a.active,
                 ..DefaultConfigInput::default()
             };
-            overlay_settings(
-                &a.settings,
-                &mut input.fee_recipient,
-                &mut input.gas_limit,
-                &mut input.grace,
-                &mut input.min_value,
-                &mut input.relays,
-            )?;
+            a.settings.overlay(input.settings_mut());
+            a.settings.overlay_relays(&mut input.relays)?;
             let rec = store.create_default(&input.validate(None, "")?).await?;
             show_default(out, &rec)
         }
@@ -159,14 +139,8 @@ pub(super) async fn run(
             if let Some(v) = a.active {
                 input.active = Some(v);
             }
-            overlay_settings(
-                &a.settings,
-                &mut input.fee_recipient,
-                &mut input.gas_limit,
-                &mut input.grace,
-                &mut input.min_value,
-                &mut input.relays,
-            )?;
+            a.settings.overlay(input.settings_mut());
+            a.settings.overlay_relays(&mut input.relays)?;
             let rec = store
                 .update_default(&input.validate(Some(&a.name), "")?)
                 .await?;

@@ -23,7 +23,7 @@ use super::{Ctx, UsageError};
 use crate::fees::model::*;
 use crate::fees::validate::{self, Loose};
 use crate::fees::{FeesError, FeesSettings, Store};
-use crate::output::{OutputFormat, print_json, table};
+use crate::output::{OutputFormat, kv_table, print_json, table};
 
 #[derive(Debug, Subcommand)]
 pub enum FeesCommand {
@@ -87,7 +87,6 @@ pub struct PagingArgs {
 }
 
 /// Filters shared by the lists.
-/// Filters shared by the lists.
 #[derive(Debug, Args)]
 pub struct CommonFilters {
     /// Fee recipient (exact or prefix, any case).
@@ -101,6 +100,25 @@ pub struct CommonFilters {
     pub min_value: Option<String>,
     #[command(flatten)]
     pub paging: PagingArgs,
+}
+
+impl CommonFilters {
+    /// The settings filters, numbers canonicalised like stored values.
+    fn settings_filter(&self) -> Result<SettingsFilter, FeesError> {
+        Ok(SettingsFilter {
+            fee_recipient: self.fee_recipient.clone(),
+            gas_limit: self
+                .gas_limit
+                .as_ref()
+                .map(|v| validate::gas_limit("--gas-limit", &Loose(v.clone())))
+                .transpose()?,
+            min_value: self
+                .min_value
+                .as_ref()
+                .map(|v| validate::min_value("--min-value", &Loose(v.clone())))
+                .transpose()?,
+        })
+    }
 }
 
 /// Values every level can set; `none` unsets on update.
@@ -182,15 +200,7 @@ pub(super) fn print_page<T: Serialize>(
     row: impl Fn(&T) -> Vec<String>,
 ) -> Result<(), FeesError> {
     if out == OutputFormat::Json {
-        let mut m = serde_json::Map::new();
-        m.insert(
-            key.to_string(),
-            serde_json::to_value(&page.items).unwrap_or_default(),
-        );
-        m.insert("total".into(), page.total.into());
-        m.insert("limit".into(), page.limit.into());
-        m.insert("offset".into(), page.offset.into());
-        return emit_json(&m);
+        return emit_json(&page.json(key));
     }
     let mut t = table(header.iter().copied());
     for item in &page.items {
@@ -255,30 +265,29 @@ fn overlay_num(current: &mut Option<Loose>, flag: &Option<String>) {
     }
 }
 
-/// Applies the shared flags onto an input's fields.
-pub(super) fn overlay_settings(
-    s: &SettingsArgs,
-    fee_recipient: &mut Option<String>,
-    gas_limit: &mut Option<Loose>,
-    grace: &mut Option<Loose>,
-    min_value: &mut Option<Loose>,
-    relays: &mut Option<Vec<RelayInput>>,
-) -> Result<(), FeesError> {
-    overlay_str(fee_recipient, &s.fee_recipient);
-    overlay_num(gas_limit, &s.gas_limit);
-    overlay_num(grace, &s.grace);
-    overlay_num(min_value, &s.min_value);
-    if s.no_relays {
-        *relays = Some(Vec::new());
-    } else if !s.relays.is_empty() {
-        *relays = Some(
-            s.relays
-                .iter()
-                .map(|r| relay_spec(r))
-                .collect::<Result<_, _>>()?,
-        );
+impl SettingsArgs {
+    /// Applies the settings flags onto an input's settings fields.
+    fn overlay(&self, fields: SettingsMut<'_>) {
+        overlay_str(fields.fee_recipient, &self.fee_recipient);
+        overlay_num(fields.gas_limit, &self.gas_limit);
+        overlay_num(fields.grace, &self.grace);
+        overlay_num(fields.min_value, &self.min_value);
     }
-    Ok(())
+
+    /// Applies `--relay` / `--no-relays` onto an input's relay list.
+    fn overlay_relays(&self, relays: &mut Option<Vec<RelayInput>>) -> Result<(), FeesError> {
+        if self.no_relays {
+            *relays = Some(Vec::new());
+        } else if !self.relays.is_empty() {
+            *relays = Some(
+                self.relays
+                    .iter()
+                    .map(|r| relay_spec(r))
+                    .collect::<Result<_, _>>()?,
+            );
+        }
+        Ok(())
+    }
 }
 
 /// `URL[,key=value...][,disabled]`.
@@ -312,6 +321,30 @@ fn relay_spec(spec: &str) -> Result<RelayInput, FeesError> {
 
 pub(super) fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "-".to_string())
+}
+
+/// Prints one entry of a `get` as tables: the `head` rows, its settings, the `tail` row and its timestamps,
+/// then its relays.
+pub(super) fn print_entry(
+    head: Vec<(&'static str, String)>,
+    s: &Settings,
+    tail: (&'static str, String),
+    stamps: &Stamps,
+    relays: Option<&[Relay]>,
+) {
+    let settings = [
+        ("fee_recipient", opt(&s.fee_recipient)),
+        ("gas_limit", opt(&s.gas_limit)),
+        ("grace", opt(&s.grace)),
+        ("min_value", opt(&s.min_value)),
+    ];
+    let stamps = [
+        ("created_at", stamp(&stamps.created_at)),
+        ("updated_at", stamp(&stamps.updated_at)),
+    ];
+    let rows = head.into_iter().chain(settings).chain([tail]).chain(stamps);
+    println!("{}", kv_table(rows));
+    println!("{}", relays_table(relays.unwrap_or_default()));
 }
 
 pub(super) fn relays_table(relays: &[Relay]) -> comfy_table::Table {
@@ -355,19 +388,4 @@ pub(super) fn paging(p: &PagingArgs) -> Result<Paging, FeesError> {
         limit: p.limit,
         offset: p.offset,
     })
-}
-
-pub(super) fn number_filters(
-    c: &CommonFilters,
-) -> Result<(Option<String>, Option<String>), FeesError> {
-    Ok((
-        c.gas_limit
-            .as_ref()
-            .map(|v| validate::gas_limit("--gas-limit", &Loose(v.clone())))
-            .transpose()?,
-        c.min_value
-            .as_ref()
-            .map(|v| validate::min_value("--min-value", &Loose(v.clone())))
-            .transpose()?,
-    ))
 }

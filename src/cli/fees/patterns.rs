@@ -3,13 +3,13 @@
 use clap::{Args, Subcommand};
 
 use super::{
-    CommonFilters, NameArg, SettingsArgs, deleted, emit_json, number_filters, opt,
-    overlay_settings, paging, print_page, print_pattern_warnings, relays_table, stamp,
+    CommonFilters, NameArg, SettingsArgs, deleted, emit_json, opt, paging, print_entry, print_page,
+    print_pattern_warnings, stamp,
 };
 use crate::fees::model::*;
 use crate::fees::validate;
 use crate::fees::{FeesError, Kind, Store};
-use crate::output::{OutputFormat, kv_table};
+use crate::output::OutputFormat;
 
 /// Proposer patterns: regexes over account names (`wallet/account`), in Go's syntax, selected by tags.
 #[derive(Debug, Subcommand)]
@@ -81,25 +81,16 @@ fn show_pattern(out: OutputFormat, p: &Record<Pattern>) -> Result<(), FeesError>
         return emit_json(&value);
     }
     print_pattern_warnings(&p.item.name, &p.item.pattern);
-    let s = &p.item.settings;
-    println!(
-        "{}",
-        kv_table([
+    print_entry(
+        vec![
             ("name", p.item.name.clone()),
             ("pattern", p.item.pattern.clone()),
             ("tags", p.item.tags.join(", ")),
-            ("fee_recipient", opt(&s.fee_recipient)),
-            ("gas_limit", opt(&s.gas_limit)),
-            ("grace", opt(&s.grace)),
-            ("min_value", opt(&s.min_value)),
-            ("reset_relays", p.item.reset_relays.to_string()),
-            ("created_at", stamp(&p.stamps.created_at)),
-            ("updated_at", stamp(&p.stamps.updated_at)),
-        ])
-    );
-    println!(
-        "{}",
-        relays_table(p.item.relays.as_deref().unwrap_or_default())
+        ],
+        &p.item.settings,
+        ("reset_relays", p.item.reset_relays.to_string()),
+        &p.stamps,
+        p.item.relays.as_deref(),
     );
     Ok(())
 }
@@ -115,14 +106,11 @@ pub(super) async fn run(
 ) -> Result<(), FeesError> {
     match cmd {
         PatternsCommand::List(a) => {
-            let (gas_limit, min_value) = number_filters(&a.common)?;
             let f = PatternFilter {
                 name: a.name,
                 pattern: a.pattern,
                 tag: a.tag,
-                fee_recipient: a.common.fee_recipient.clone(),
-                gas_limit,
-                min_value,
+                settings: a.common.settings_filter()?,
                 reset_relays: a.reset_relays,
             };
             let page = store.list::<Pattern>(&f, paging(&a.common.paging)?).await?;
@@ -167,14 +155,8 @@ pub(super) async fn run(
                 reset_relays: a.reset_relays,
                 ..PatternInput::default()
             };
-            overlay_settings(
-                &a.settings,
-                &mut input.fee_recipient,
-                &mut input.gas_limit,
-                &mut input.grace,
-                &mut input.min_value,
-                &mut input.relays,
-            )?;
+            a.settings.overlay(input.settings_mut());
+            a.settings.overlay_relays(&mut input.relays)?;
             let rec = store.create_pattern(&input.validate(None, "")?).await?;
             show_pattern(out, &rec)
         }
@@ -193,14 +175,8 @@ pub(super) async fn run(
             if let Some(v) = a.reset_relays {
                 input.reset_relays = Some(v);
             }
-            overlay_settings(
-                &a.settings,
-                &mut input.fee_recipient,
-                &mut input.gas_limit,
-                &mut input.grace,
-                &mut input.min_value,
-                &mut input.relays,
-            )?;
+            a.settings.overlay(input.settings_mut());
+            a.settings.overlay_relays(&mut input.relays)?;
             let rec = store
                 .update_pattern(&input.validate(Some(&a.name), "")?)
                 .await?;

@@ -3,13 +3,13 @@
 use clap::{Args, Subcommand};
 
 use super::{
-    CommonFilters, KeyArg, SettingsArgs, deleted, emit_json, number_filters, opt, overlay_settings,
-    paging, print_page, relays_table, stamp,
+    CommonFilters, KeyArg, SettingsArgs, deleted, emit_json, opt, paging, print_entry, print_page,
+    stamp,
 };
 use crate::fees::model::*;
 use crate::fees::validate;
 use crate::fees::{FeesError, Kind, Store};
-use crate::output::{OutputFormat, kv_table};
+use crate::output::OutputFormat;
 
 #[derive(Debug, Subcommand)]
 pub enum ProposersCommand {
@@ -60,9 +60,7 @@ fn proposer_row(p: &Record<Proposer>) -> Vec<String> {
         opt(&s.gas_limit),
         opt(&s.min_value),
         p.item.reset_relays.to_string(),
-        p.stamps
-            .updated_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        stamp(&p.stamps.updated_at),
     ]
 }
 
@@ -73,12 +71,9 @@ pub(super) async fn run(
 ) -> Result<(), FeesError> {
     match cmd {
         ProposersCommand::List(a) => {
-            let (gas_limit, min_value) = number_filters(&a.common)?;
             let f = ProposerFilter {
                 public_key: a.public_key,
-                fee_recipient: a.common.fee_recipient.clone(),
-                gas_limit,
-                min_value,
+                settings: a.common.settings_filter()?,
                 reset_relays: a.reset_relays,
             };
             let page = store
@@ -116,14 +111,8 @@ pub(super) async fn run(
             if let Some(r) = a.reset_relays {
                 input.reset_relays = Some(r);
             }
-            overlay_settings(
-                &a.settings,
-                &mut input.fee_recipient,
-                &mut input.gas_limit,
-                &mut input.grace,
-                &mut input.min_value,
-                &mut input.relays,
-            )?;
+            a.settings.overlay(input.settings_mut());
+            a.settings.overlay_relays(&mut input.relays)?;
             let p = input.validate(Some(&key), "")?;
             let (rec, _) = store.put_proposer(&p).await?;
             show_proposer(out, &rec)
@@ -142,23 +131,12 @@ fn show_proposer(out: OutputFormat, p: &Record<Proposer>) -> Result<(), FeesErro
     if out == OutputFormat::Json {
         return emit_json(p);
     }
-    let s = &p.item.settings;
-    println!(
-        "{}",
-        kv_table([
-            ("public_key", p.item.public_key.clone()),
-            ("fee_recipient", opt(&s.fee_recipient)),
-            ("gas_limit", opt(&s.gas_limit)),
-            ("grace", opt(&s.grace)),
-            ("min_value", opt(&s.min_value)),
-            ("reset_relays", p.item.reset_relays.to_string()),
-            ("created_at", stamp(&p.stamps.created_at)),
-            ("updated_at", stamp(&p.stamps.updated_at)),
-        ])
-    );
-    println!(
-        "{}",
-        relays_table(p.item.relays.as_deref().unwrap_or_default())
+    print_entry(
+        vec![("public_key", p.item.public_key.clone())],
+        &p.item.settings,
+        ("reset_relays", p.item.reset_relays.to_string()),
+        &p.stamps,
+        p.item.relays.as_deref(),
     );
     Ok(())
 }

@@ -48,53 +48,44 @@ const PATTERN_PARAMS: &[&str] = &[
     "offset",
 ];
 
-/// The exact-match number filters, canonicalised like stored values (`0.50` finds `0.5`).
-fn number_filters(
-    q: &HashMap<String, String>,
-) -> Result<(Option<String>, Option<String>), HttpError> {
-    let gas = q
-        .get("gas_limit")
-        .map(|v| validate::gas_limit("gas_limit", &Loose(v.clone())))
-        .transpose()?;
-    let min = q
-        .get("min_value")
-        .map(|v| validate::min_value("min_value", &Loose(v.clone())))
-        .transpose()?;
-    Ok((gas, min))
+/// The settings filters; the numbers canonicalised like stored values (`0.50` finds `0.5`).
+fn settings_filter(q: &HashMap<String, String>) -> Result<SettingsFilter, HttpError> {
+    Ok(SettingsFilter {
+        fee_recipient: q.get("fee_recipient").cloned(),
+        gas_limit: q
+            .get("gas_limit")
+            .map(|v| validate::gas_limit("gas_limit", &Loose(v.clone())))
+            .transpose()?,
+        min_value: q
+            .get("min_value")
+            .map(|v| validate::min_value("min_value", &Loose(v.clone())))
+            .transpose()?,
+    })
 }
 
 /// Parses list query strings into filters.
 fn proposer_filter(q: &HashMap<String, String>) -> Result<ProposerFilter, HttpError> {
-    let (gas_limit, min_value) = number_filters(q)?;
     Ok(ProposerFilter {
         public_key: q.get("public_key").cloned(),
-        fee_recipient: q.get("fee_recipient").cloned(),
-        gas_limit,
-        min_value,
+        settings: settings_filter(q)?,
         reset_relays: bool_param(q, "reset_relays")?,
     })
 }
 
 fn default_filter(q: &HashMap<String, String>) -> Result<DefaultConfigFilter, HttpError> {
-    let (gas_limit, min_value) = number_filters(q)?;
     Ok(DefaultConfigFilter {
         name: q.get("name").cloned(),
-        fee_recipient: q.get("fee_recipient").cloned(),
-        gas_limit,
-        min_value,
+        settings: settings_filter(q)?,
         active: bool_param(q, "active")?,
     })
 }
 
 fn pattern_filter(q: &HashMap<String, String>) -> Result<PatternFilter, HttpError> {
-    let (gas_limit, min_value) = number_filters(q)?;
     Ok(PatternFilter {
         name: q.get("name").cloned(),
         pattern: q.get("pattern").cloned(),
         tag: q.get("tag").cloned(),
-        fee_recipient: q.get("fee_recipient").cloned(),
-        gas_limit,
-        min_value,
+        settings: settings_filter(q)?,
         reset_relays: bool_param(q, "reset_relays")?,
     })
 }

@@ -257,13 +257,5 @@ pub(crate) fn bool_param(
 
 /// A list answer: `{"<key>": [...], "total", "limit", "offset"}`.
 pub(crate) fn page_json<T: serde::Serialize>(key: &str, page: super::model::Page<T>) -> Response {
-    let mut m = serde_json::Map::new();
-    m.insert(
-        key.to_string(),
-        serde_json::to_value(&page.items).unwrap_or_default(),
-    );
-    m.insert("total".into(), page.total.into());
-    m.insert("limit".into(), page.limit.into());
-    m.insert("offset".into(), page.offset.into());
-    axum::Json(serde_json::Value::Object(m)).into_response()
+    axum::Json(serde_json::Value::Object(page.json(key))).into_response()
 }

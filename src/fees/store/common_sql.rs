@@ -32,6 +32,18 @@ macro_rules! common_queries {
             Ok(tx)
         }
 
+        /// Runs `write` in one write transaction ([`begin_write`]): committed when it succeeds, rolled back
+        /// (dropped) when it fails.
+        async fn in_write<T>(
+            pool: &sqlx::Pool<Db>,
+            write: impl AsyncFnOnce(&mut Conn) -> Result<T, FeesError>,
+        ) -> Result<T, FeesError> {
+            let mut tx = begin_write(pool).await?;
+            let out = write(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(out)
+        }
+
         async fn version_in(c: &mut Conn) -> Result<i64, sqlx::Error> {
             let row = sqlx::query("SELECT version FROM config_version WHERE id = 1")
                 .fetch_optional(&mut *c)
@@ -153,6 +165,17 @@ macro_rules! common_queries {
             Ok(out)
         }
 
+        /// `.bind_settings(&s)` binds the settings in their column order: `fee_recipient, gas_limit, grace, min_value`.
+        trait BindSettings<'q> {
+            fn bind_settings(self, s: &'q Settings) -> Self;
+        }
+
+        impl<'q> BindSettings<'q> for sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>> {
+            fn bind_settings(self, s: &'q Settings) -> Self {
+                self.bind(&s.fee_recipient).bind(&s.gas_limit).bind(&s.grace).bind(&s.min_value)
+            }
+        }
+
         /// Replaces the relays of one owner.
         async fn write_relays(
             c: &mut Conn,
@@ -175,10 +198,7 @@ macro_rules! common_queries {
                 .bind(i as i64)
                 .bind(&r.url)
                 .bind(&r.public_key)
-                .bind(&r.settings.fee_recipient)
-                .bind(&r.settings.gas_limit)
-                .bind(&r.settings.grace)
-                .bind(&r.settings.min_value)
+                .bind_settings(&r.settings)
                 .bind(r.disabled)
                 .execute(&mut *c)
                 .await?;
@@ -218,17 +238,15 @@ macro_rules! common_queries {
 
         fn push_settings_filter(
             qb: &mut QueryBuilder<'_, Db>,
-            fee_recipient: &Option<String>,
-            gas_limit: &Option<String>,
-            min_value: &Option<String>,
+            f: &SettingsFilter,
         ) {
-            if let Some(v) = fee_recipient {
+            if let Some(v) = &f.fee_recipient {
                 push_prefix(qb, "fee_recipient", v, true);
             }
-            if let Some(v) = gas_limit {
+            if let Some(v) = &f.gas_limit {
                 push_eq(qb, "gas_limit", v.clone());
             }
-            if let Some(v) = min_value {
+            if let Some(v) = &f.min_value {
                 push_eq(qb, "min_value", v.clone());
             }
         }

@@ -32,7 +32,7 @@ macro_rules! entity_queries {
                 if let Some(v) = &f.name {
                     push_prefix(qb, "e.name", v, false);
                 }
-                push_settings_filter(qb, &f.fee_recipient, &f.gas_limit, &f.min_value);
+                push_settings_filter(qb, &f.settings);
                 if let Some(v) = f.active {
                     push_eq(qb, "e.active", v);
                 }
@@ -56,7 +56,7 @@ macro_rules! entity_queries {
                 if let Some(v) = &f.public_key {
                     push_prefix(qb, "e.public_key", v, true);
                 }
-                push_settings_filter(qb, &f.fee_recipient, &f.gas_limit, &f.min_value);
+                push_settings_filter(qb, &f.settings);
                 if let Some(v) = f.reset_relays {
                     push_eq(qb, "e.reset_relays", v);
                 }
@@ -92,7 +92,7 @@ macro_rules! entity_queries {
                         .push_bind(v.clone())
                         .push(")");
                 }
-                push_settings_filter(qb, &f.fee_recipient, &f.gas_limit, &f.min_value);
+                push_settings_filter(qb, &f.settings);
                 if let Some(v) = f.reset_relays {
                     push_eq(qb, "e.reset_relays", v);
                 }
@@ -217,6 +217,20 @@ macro_rules! entity_queries {
                 .ok_or_else(|| FeesError::not_found(E::KIND, key))
         }
 
+        /// Runs one write in its own transaction and answers the entry as written (key `key`) with what the
+        /// write returned.
+        async fn write_one<E: Rows, T>(
+            pool: &sqlx::Pool<Db>,
+            key: &str,
+            write: impl AsyncFnOnce(&mut Conn) -> Result<T, FeesError>,
+        ) -> Result<(Record<E>, T), FeesError> {
+            in_write(pool, async |c| {
+                let out = write(&mut *c).await?;
+                Ok((written::<E>(c, key).await?, out))
+            })
+            .await
+        }
+
         /// Deletes an entry with its relays (tags go with the row); false when there was none.
         async fn delete_in<E: Rows>(c: &mut Conn, key: &str) -> Result<bool, sqlx::Error> {
             let done = sqlx::query(&format!("DELETE FROM {} WHERE {} = $1", E::TABLE, E::KEY))
@@ -228,10 +242,7 @@ macro_rules! entity_queries {
         }
 
         pub async fn delete<E: Rows>(pool: &sqlx::Pool<Db>, key: &str) -> Result<bool, FeesError> {
-            let mut tx = begin_write(pool).await?;
-            let found = delete_in::<E>(&mut tx, key).await?;
-            tx.commit().await?;
-            Ok(found)
+            in_write(pool, async |c| Ok(delete_in::<E>(c, key).await?)).await
         }
     };
 }

@@ -4,6 +4,11 @@
 /// Expands the mux queries inside a backend module (after [`super::common_sql::common_queries!`]).
 macro_rules! mux_queries {
     () => {
+        /// The id and stamps of a mux that must exist.
+        async fn existing_mux(c: &mut Conn, name: &str) -> Result<(i64, Stamps), FeesError> {
+            mux_row(c, name).await?.ok_or_else(|| FeesError::not_found(Kind::Mux, name))
+        }
+
         async fn mux_row(c: &mut Conn, name: &str) -> Result<Option<(i64, Stamps)>, sqlx::Error> {
             let row = sqlx::query("SELECT id, created_at, updated_at FROM mux_configs WHERE name = $1")
                 .bind(name)
@@ -150,9 +155,7 @@ macro_rules! mux_queries {
         }
 
         async fn update_mux_in(c: &mut Conn, m: &Mux) -> Result<(), FeesError> {
-            let Some((id, _)) = mux_row(c, &m.name).await? else {
-                return Err(FeesError::not_found(Kind::Mux, &m.name));
-            };
+            let (id, _) = existing_mux(c, &m.name).await?;
             refuse_empty(m)?;
             check_foreign_keys(c, &m.name, &m.keys).await?;
             sqlx::query("DELETE FROM mux_keys WHERE mux_id = $1")
@@ -177,25 +180,23 @@ macro_rules! mux_queries {
         }
 
         pub async fn create_mux(pool: &sqlx::Pool<Db>, m: &Mux) -> Result<Record<MuxSummary>, FeesError> {
-            let mut tx = begin_write(pool).await?;
-            insert_mux(&mut tx, m).await?;
-            let rec = mux_summary(&mut tx, &m.name).await?;
-            tx.commit().await?;
-            Ok(rec)
+            in_write(pool, async |c| {
+                insert_mux(c, m).await?;
+                mux_summary(c, &m.name).await
+            })
+            .await
         }
 
         pub async fn update_mux(pool: &sqlx::Pool<Db>, m: &Mux) -> Result<Record<MuxSummary>, FeesError> {
-            let mut tx = begin_write(pool).await?;
-            update_mux_in(&mut tx, m).await?;
-            let rec = mux_summary(&mut tx, &m.name).await?;
-            tx.commit().await?;
-            Ok(rec)
+            in_write(pool, async |c| {
+                update_mux_in(c, m).await?;
+                mux_summary(c, &m.name).await
+            })
+            .await
         }
 
         async fn mux_summary(c: &mut Conn, name: &str) -> Result<Record<MuxSummary>, FeesError> {
-            let Some((id, stamps)) = mux_row(c, name).await? else {
-                return Err(FeesError::not_found(Kind::Mux, name));
-            };
+            let (id, stamps) = existing_mux(c, name).await?;
             Ok(Record {
                 item: MuxSummary {
                     name: name.to_string(),
@@ -206,10 +207,7 @@ macro_rules! mux_queries {
         }
 
         pub async fn delete_mux(pool: &sqlx::Pool<Db>, name: &str) -> Result<bool, FeesError> {
-            let mut tx = begin_write(pool).await?;
-            let found = delete_mux_in(&mut tx, name).await?;
-            tx.commit().await?;
-            Ok(found)
+            in_write(pool, async |c| Ok(delete_mux_in(c, name).await?)).await
         }
 
         /// Adds keys (those already in this mux are skipped); returns (added, total).
@@ -219,9 +217,7 @@ macro_rules! mux_queries {
             keys: &[String],
         ) -> Result<(i64, i64), FeesError> {
             let mut tx = begin_write(pool).await?;
-            let Some((id, _)) = mux_row(&mut tx, name).await? else {
-                return Err(FeesError::not_found(Kind::Mux, name));
-            };
+            let (id, _) = existing_mux(&mut tx, name).await?;
             check_foreign_keys(&mut tx, name, keys).await?;
             let have: std::collections::HashSet<String> = mux_keys_of(&mut tx, id).await?.into_iter().collect();
             let new: Vec<String> = keys.iter().filter(|k| !have.contains(*k)).cloned().collect();
@@ -246,9 +242,7 @@ macro_rules! mux_queries {
             keys: &[String],
         ) -> Result<(i64, i64), FeesError> {
             let mut tx = begin_write(pool).await?;
-            let Some((id, _)) = mux_row(&mut tx, name).await? else {
-                return Err(FeesError::not_found(Kind::Mux, name));
-            };
+            let (id, _) = existing_mux(&mut tx, name).await?;
             let mut removed = 0u64;
             for chunk in keys.chunks(CHUNK) {
                 let mut qb = QueryBuilder::<Db>::new("DELETE FROM mux_keys WHERE mux_id = ");

@@ -34,10 +34,7 @@ macro_rules! pattern_queries {
             )
             .bind(&p.name)
             .bind(&p.pattern)
-            .bind(&p.settings.fee_recipient)
-            .bind(&p.settings.gas_limit)
-            .bind(&p.settings.grace)
-            .bind(&p.settings.min_value)
+            .bind_settings(&p.settings)
             .bind(p.reset_relays)
             .bind(t)
             .bind(t)
@@ -55,10 +52,7 @@ macro_rules! pattern_queries {
                  min_value = $5, reset_relays = $6, updated_at = $7 WHERE name = $8 RETURNING id",
             )
             .bind(&p.pattern)
-            .bind(&p.settings.fee_recipient)
-            .bind(&p.settings.gas_limit)
-            .bind(&p.settings.grace)
-            .bind(&p.settings.min_value)
+            .bind_settings(&p.settings)
             .bind(p.reset_relays)
             .bind(now())
             .bind(&p.name)
@@ -76,10 +70,7 @@ macro_rules! pattern_queries {
             pool: &sqlx::Pool<Db>,
             p: &Pattern,
         ) -> Result<Record<Pattern>, FeesError> {
-            let mut tx = begin_write(pool).await?;
-            insert_pattern(&mut tx, p).await?;
-            let rec = written::<Pattern>(&mut tx, &p.name).await?;
-            tx.commit().await?;
+            let (rec, ()) = write_one::<Pattern, _>(pool, &p.name, async |c| insert_pattern(c, p).await).await?;
             Ok(rec)
         }
 
@@ -87,10 +78,7 @@ macro_rules! pattern_queries {
             pool: &sqlx::Pool<Db>,
             p: &Pattern,
         ) -> Result<Record<Pattern>, FeesError> {
-            let mut tx = begin_write(pool).await?;
-            update_pattern_in(&mut tx, p).await?;
-            let rec = written::<Pattern>(&mut tx, &p.name).await?;
-            tx.commit().await?;
+            let (rec, ()) = write_one::<Pattern, _>(pool, &p.name, async |c| update_pattern_in(c, p).await).await?;
             Ok(rec)
         }
 

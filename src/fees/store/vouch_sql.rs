@@ -18,10 +18,7 @@ macro_rules! vouch_queries {
                  created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&d.name)
-            .bind(&d.settings.fee_recipient)
-            .bind(&d.settings.gas_limit)
-            .bind(&d.settings.grace)
-            .bind(&d.settings.min_value)
+            .bind_settings(&d.settings)
             .bind(d.active)
             .bind(t)
             .bind(t)
@@ -36,10 +33,7 @@ macro_rules! vouch_queries {
                 "UPDATE default_configs SET fee_recipient = $1, gas_limit = $2, grace = $3, min_value = $4, \
                  active = $5, updated_at = $6 WHERE name = $7",
             )
-            .bind(&d.settings.fee_recipient)
-            .bind(&d.settings.gas_limit)
-            .bind(&d.settings.grace)
-            .bind(&d.settings.min_value)
+            .bind_settings(&d.settings)
             .bind(d.active)
             .bind(now())
             .bind(&d.name)
@@ -56,10 +50,7 @@ macro_rules! vouch_queries {
             pool: &sqlx::Pool<Db>,
             d: &DefaultConfig,
         ) -> Result<Record<DefaultConfig>, FeesError> {
-            let mut tx = begin_write(pool).await?;
-            insert_default(&mut tx, d).await?;
-            let rec = written::<DefaultConfig>(&mut tx, &d.name).await?;
-            tx.commit().await?;
+            let (rec, ()) = write_one::<DefaultConfig, _>(pool, &d.name, async |c| insert_default(c, d).await).await?;
             Ok(rec)
         }
 
@@ -67,10 +58,7 @@ macro_rules! vouch_queries {
             pool: &sqlx::Pool<Db>,
             d: &DefaultConfig,
         ) -> Result<Record<DefaultConfig>, FeesError> {
-            let mut tx = begin_write(pool).await?;
-            update_default_in(&mut tx, d).await?;
-            let rec = written::<DefaultConfig>(&mut tx, &d.name).await?;
-            tx.commit().await?;
+            let (rec, ()) = write_one::<DefaultConfig, _>(pool, &d.name, async |c| update_default_in(c, d).await).await?;
             Ok(rec)
         }
 
@@ -90,10 +78,7 @@ macro_rules! vouch_queries {
                  reset_relays = excluded.reset_relays, updated_at = excluded.updated_at",
             )
             .bind(&p.public_key)
-            .bind(&p.settings.fee_recipient)
-            .bind(&p.settings.gas_limit)
-            .bind(&p.settings.grace)
-            .bind(&p.settings.min_value)
+            .bind_settings(&p.settings)
             .bind(p.reset_relays)
             .bind(t)
             .bind(t)
@@ -107,11 +92,7 @@ macro_rules! vouch_queries {
             pool: &sqlx::Pool<Db>,
             p: &Proposer,
         ) -> Result<(Record<Proposer>, bool), FeesError> {
-            let mut tx = begin_write(pool).await?;
-            let created = upsert_proposer(&mut tx, p).await?;
-            let rec = written::<Proposer>(&mut tx, &p.public_key).await?;
-            tx.commit().await?;
-            Ok((rec, created))
+            write_one::<Proposer, _>(pool, &p.public_key, async |c| upsert_proposer(c, p).await).await
         }
 
     };
