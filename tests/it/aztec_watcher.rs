@@ -4,31 +4,13 @@
 //! `butler aztec actions approve` executes them (the keystore updated, the ETH sent), and a rejected action
 //! stays rejected.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::aztec::aztec_json;
 use crate::support::api::ApiServer;
 use crate::support::aztec::{ADMIN, ADMIN_KEY, AztecNet, STAKER, STAKER_KEY};
-
-fn butler_json(net: &AztecNet, cfg: &Path, args: &[&str]) -> Value {
-    let out = net
-        .sb
-        .butler()
-        .arg("--config")
-        .arg(cfg)
-        .args(["--output", "json", "aztec"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "butler aztec {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// Waits (up to 60 s) until the actions file holds `n` pending actions.
 fn pending_actions(server: &ApiServer, n: usize) -> Vec<Value> {
@@ -86,14 +68,14 @@ fn watcher_proposes_coinbase_and_top_up_actions_that_only_approve_executes() {
         "cli.toml",
         &format!("[chain]\nrpc_url = \"{}\"\n\n{aztec}", net.devnet.rpc()),
     );
-    let generated = butler_json(&net, &cli, &["keys", "generate", "--count", "2"]);
+    let generated = aztec_json(&net, &cli, &["keys", "generate", "--count", "2"]);
     let attesters: Vec<String> = generated
         .as_array()
         .unwrap()
         .iter()
         .map(|g| g["address"].as_str().unwrap().to_string())
         .collect();
-    butler_json(&net, &cli, &["keys", "add", "--send", "--yes"]);
+    aztec_json(&net, &cli, &["keys", "add", "--send", "--yes"]);
     net.mint_stake(STAKER, "1000000000000000000000");
     net.send(
         STAKER_KEY,
@@ -148,12 +130,12 @@ fn watcher_proposes_coinbase_and_top_up_actions_that_only_approve_executes() {
         "the watcher must not touch the keystore"
     );
     assert_eq!(net.devnet.cast(&["balance", fresh_publisher]), "0");
-    let listed = butler_json(&net, &cfg, &["actions", "list", "--pending"]);
+    let listed = aztec_json(&net, &cfg, &["actions", "list", "--pending"]);
     assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
 
     // approve: the coinbase lands in the keystore, the top-up is sent with the signer key.
     let id = coinbase["id"].to_string();
-    let done = butler_json(&net, &cfg, &["actions", "approve", &id]);
+    let done = aztec_json(&net, &cfg, &["actions", "approve", &id]);
     assert_eq!(done["status"], "executed", "{done}");
     let store: Value = serde_json::from_str(&std::fs::read_to_string(&keys).unwrap()).unwrap();
     assert_eq!(store["attesters"][0]["coinbase"], coinbase["coinbase"]);
@@ -173,7 +155,7 @@ fn watcher_proposes_coinbase_and_top_up_actions_that_only_approve_executes() {
         )
     };
     assert_eq!(code, Some(2), "a top-up needs --send or --safe-json: {err}");
-    let done = butler_json(&net, &cfg, &["actions", "approve", &id, "--send", "--yes"]);
+    let done = aztec_json(&net, &cfg, &["actions", "approve", &id, "--send", "--yes"]);
     assert_eq!(done["status"], "executed", "{done}");
     assert_eq!(
         net.devnet.cast(&["balance", fresh_publisher]),
@@ -202,7 +184,7 @@ fn watcher_proposes_coinbase_and_top_up_actions_that_only_approve_executes() {
         "{second}"
     );
     let id = second["id"].to_string();
-    let done = butler_json(&net, &cfg, &["actions", "reject", &id]);
+    let done = aztec_json(&net, &cfg, &["actions", "reject", &id]);
     assert_eq!(done["status"], "rejected");
     let out = net
         .sb

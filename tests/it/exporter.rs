@@ -284,6 +284,31 @@ pub fn promtool() -> Option<PathBuf> {
     which("promtool")
 }
 
+/// Runs `promtool check metrics` on an exposition: whether it passed, and what it said (lint findings too).
+pub fn promtool_check_metrics(promtool: &std::path::Path, text: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), said)
+}
+
 /// A binary on PATH, or `None` (reported as a missing part: fails in CI).
 pub fn which(name: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use butler::exporter::catalog;
 
-use crate::exporter::{Metrics, Serve, devnet_config, promtool, quantity, which};
+use crate::exporter::{
+    Metrics, Serve, devnet_config, promtool, promtool_check_metrics, quantity, which,
+};
 use crate::support::{free_port, repo_root};
 
 /// One documented metric.
@@ -168,32 +170,8 @@ fn promtool_accepts_the_metrics_and_the_scrape_config() {
     };
     let serve = Serve::start(&devnet_config(dn, ""));
     let (_, text, _) = serve.scrape();
-    let mut child = Command::new(&promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "promtool check metrics: {said}\n{text}"
-    );
+    let (ok, said) = promtool_check_metrics(&promtool, &text);
+    assert!(ok, "promtool check metrics: {said}\n{text}");
     assert!(said.trim().is_empty(), "promtool lint findings: {said}");
 }
 

@@ -5,13 +5,11 @@
 //! exactly what it emits (name, type, labels, help). On a private anvil, a reorg is counted with its depth.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::exporter::{Metrics, promtool, quantity};
+use crate::exporter::{Metrics, promtool, promtool_check_metrics, quantity};
 use crate::exporter_prometheus::{Documented, documented_part};
 use crate::support::api::{ApiServer, client, event};
 use crate::support::devnet::Devnet;
@@ -101,27 +99,9 @@ pub fn emitted(text: &str) -> BTreeMap<String, Documented> {
 }
 
 fn promtool_check(promtool: &std::path::Path, text: &str) {
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, said) = promtool_check_metrics(promtool, text);
     assert!(
-        out.status.success() && said.trim().is_empty(),
+        ok && said.trim().is_empty(),
         "promtool check metrics: {said}\n{text}"
     );
 }

@@ -44,27 +44,8 @@ fn the_exporter_reads_the_top_up_series_from_the_audit_file() {
     assert_eq!(m.must("butler_topup_failures_total", &l), 1.0, "{text}");
     assert_eq!(m.must("butler_topup_last_failed", &l), 1.0);
     if let Some(promtool) = crate::exporter::promtool() {
-        use std::io::Write;
-        let mut child = std::process::Command::new(promtool)
-            .args(["check", "metrics"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "promtool check metrics: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (ok, said) = crate::exporter::promtool_check_metrics(&promtool, &text);
+        assert!(ok, "promtool check metrics: {said}");
     }
     let last = p.history().last().unwrap()["timestamp"].as_i64().unwrap();
     assert_eq!(
