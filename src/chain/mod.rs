@@ -7,6 +7,7 @@ mod client;
 mod error;
 pub mod num;
 pub mod range_limit;
+pub mod redact;
 pub mod retry;
 pub mod ser;
 pub mod units;
