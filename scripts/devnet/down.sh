@@ -15,3 +15,4 @@ for name in watchdog alto anvil; do
   fi
   rm -f "$pidfile"
 done
+rm -rf "$RUN_DIR/anvil-states"

@@ -46,7 +46,9 @@ CREATE2=0x4e59b44847b379578588920ca78fbf26c0b4956c
 A7=$DEVNET_HOME/node_modules/aa-contracts-07/artifacts
 A8=$DEVNET_HOME/node_modules/aa-contracts-08/artifacts
 
-timeout "$LIFETIME" "$BIN/anvil" --host 127.0.0.1 --port "$ANVIL_PORT" --silent ${ANVIL_ARGS:-} \
+# Historical states anvil moves out of memory stay in the run dir (down.sh and the watchdog remove them).
+mkdir -p "$RUN_DIR/anvil-states"
+timeout "$LIFETIME" "$BIN/anvil" --host 127.0.0.1 --port "$ANVIL_PORT" --silent --cache-path "$RUN_DIR/anvil-states" ${ANVIL_ARGS:-} \
   >"$RUN_DIR/anvil.log" 2>&1 &
 echo $! >"$RUN_DIR/anvil.pid"; STARTED="$STARTED $!"
 for _ in $(seq 1 200); do timeout 2 "$BIN/cast" chain-id --rpc-url "$RPC" >/dev/null 2>&1 && break; sleep 0.05; done
@@ -90,7 +92,8 @@ rpc "$BUNDLER" eth_chainId >/dev/null || { echo "alto did not start; see $RUN_DI
 
 if [ -n "${WATCH_PID:-}" ]; then
   ANVIL_PID_=$(cat "$RUN_DIR/anvil.pid"); ALTO_PID_=$(cat "$RUN_DIR/alto.pid")
-  (while kill -0 "$WATCH_PID" 2>/dev/null; do sleep 1; done; kill "$ALTO_PID_" "$ANVIL_PID_" 2>/dev/null) \
+  (while kill -0 "$WATCH_PID" 2>/dev/null; do sleep 1; done; kill "$ALTO_PID_" "$ANVIL_PID_" 2>/dev/null
+   for _ in $(seq 1 50); do kill -0 "$ANVIL_PID_" 2>/dev/null || break; sleep 0.1; done; rm -rf "$RUN_DIR/anvil-states") \
     </dev/null >/dev/null 2>&1 &
   echo $! >"$RUN_DIR/watchdog.pid"
 fi

@@ -22,6 +22,8 @@ pub const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae7
 pub struct Anvil {
     child: Child,
     pub rpc: String,
+    /// Where anvil keeps the historical states it moves out of memory; removed with the struct.
+    _states: tempfile::TempDir,
 }
 
 impl Anvil {
@@ -32,6 +34,7 @@ impl Anvil {
         }
         for _ in 0..3 {
             let port = free_port();
+            let states = tempfile::tempdir().expect("anvil state dir");
             let child = Command::new(Devnet::bin("anvil"))
                 .args([
                     "--host",
@@ -39,7 +42,9 @@ impl Anvil {
                     "--port",
                     &port.to_string(),
                     "--silent",
+                    "--cache-path",
                 ])
+                .arg(states.path())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -47,6 +52,7 @@ impl Anvil {
             let mut a = Anvil {
                 child,
                 rpc: format!("http://127.0.0.1:{port}"),
+                _states: states,
             };
             let deadline = Instant::now() + Duration::from_secs(15);
             while Instant::now() < deadline {
