@@ -1,7 +1,8 @@
 //! The headers of every console answer: a strict `Content-Security-Policy` (scripts, styles and
 //! connections only from this origin, nothing inline, no frames, forms post only here),
-//! `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer`, and
-//! `Cache-Control: no-store` on pages (assets may be cached).
+//! `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Referrer-Policy: same-origin` (so a
+//! browser sends the real `Origin` on the console's own form posts, which [`super::session`] checks),
+//! and `Cache-Control: no-store` on pages (assets may be cached).
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -23,7 +24,7 @@ pub async fn secure(req: Request, next: Next) -> Response {
     set(h, header::CONTENT_SECURITY_POLICY, CSP);
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(h, header::REFERRER_POLICY, "same-origin");
     if !asset {
         set(h, header::CACHE_CONTROL, "no-store");
     }
