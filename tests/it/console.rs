@@ -25,7 +25,7 @@ pub const PAGES: [&str; 9] = [
 ];
 
 /// A client that does not follow redirects.
-fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
@@ -34,7 +34,7 @@ fn client() -> reqwest::Client {
 }
 
 /// Signs in with the form; returns the `Cookie` header value and the raw `Set-Cookie`.
-async fn sign_in(server: &ApiServer) -> (String, String) {
+pub async fn sign_in(server: &ApiServer) -> (String, String) {
     let res = client()
         .post(server.url("/ui/login"))
         .form(&[("token", ADMIN)])
@@ -53,7 +53,7 @@ async fn sign_in(server: &ApiServer) -> (String, String) {
 }
 
 /// The CSRF token a signed-in page carries (`data-csrf` on `<body>`).
-async fn csrf(server: &ApiServer, cookie: &str) -> String {
+pub async fn csrf(server: &ApiServer, cookie: &str) -> String {
     let page = client()
         .get(server.url("/ui/bundlers"))
         .header("cookie", cookie)

@@ -1,12 +1,14 @@
 //! The console in a real browser on the shared devnet: after real sponsored UserOperations the overview
 //! shows the paymaster's deposit and the user operations page lists their hashes; a bundler spawned
 //! from the bundlers page (through its confirmation step) comes UP on the page without a reload, and is
-//! unregistered from it again. Screenshots of every page go to `target/console-screenshots/`.
+//! unregistered from it again; the paymaster's admin actions answer their calldata and a Safe batch to
+//! download, never sending. Screenshots of every page go to `target/console-screenshots/`.
 
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::console;
 use crate::support::api::{ADMIN, ApiServer, client};
 use crate::support::browser::{Chrome, eval, open, screenshot, text, wait_js};
 use crate::support::bundlers::{
@@ -98,7 +100,6 @@ async fn the_console_shows_real_user_operations_and_spawns_a_bundler_that_comes_
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    screenshot(&page, "overview").await;
 
     open(&page, &server, "/ui/userops?limit=1000").await;
     for h in &hashes {
@@ -191,7 +192,10 @@ async fn the_console_shows_real_user_operations_and_spawns_a_bundler_that_comes_
         .cloned()
         .unwrap();
     assert_eq!(entry["status"], "UP", "{entry}");
+    open(&page, &server, &format!("/ui/bundlers/{id}")).await;
     screenshot(&page, "bundler").await;
+    open(&page, &server, "/").await;
+    screenshot(&page, "overview").await;
     open(&page, &server, "/ui/bundlers").await;
     screenshot(&page, "bundlers").await;
 
@@ -227,4 +231,45 @@ async fn the_console_shows_real_user_operations_and_spawns_a_bundler_that_comes_
         "unregistered: {listed}"
     );
     chrome.close().await;
+
+    // the paymaster's admin actions are dry runs: the calldata, or a Safe batch to download
+    let (cookie, _) = console::sign_in(&server).await;
+    let csrf = console::csrf(&server, &cookie).await;
+    let to = dn.get("EXECUTOR_ADDRESS").to_string();
+    let action = |format: &'static str| {
+        console::client()
+            .post(server.url("/ui/paymasters/action"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("paymaster", "verifying"),
+                ("action", "withdraw"),
+                ("amountWei", "1000"),
+                ("to", to.as_str()),
+                ("format", format),
+            ])
+            .send()
+    };
+    let shown = action("calldata").await.unwrap();
+    assert_eq!(shown.status(), 200);
+    let shown = shown.text().await.unwrap();
+    assert!(
+        shown.contains("withdrawTo") && shown.contains("Nothing was sent"),
+        "{shown}"
+    );
+    let safe = action("safe").await.unwrap();
+    assert_eq!(safe.status(), 200);
+    assert!(
+        safe.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"),
+        "the Safe batch is a download"
+    );
+    let batch: Value = safe.json().await.unwrap();
+    assert_eq!(
+        batch["transactions"].as_array().map(Vec::len),
+        Some(1),
+        "{batch}"
+    );
 }
