@@ -369,3 +369,43 @@ async fn the_log_stream_resumes_after_last_event_id() {
         "a bad resume id is refused"
     );
 }
+
+#[tokio::test]
+async fn the_userops_filters_of_the_console_are_parameters_of_the_api() {
+    let server = ApiServer::start("", &[]);
+    let c = client();
+    let get = |q: &str| {
+        c.get(server.url(&format!("/api/admin/userops{q}")))
+            .bearer_auth(ADMIN)
+            .send()
+    };
+    let ok = get("?paymaster=0x0000000000000000000000000000000000000000&fromBlock=1&toBlock=9&offset=10&limit=5")
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    for (q, status, want) in [
+        ("?paymaster=0x12", 422, "parameter `paymaster`"),
+        ("?fromBlock=x", 422, "parameter `fromBlock`"),
+        ("?toBlock=-1", 422, "parameter `toBlock`"),
+        ("?offset=1000001", 422, "parameter `offset`"),
+        ("?from_block=1", 400, "from_block"),
+    ] {
+        let res = get(q).await.unwrap();
+        assert_eq!(res.status().as_u16(), status, "{q}");
+        let v: serde_json::Value = res.json().await.unwrap();
+        assert!(v["error"].as_str().unwrap().contains(want), "{q}: {v}");
+    }
+    let (cookie, _) = sign_in(&server).await;
+    let page = c
+        .get(server.url("/ui/userops?fromBlock=x"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.status(),
+        StatusCode::OK,
+        "the page shows the API's refusal"
+    );
+    assert!(page.text().await.unwrap().contains("parameter `fromBlock`"));
+}
