@@ -223,7 +223,7 @@ pub async fn page(
                 (figure("Head age", html! { (head_age.map_or_else(dash, |a| duration(a as f64))) }))
                 (figure("Indexed block", html! { span data-live="indexed" { (live.indexed.map_or_else(dash, |h| h.to_string())) } }))
                 (figure("Indexer lag (blocks)", html! { span data-live="lag" { (live.lag.map_or_else(dash, |h| h.to_string())) } }))
-                (figure("Reorgs since start", html! { span data-live="reorgs" { (live.reorgs.map_or_else(dash, |h| h.to_string())) } }))
+                (figure("Reorgs (all time)", html! { span data-live="reorgs" { (live.reorgs.map_or_else(dash, |h| h.to_string())) } }))
                 (figure("Status", html! { span data-live="status" { (live.status) } }))
             }
             h2 { "Paymasters" }
