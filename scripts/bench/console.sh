@@ -68,12 +68,15 @@ config() {
   echo "$WORK_DIR/console-$1.toml"
 }
 
-# timings URL [CURL ARGS...]: median and p95 of REQUESTS requests, in ms (fails on a non-200 answer)
+# timings URL [CURL ARGS...]: median and p95 of REQUESTS requests, in ms (fails unless every answer is 200)
 timings() {
   local url=$1; shift
   for _ in $(seq 1 "$REQUESTS"); do
-    curl -sf -o /dev/null -w '%{time_total}\n' "$@" "$url" || { echo "GET $url failed" >&2; exit 1; }
-  done | sort -n | awk '{a[NR]=$1*1000} END {printf "%8.1f %8.1f", a[int((NR+1)/2)], a[int(NR*0.95+0.5)]}'
+    curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$@" "$url"
+  done | sort -k2 -n | awk -v url="$url" '
+    $1 != 200 { print "GET " url " answered " $1 > "/dev/stderr"; bad = 1 }
+    { a[NR] = $2 * 1000 }
+    END { if (bad) exit 1; printf "%8.1f %8.1f", a[int((NR + 1) / 2)], a[int(NR * 0.95 + 0.5)] }'
 }
 
 declare -A RESULT
@@ -87,10 +90,15 @@ run_store() {
   fi
   "$BUTLER" --config "$cfg" serve --watcher 2>"$WORK_DIR/console-$store.log" &
   SERVER=$!
-  for _ in $(seq 1 600); do
-    curl -sf "$API/health" 2>/dev/null | jq -e '.caughtUp != false' >/dev/null 2>&1 && break
+  local want=0
+  [ "$store" = full ] && want=$EVENTS
+  for _ in $(seq 1 1200); do
+    curl -sf -H "authorization: Bearer $(cat "$TOKEN_FILE")" "$API/api/admin/metrics/summary" 2>/dev/null |
+      jq -e --argjson n "$want" '.ops.total == $n' >/dev/null 2>&1 && break
     sleep 0.1
   done
+  curl -sf -H "authorization: Bearer $(cat "$TOKEN_FILE")" "$API/api/admin/metrics/summary" |
+    jq -e --argjson n "$want" '.ops.total == $n' >/dev/null || { echo "the $store store never held $want operations" >&2; exit 1; }
   local jar=$WORK_DIR/console-cookies
   curl -sf -o /dev/null -c "$jar" --data-urlencode "token@$TOKEN_FILE" "$API/ui/login"
   local sender
@@ -98,9 +106,8 @@ run_store() {
     jq -r '.userops[0].sender // "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"')
   for row in "${ROWS[@]}"; do
     local page=${row%%|*} api=${row#*|}
-    page=${page//SENDER/$sender}; api=${api//SENDER/$sender}
-    RESULT[$store|$page]=$(timings "$API$page" -b "$jar")
-    RESULT[$store|api$api]=$(timings "$API$api" -H "authorization: Bearer $(cat "$TOKEN_FILE")")
+    RESULT[$store|$page]=$(timings "$API${page//SENDER/$sender}" -b "$jar")
+    RESULT[$store|api$api]=$(timings "$API${api//SENDER/$sender}" -H "authorization: Bearer $(cat "$TOKEN_FILE")")
   done
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 }
