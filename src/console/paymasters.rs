@@ -1,4 +1,5 @@
-//! `GET /ui/paymasters`: each paymaster's status (`GET /api/admin/paymaster/status`), revenue by day
+//! `GET /ui/paymasters`: each paymaster's status (`GET /api/admin/paymaster/status`), its revenue
+//! totals (`GET /api/admin/paymaster/revenue`) and revenue by day
 //! (chart and table, from the indexed hourly buckets as `GET /api/admin/metrics/timeseries` serves them),
 //! the top-up history from the audit file, and the owner's admin actions as a dry run
 //! (`POST /ui/paymasters/action`: the calldata, or the Safe Transaction Builder JSON to download, as
@@ -111,6 +112,35 @@ async fn revenue(console: &Console) -> Markup {
     }
 }
 
+/// Totals per paymaster address, as `GET /api/admin/paymaster/revenue` answers them.
+async fn totals(console: &Console) -> Markup {
+    let Json(r) = admin::revenue(State(console.api.clone())).await;
+    let tokens = |m: &std::collections::BTreeMap<String, String>| {
+        html! { @for (token, amount) in m { span.hash { (amount) " of " (token) } br; } }
+    };
+    html! {
+        table.totals {
+            thead { tr {
+                th { "Paymaster" } th { "Sponsored ops" } th { "Failed" } th { "Gas cost" } th { "Fees by token" }
+                th { "Net by token" }
+            } }
+            tbody {
+                @for p in &r.paymasters {
+                    tr {
+                        td { (p.name.as_deref().unwrap_or("")) br; small.hash { (p.address) } }
+                        td { (p.sponsored_ops) }
+                        td { (p.failed) }
+                        td { (eth_str(&p.sponsored_gas_cost_wei)) }
+                        td { (tokens(&p.fees_by_token)) }
+                        td { (tokens(&p.net_by_token)) }
+                    }
+                }
+                @if r.paymasters.is_empty() { tr { td colspan="6" .muted { "No sponsored operations indexed." } } }
+            }
+        }
+    }
+}
+
 fn topups(console: &Console) -> Markup {
     let path = audit::audit_path(&console.api.settings().data_dir);
     let records = match audit::read_all(&path) {
@@ -176,7 +206,9 @@ pub async fn page(
     let content = html! {
         h2 { "Status" }
         (status_table(&status.paymasters))
-        h2 { "Revenue by day" }
+        h2 { "Revenue" }
+        (totals(&console).await)
+        h3 { "By day" }
         (revenue(&console).await)
         h2 { "Top-ups" }
         (topups(&console))
