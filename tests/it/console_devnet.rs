@@ -29,11 +29,23 @@ async fn get(server: &ApiServer, path: &str) -> Value {
 
 fn config(dn: &Devnet, dir: &std::path::Path) -> String {
     let pool = key_pool(dn, dir, 2);
+    let funder = dir.join("funder.key");
+    std::fs::write(
+        &funder,
+        format!(
+            "0x{}\n",
+            hex::encode(alloy::signers::local::PrivateKeySigner::random().to_bytes())
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&funder, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let (ep, pm) = (dn.get("ENTRYPOINT_V07"), dn.get("VERIFYING_PAYMASTER"));
     format!(
         "{supervisor}\n[api]\nmonitor_interval_secs = 1\n\n[[paymasters]]\nname = \"verifying\"\naddress = \"{pm}\"\n\
 entrypoint = \"{ep}\"\nmin_deposit_eth = \"0.001\"\n\n[watcher]\nconfirmations = 0\npoll_interval_secs = 1\n\n\
-[[watcher.sources]]\nname = \"ep07\"\npreset = \"entrypoint\"\naddress = \"{ep}\"\nstart_block = 0\n",
+[[watcher.sources]]\nname = \"ep07\"\npreset = \"entrypoint\"\naddress = \"{ep}\"\nstart_block = 0\n\n\
+[paymaster_ops]\nfunder_key_file = \"{funder}\"\n",
+        funder = funder.display(),
         supervisor = supervisor_config(dn.rpc(), Some(&pool), port_range(10), &alto_template(dn)),
     )
 }
@@ -126,7 +138,34 @@ async fn the_console_shows_real_user_operations_and_spawns_a_bundler_that_comes_
         "the sender page shows its totals"
     );
     screenshot(&page, "sender").await;
+    // a top-up refused for an empty funder is in the audit file; the paymasters page lists it
+    let out = crate::support::Sandbox::new()
+        .butler()
+        .args(["--config", server.config.to_str().unwrap()])
+        .args([
+            "paymaster",
+            "topup",
+            "--below",
+            "1000",
+            "--to",
+            "1001",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "the empty funder is refused (exit 3): {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     open(&page, &server, "/ui/paymasters").await;
+    let shown = text(&page).await;
+    assert!(
+        shown.contains("refused") && shown.contains("short by"),
+        "the top-up history shows the refusal:\n{shown}"
+    );
     screenshot(&page, "paymasters").await;
     open(&page, &server, "/ui/workflows").await;
     screenshot(&page, "workflows").await;
