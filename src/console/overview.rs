@@ -260,12 +260,20 @@ fn runway(deposit: Option<U256>, spend_24h: U256) -> String {
     }
 }
 
-/// `GET /ui/status/stream`: the live figures every `[api] monitor_interval_secs`.
-pub async fn stream(State(console): State<Console>) -> impl IntoResponse {
+/// `GET /ui/status/stream`: the live figures every `[api] monitor_interval_secs`; each stream holds
+/// one of the `[api] sse_max_clients` slots, as a log stream does.
+pub async fn stream(State(console): State<Console>) -> Response {
     let api = console.api.clone();
+    let Ok(permit) = api.sse_permits().clone().try_acquire_owned() else {
+        return layout::error(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "too many stream clients ([api] sse_max_clients); retry later",
+        );
+    };
     let every = api.settings().monitor.interval;
     let cancel = api.cancel().clone();
-    let events = futures::stream::unfold((api, true), move |(api, first)| {
+    // the slot travels with the stream's state and is freed when the client goes away
+    let events = futures::stream::unfold((api, true, permit), move |(api, first, slot)| {
         let cancel = cancel.clone();
         async move {
             if !first {
@@ -277,11 +285,11 @@ pub async fn stream(State(console): State<Console>) -> impl IntoResponse {
             let data = serde_json::to_string(&live(&api).await).unwrap_or_else(|_| "{}".into());
             Some((
                 Ok::<_, Infallible>(Event::default().event("status").data(data)),
-                (api, false),
+                (api, false, slot),
             ))
         }
     });
-    status_sse(events, console.api.settings().sse_keepalive)
+    status_sse(events, console.api.settings().sse_keepalive).into_response()
 }
 
 fn status_sse(
