@@ -4,7 +4,8 @@
 # up, sends a few sponsored UserOperations with `butler probe userop`, and shows `butler chain status`,
 # `butler paymaster status` and `butler health` against it, then the exporter, the fee manager, the watcher and
 # the Aztec staking helpers (scripts/demo-*.sh); it ends with a real Prometheus running the shipped alert rules
-# against the demo (scripts/demo-monitoring.sh).
+# against the demo (scripts/demo-monitoring.sh) and the operator console (scripts/demo-console.sh: its URL is
+# printed; at a terminal it keeps serving until Ctrl-C).
 #
 # Usage: scripts/demo.sh [--stop | --keep]
 #   --stop   stop the devnet at the end (the default when stdin is not a terminal, e.g. in CI)
@@ -194,4 +195,11 @@ Try, for example:
 Stop it with:
   RUN_DIR=$RUN_DIR scripts/devnet/down.sh
 EOF
+fi
+
+step "the operator console: butler serve --watcher serves it; signed in with curl, its URL printed"
+if [ "$STOP" = 0 ] && [ -t 0 ]; then
+  scripts/demo-console.sh "$CONFIG"    # at a terminal: keeps serving the console until Ctrl-C
+else
+  scripts/demo-console.sh "$CONFIG" </dev/null
 fi

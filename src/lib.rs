@@ -12,6 +12,7 @@ pub mod bundlers;
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod exporter;
 pub mod fees;
 pub mod fs;

@@ -49,7 +49,8 @@ pub struct ConfiguredBundler {
     pub probe: BundlerProbe,
 }
 
-fn supervisor(state: &ApiState) -> Result<&Supervisor, ApiError> {
+/// The supervisor, or 409 while no `[supervisor]` is configured.
+pub fn supervisor(state: &ApiState) -> Result<&Supervisor, ApiError> {
     state.supervisor().ok_or_else(|| {
         ApiError::new(
             axum::http::StatusCode::CONFLICT,
@@ -58,7 +59,8 @@ fn supervisor(state: &ApiState) -> Result<&Supervisor, ApiError> {
     })
 }
 
-fn api_error(e: BundlerError) -> ApiError {
+/// The HTTP answer of a supervisor error.
+pub fn api_error(e: BundlerError) -> ApiError {
     match e {
         BundlerError::Invalid(m) => ApiError::invalid(m),
         BundlerError::NotFound(_) => ApiError::not_found(e.to_string()),

@@ -5,7 +5,9 @@
 //! Who may call what: `/api/public/*`, `/health`, `/health/db`, `/stats`, `/workflows*` and
 //! `/api/openapi.json` are open; `/metrics` is open unless a metrics token is configured;
 //! `/api/logs/ingest` and `/api/telemetry/*` are open unless an ingest token is configured;
-//! `GET /api/logs`, `GET /api/logs/stream` and `/api/admin/*` need the admin token.
+//! `GET /api/logs`, `GET /api/logs/stream` and `/api/admin/*` need the admin token. With `[api] console`
+//! the operator console (`GET /`, `/ui/...`, [`crate::console`]) is merged in; its pages need a session
+//! opened with the admin token.
 
 pub mod admin;
 pub mod bundlers;
@@ -120,7 +122,13 @@ pub fn router(state: ApiState) -> (Router, Vec<String>) {
         .merge(ingest)
         .merge(admin)
         .split_for_parts();
-    let paths = doc.paths.paths.keys().cloned().collect();
+    let mut paths: Vec<String> = doc.paths.paths.keys().cloned().collect();
+    let mut routes = routes;
+    if api.console {
+        let (console, console_paths) = crate::console::router(state.clone());
+        routes = routes.merge(console);
+        paths.extend(console_paths);
+    }
     let routes = routes
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method);

@@ -72,6 +72,10 @@ pub struct ApiSettings {
     pub paymaster_admin_key: Option<Secret>,
     /// `[supervisor]`: bundlers this process spawns and supervises.
     pub supervisor: Option<SupervisorSettings>,
+    /// `[api] console`: serve the operator console.
+    pub console: bool,
+    /// The console's session cookie is `Secure` (`[api] url` is `https://`: TLS ends in front of butler).
+    pub secure_cookies: bool,
 }
 
 impl TryFrom<&Config> for ApiSettings {
@@ -128,6 +132,8 @@ impl TryFrom<&Config> for ApiSettings {
                 .is_some()
                 .then(|| SupervisorSettings::try_from(config))
                 .transpose()?,
+            console: api.console,
+            secure_cookies: api.url.as_ref().is_some_and(|u| u.scheme() == "https"),
         })
     }
 }

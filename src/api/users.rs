@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ErrorBody};
 use super::input::{self, Query};
 use super::state::ApiState;
+use crate::http::PageBounds;
 use crate::logs::event::parse_address;
 use crate::watcher::reduce::totals::SenderTotals;
 use crate::watcher::reduce::userops::{UserOp, UserOpFilter};
@@ -74,20 +75,70 @@ pub struct UserOpsResponse {
     pub userops: Vec<UserOpItem>,
 }
 
-/// Query of `GET /api/admin/userops`.
-#[derive(Debug, Deserialize, IntoParams)]
+/// Query of `GET /api/admin/userops` (and of the console's user operations page).
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct UserOpsQuery {
     /// Most operations returned, newest first (default 200, at most 10000).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     pub limit: Option<String>,
+    /// Matching operations skipped first, newest first (default 0, at most 1000000).
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 1000000)]
+    pub offset: Option<String>,
     /// Only this smart-account sender.
     #[param(value_type = Option<String>, pattern = "^0x[0-9a-fA-F]{40}$")]
     pub sender: Option<String>,
+    /// Only operations sponsored by this paymaster (the zero address: self-funded).
+    #[param(value_type = Option<String>, pattern = "^0x[0-9a-fA-F]{40}$")]
+    pub paymaster: Option<String>,
     /// Only succeeded (`true`) or failed (`false`) operations.
     #[param(value_type = Option<bool>)]
     pub success: Option<String>,
+    /// Only operations in this block or later.
+    #[serde(rename = "fromBlock")]
+    #[param(value_type = Option<u64>, minimum = 0)]
+    pub from_block: Option<String>,
+    /// Only operations in this block or earlier.
+    #[serde(rename = "toBlock")]
+    #[param(value_type = Option<u64>, minimum = 0)]
+    pub to_block: Option<String>,
+}
+
+/// How far `GET /api/admin/userops` pages.
+pub const USEROPS_PAGE: PageBounds = PageBounds {
+    default_limit: 200,
+    max_limit: 10_000,
+    max_offset: 1_000_000,
+};
+
+/// The page of indexed operations `q` asks for, newest first (the handler of `GET /api/admin/userops`
+/// and the console's page both answer with it).
+pub fn select_userops(state: &ApiState, q: &UserOpsQuery) -> Result<Vec<UserOpItem>, ApiError> {
+    let page = USEROPS_PAGE.page(q.limit.as_deref(), q.offset.as_deref())?;
+    let address = |name: &str, raw: Option<&str>| {
+        raw.map(parse_address)
+            .transpose()
+            .map_err(|e| ApiError::invalid(format!("parameter `{name}`: {e}")))
+    };
+    let block = |name: &str, raw: Option<&str>| input::int_param(name, raw, 0, u64::MAX);
+    let filter = UserOpFilter {
+        sender: address("sender", q.sender.as_deref())?,
+        paymaster: address("paymaster", q.paymaster.as_deref())?,
+        success: input::bool_param("success", q.success.as_deref())?,
+        from_block: block("fromBlock", q.from_block.as_deref())?,
+        to_block: block("toBlock", q.to_block.as_deref())?,
+    };
+    let indexed = state.indexed();
+    Ok(indexed
+        .userops
+        .iter()
+        .rev()
+        .filter(|op| filter.matches(op))
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
+        .map(UserOpItem::from)
+        .collect())
 }
 
 /// Indexed user operations (the watcher keeps the newest `[watcher] retention_max` in memory), newest first.
@@ -102,27 +153,9 @@ pub async fn userops(
     State(state): State<ApiState>,
     Query(q): Query<UserOpsQuery>,
 ) -> Result<Json<UserOpsResponse>, ApiError> {
-    let limit = input::int_param("limit", q.limit.as_deref(), 1, 10_000)?.unwrap_or(200) as usize;
-    let filter = UserOpFilter {
-        sender: q
-            .sender
-            .as_deref()
-            .map(parse_address)
-            .transpose()
-            .map_err(|e| ApiError::invalid(format!("parameter `sender`: {e}")))?,
-        paymaster: None,
-        success: input::bool_param("success", q.success.as_deref())?,
-    };
-    let indexed = state.indexed();
-    let userops = indexed
-        .userops
-        .iter()
-        .rev()
-        .filter(|op| filter.matches(op))
-        .take(limit)
-        .map(UserOpItem::from)
-        .collect();
-    Ok(Json(UserOpsResponse { userops }))
+    Ok(Json(UserOpsResponse {
+        userops: select_userops(&state, &q)?,
+    }))
 }
 
 /// An owner EOA (§4.4): telemetry's first/last heartbeat, its senders, their indexed totals.

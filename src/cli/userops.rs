@@ -39,6 +39,7 @@ pub fn run(ctx: &Ctx, args: UseropsArgs) -> anyhow::Result<ExitCode> {
         sender: args.sender,
         paymaster: args.paymaster,
         success: args.success,
+        ..UserOpFilter::default()
     };
     let ops = query(reader.records()?, &filter, args.limit)?;
     match ctx.output() {

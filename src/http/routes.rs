@@ -44,6 +44,11 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         self
     }
 
+    /// The router, still without its state, and its paths (to merge into a router of another state).
+    pub fn into_parts(self) -> (Router<S>, Vec<String>) {
+        (self.router, self.paths)
+    }
+
     /// The router with its state, and its paths.
     pub fn with_state(self, state: S) -> (Router, Vec<String>) {
         (self.router.with_state(state), self.paths)

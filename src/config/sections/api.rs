@@ -67,6 +67,9 @@ pub struct ApiConfig {
     /// Seconds each of the health monitor's probes may take.
     #[serde(default = "default_monitor_timeout")]
     pub monitor_timeout_secs: f64,
+    /// The operator console (`GET /`, `/ui/...`) on this listener; `false` turns it off.
+    #[serde(default = "default_console")]
+    pub console: bool,
 }
 
 impl Default for ApiConfig {
@@ -91,6 +94,7 @@ impl Default for ApiConfig {
             session_ttl_secs: default_session_ttl(),
             monitor_interval_secs: default_monitor_interval(),
             monitor_timeout_secs: default_monitor_timeout(),
+            console: default_console(),
         }
     }
 }
@@ -127,6 +131,9 @@ fn default_monitor_interval() -> f64 {
 }
 fn default_monitor_timeout() -> f64 {
     3.0
+}
+fn default_console() -> bool {
+    true
 }
 
 impl ApiConfig {

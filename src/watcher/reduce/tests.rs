@@ -148,9 +148,22 @@ fn query_filters_and_limits_newest_first() {
     assert_eq!(some.len(), 1);
     assert_eq!(some[0].fee_amount.map(|f| f.to::<u64>()), Some(7));
     assert_eq!(
-        query(records, &UserOpFilter::default(), 1).unwrap().len(),
+        query(records.clone(), &UserOpFilter::default(), 1)
+            .unwrap()
+            .len(),
         1
     );
+    let range = UserOpFilter {
+        from_block: Some(2),
+        to_block: Some(2),
+        ..Default::default()
+    };
+    let blocks: Vec<u64> = query(records, &range, 10)
+        .unwrap()
+        .iter()
+        .map(|o| o.block_number)
+        .collect();
+    assert_eq!(blocks, vec![2], "the block range is inclusive at both ends");
 }
 
 #[test]

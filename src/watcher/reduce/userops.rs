@@ -167,12 +167,16 @@ fn u256(r: &Record, name: &str) -> Option<U256> {
     U256::from_str_radix(r.arg_str(name)?, 10).ok()
 }
 
-/// A filter for `butler userops`.
+/// A filter for `butler userops` and `GET /api/admin/userops`.
 #[derive(Debug, Clone, Default)]
 pub struct UserOpFilter {
     pub sender: Option<Address>,
     pub paymaster: Option<Address>,
     pub success: Option<bool>,
+    /// Only operations in blocks `>= from_block`.
+    pub from_block: Option<u64>,
+    /// Only operations in blocks `<= to_block`.
+    pub to_block: Option<u64>,
 }
 
 impl UserOpFilter {
@@ -180,6 +184,8 @@ impl UserOpFilter {
         self.sender.is_none_or(|s| s == op.sender)
             && self.paymaster.is_none_or(|p| p == op.paymaster)
             && self.success.is_none_or(|s| s == op.success)
+            && self.from_block.is_none_or(|b| op.block_number >= b)
+            && self.to_block.is_none_or(|b| op.block_number <= b)
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod aztec;
+pub mod browser;
 pub mod bundlers;
 pub mod devnet;
 pub mod fees;
