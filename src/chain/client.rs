@@ -1,5 +1,7 @@
-//! [`ChainClient`]: an alloy provider behind the retry/timeout layer, bound to one RPC URL.
+//! [`ChainClient`]: an alloy provider over the URL pool's transport (timeouts, retries, failover), the
+//! start-up chain id check of every URL, and `butler chain status`.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use alloy::eips::BlockNumberOrTag;
@@ -13,20 +15,25 @@ use serde::Serialize;
 use url::Url;
 
 use super::ChainError;
-use super::retry::{RetryLayer, RetrySettings};
+use super::pool::{Pool, PoolTransport};
+use super::retry::RetrySettings;
 use crate::config::ChainConfig;
 
-/// A connection to one node. Cheap to clone.
+/// A connection to the configured nodes (one URL or several, see [`super::pool`]). Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct ChainClient {
     provider: DynProvider,
-    url: Url,
-    settings: RetrySettings,
+    pool: Arc<Pool>,
+    /// The URL every call goes to, for a pinned client.
+    pin: Option<usize>,
+    /// The redacted URL(s), for messages.
+    shown: String,
 }
 
 /// What `butler chain status` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChainStatus {
+    /// The URL the figures below come from (the healthiest), redacted.
     pub rpc_url: String,
     pub chain_id: u64,
     pub head_block: u64,
@@ -44,19 +51,60 @@ pub struct ChainStatus {
     pub client_version: Option<String>,
     /// Round trip of `eth_blockNumber`, in seconds.
     pub rpc_latency_secs: f64,
+    /// Every configured URL.
+    pub urls: Vec<UrlStatus>,
+}
+
+/// One URL in `butler chain status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct UrlStatus {
+    /// Redacted.
+    pub url: String,
+    /// Answers `eth_blockNumber` and serves the configured chain.
+    pub healthy: bool,
+    pub head_block: Option<u64>,
+    /// Round trip of `eth_blockNumber`, in seconds.
+    pub latency_secs: Option<f64>,
+    /// Why it is not healthy.
+    pub error: Option<String>,
 }
 
 impl ChainClient {
-    /// Connects (lazily: no request is made here) with the given timeout and retry settings.
+    /// Connects to one URL (lazily: no request is made here) with the given timeout and retry settings.
     pub fn new(url: Url, settings: RetrySettings) -> Self {
-        let client = ClientBuilder::default()
-            .layer(RetryLayer(settings))
-            .http(url.clone());
+        Self::with_urls(vec![url], settings)
+    }
+
+    /// Connects to several URLs of one chain; calls go to the healthiest and fail over to the others.
+    pub fn with_urls(urls: Vec<Url>, settings: RetrySettings) -> Self {
+        Self::over(Pool::new(urls, settings), None)
+    }
+
+    fn over(pool: Arc<Pool>, pin: Option<usize>) -> Self {
+        let local = pool
+            .endpoints
+            .get(pin.unwrap_or(0))
+            .is_some_and(|e| e.is_local());
+        let transport = PoolTransport {
+            pool: pool.clone(),
+            pin,
+        };
+        let client = ClientBuilder::default().transport(transport, local);
         let provider = ProviderBuilder::new().connect_client(client).erased();
+        let shown = match pin {
+            Some(i) => pool.endpoints[i].shown.clone(),
+            None => pool
+                .endpoints
+                .iter()
+                .map(|e| e.shown.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
         Self {
             provider,
-            url,
-            settings,
+            pool,
+            pin,
+            shown,
         }
     }
 
@@ -67,7 +115,35 @@ impl ChainClient {
             max_retries: chain.max_retries,
             ..RetrySettings::default()
         };
-        Self::new(chain.rpc_url.clone(), settings)
+        Self::with_urls(chain.urls(), settings)
+    }
+
+    /// A client for one consistent sequence (a log range and its block hashes; a transaction's nonce
+    /// read, send and receipt wait): every call goes to the URL that is healthiest now, retried there but
+    /// never failed over. An already pinned client is returned as it is.
+    pub fn pinned(&self) -> ChainClient {
+        match self.pin {
+            Some(_) => self.clone(),
+            None => {
+                self.pool.probe_due();
+                Self::over(self.pool.clone(), Some(self.pool.best()))
+            }
+        }
+    }
+
+    /// A client pinned to the `i`-th configured URL.
+    pub fn pinned_to(&self, i: usize) -> ChainClient {
+        Self::over(self.pool.clone(), Some(i))
+    }
+
+    /// How many URLs there are.
+    pub fn url_count(&self) -> usize {
+        self.pool.endpoints.len()
+    }
+
+    /// The redacted URL of a pinned client (for a pool: the redacted URL of the URL it would use now).
+    pub fn key(&self) -> &str {
+        &self.pool.endpoints[self.pin.unwrap_or_else(|| self.pool.best())].shown
     }
 
     /// The provider, for calls this type does not wrap.
@@ -75,20 +151,28 @@ impl ChainClient {
         &self.provider
     }
 
-    /// A provider that signs and sends transactions with `signer` (nonce, gas and chain id filled in).
+    /// A provider that signs and sends transactions with `signer` (nonce, gas and chain id filled in),
+    /// pinned to one URL so the nonce read, the send and the receipt wait see the same node.
     pub fn with_signer(&self, signer: PrivateKeySigner) -> DynProvider {
-        let client = ClientBuilder::default()
-            .layer(RetryLayer(self.settings))
-            .http(self.url.clone());
+        let pinned = self.pinned();
+        let local = pinned
+            .pool
+            .endpoints
+            .get(pinned.pin.unwrap_or(0))
+            .is_some_and(|e| e.is_local());
+        let transport = PoolTransport {
+            pool: pinned.pool.clone(),
+            pin: pinned.pin,
+        };
         ProviderBuilder::new()
             .wallet(EthereumWallet::from(signer))
-            .connect_client(client)
+            .connect_client(ClientBuilder::default().transport(transport, local))
             .erased()
     }
 
-    /// The RPC URL, for messages.
-    pub fn url(&self) -> &Url {
-        &self.url
+    /// The RPC URL (redacted; a pool's URLs joined by commas), for messages.
+    pub fn url(&self) -> &str {
+        &self.shown
     }
 
     /// Wraps a transport error with the URL and method.
@@ -97,7 +181,7 @@ impl ChainClient {
         method: &'static str,
     ) -> impl Fn(alloy::transports::TransportError) -> ChainError + '_ {
         move |source| ChainError::Rpc {
-            url: self.url.to_string(),
+            url: self.shown.clone(),
             method,
             source,
         }
@@ -106,7 +190,7 @@ impl ChainClient {
     /// Wraps a contract-call failure with the URL and what was called.
     pub fn call_err(&self, what: impl Into<String>, message: impl ToString) -> ChainError {
         ChainError::Call {
-            url: self.url.to_string(),
+            url: self.shown.clone(),
             what: what.into(),
             message: message.to_string(),
         }
@@ -120,17 +204,58 @@ impl ChainClient {
             .map_err(self.rpc_err("eth_chainId"))
     }
 
-    /// `eth_chainId`, compared with the configured chain id when there is one.
+    /// `eth_chainId` of every URL (one attempt each, concurrently), compared with the configured chain id
+    /// when there is one, else with each other. A URL on another chain is an error naming it; a URL that
+    /// does not answer is benched and checked when it is probed back. Where no URL answers the one
+    /// attempt, the usual retrying call decides. The chain id is kept for the probes.
     pub async fn check_chain_id(&self, expected: Option<u64>) -> Result<u64, ChainError> {
-        let actual = self.chain_id().await?;
-        match expected {
-            Some(expected) if expected != actual => Err(ChainError::ChainIdMismatch {
-                url: self.url.to_string(),
-                expected,
-                actual,
-            }),
-            _ => Ok(actual),
+        let indices: Vec<usize> = match self.pin {
+            Some(i) => vec![i],
+            None => (0..self.pool.endpoints.len()).collect(),
+        };
+        let answers = futures::future::join_all(
+            indices
+                .iter()
+                .map(|&i| async move { (i, self.pool.chain_id_once(i).await) }),
+        )
+        .await;
+        let first = answers.iter().find_map(|(_, a)| a.as_ref().ok().copied());
+        let reference = match expected.or(first) {
+            Some(r) => r,
+            None => self.chain_id().await?,
+        };
+        for (i, answer) in answers {
+            let shown = &self.pool.endpoints[i].shown;
+            match answer {
+                Ok(actual) if actual != reference => {
+                    return Err(match expected {
+                        Some(expected) => ChainError::ChainIdMismatch {
+                            url: shown.clone(),
+                            expected,
+                            actual,
+                        },
+                        None => ChainError::UrlsDisagree {
+                            url: shown.clone(),
+                            reference,
+                            actual,
+                        },
+                    });
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(url = %shown, error = %e, "RPC URL does not answer at start; benched and probed back later")
+                }
+            }
         }
+        if first.is_none() && expected.is_some_and(|e| e != reference) {
+            return Err(ChainError::ChainIdMismatch {
+                url: self.shown.clone(),
+                expected: expected.unwrap_or_default(),
+                actual: reference,
+            });
+        }
+        self.pool.set_chain_id(reference);
+        Ok(reference)
     }
 
     /// ETH balance of an address, in wei.
@@ -141,8 +266,44 @@ impl ChainClient {
             .map_err(self.rpc_err("eth_getBalance"))
     }
 
-    /// Everything `butler chain status` shows, fetched concurrently.
+    /// Everything `butler chain status` shows: the figures of the healthiest URL, fetched concurrently
+    /// through it, and every URL's head, latency and health.
     pub async fn status(&self) -> Result<ChainStatus, ChainError> {
+        let urls = self.url_statuses().await;
+        let pinned = self.pinned();
+        let mut status = pinned.head_status().await?;
+        status.urls = urls;
+        Ok(status)
+    }
+
+    /// `eth_blockNumber` of every URL, concurrently, with its round trip and the URL's health.
+    pub async fn url_statuses(&self) -> Vec<UrlStatus> {
+        let checks = (0..self.pool.endpoints.len()).map(|i| async move {
+            let c = self.pinned_to(i);
+            let started = Instant::now();
+            let head = c.provider.get_block_number().await;
+            let latency = started.elapsed().as_secs_f64();
+            let h = self.pool.health(i);
+            let (head_block, latency_secs, error) = match head {
+                Ok(n) => (Some(n), Some(latency), None),
+                Err(e) => (None, None, Some(e.to_string())),
+            };
+            let error = match h.wrong_chain {
+                Some(actual) => Some(format!("serves chain id {actual}, not the configured one")),
+                None => error,
+            };
+            UrlStatus {
+                url: self.pool.endpoints[i].shown.clone(),
+                healthy: error.is_none(),
+                head_block,
+                latency_secs,
+                error,
+            }
+        });
+        futures::future::join_all(checks).await
+    }
+
+    async fn head_status(&self) -> Result<ChainStatus, ChainError> {
         let started = Instant::now();
         let head = self
             .provider
@@ -164,7 +325,7 @@ impl ChainClient {
         let block = block
             .map_err(self.rpc_err("eth_getBlockByNumber"))?
             .ok_or_else(|| ChainError::Invalid {
-                url: self.url.to_string(),
+                url: self.shown.clone(),
                 message: format!("block {head} (the reported head) is unknown to the node"),
             })?;
         let gas_price = gas_price.map_err(self.rpc_err("eth_gasPrice"))?;
@@ -178,7 +339,7 @@ impl ChainClient {
             .unwrap_or(0);
         let ts = block.header.timestamp;
         Ok(ChainStatus {
-            rpc_url: self.url.to_string(),
+            rpc_url: self.shown.clone(),
             chain_id,
             head_block: head,
             head_block_hash: block.header.hash.to_string(),
@@ -190,6 +351,7 @@ impl ChainClient {
             peer_count: peers.ok().map(|p| p.to::<u64>()),
             client_version: version.ok(),
             rpc_latency_secs: latency,
+            urls: Vec::new(),
         })
     }
 }

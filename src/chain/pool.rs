@@ -1,0 +1,396 @@
+//! The set of RPC URLs behind one [`ChainClient`](super::ChainClient) and the transport that spreads calls
+//! over it.
+//!
+//! Each URL keeps its health: a moving average of its latency and its consecutive failures (transport
+//! errors, timeouts, HTTP 429 and 5xx). A call goes to the healthiest URL (no recent failure, then the
+//! lowest latency, in steps of [`LATENCY_STEP`] so that noise does not reorder equal URLs, then the
+//! configured order); when an attempt fails it moves to the next URL at once, and sleeps the backoff only
+//! once every URL was tried, all within the one retry budget of [`RetrySettings`]. A failing URL is
+//! benched (skipped while others answer) for a time that doubles with each failure up to [`BENCH_MAX`] and
+//! is then probed back with `eth_chainId` (which must still report the chain id checked at start). A
+//! *pinned* transport sends every call of a sequence to one URL (retrying there, never failing over) so the
+//! sequence sees one view of the chain.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::U64;
+use alloy::rpc::json_rpc::{Id, Request, RequestPacket, ResponsePacket, ResponsePayload};
+use alloy::transports::http::Http;
+use alloy::transports::{TransportError, TransportErrorKind, TransportFut};
+use tower::Service;
+use url::Url;
+
+use super::metrics::rpc_metrics;
+use super::redact::redact_url;
+use super::retry::{Outcome, RetrySettings, is_retryable, timed_out};
+
+/// Latency differences below this do not reorder URLs.
+pub const LATENCY_STEP: Duration = Duration::from_millis(25);
+/// The first bench of a failing URL; doubled on every further failure.
+pub const BENCH_MIN: Duration = Duration::from_millis(500);
+/// The longest bench.
+pub const BENCH_MAX: Duration = Duration::from_secs(30);
+
+/// One URL and its health.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub url: Url,
+    /// The redacted URL: what logs, errors and metric labels show.
+    pub shown: String,
+    http: Http<alloy::transports::http::reqwest::Client>,
+    health: Mutex<Health>,
+}
+
+impl Endpoint {
+    /// `err` with this URL's secrets masked (the HTTP client names the URL in its errors).
+    fn scrub(&self, err: TransportError) -> TransportError {
+        match err {
+            TransportError::Transport(TransportErrorKind::Custom(e)) => {
+                let text = e.to_string();
+                let raw = self.url.as_str();
+                if text.contains(raw) {
+                    TransportErrorKind::custom_str(&text.replace(raw, &self.shown))
+                } else {
+                    TransportError::Transport(TransportErrorKind::Custom(e))
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// A loopback or private host (alloy polls those more often).
+    pub fn is_local(&self) -> bool {
+        self.http.guess_local()
+    }
+}
+
+/// What the pool knows about one URL.
+#[derive(Debug, Clone, Default)]
+pub struct Health {
+    /// Moving average of successful attempts' latency, in seconds.
+    pub latency_secs: Option<f64>,
+    /// Failed attempts since the last success.
+    pub failures: u32,
+    /// Skipped until then (after a failure).
+    pub benched_until: Option<Instant>,
+    /// A probe is on its way.
+    probing: bool,
+    /// The URL reported another chain id than the pool's: never used.
+    pub wrong_chain: Option<u64>,
+    /// The last failure's text.
+    pub last_error: Option<String>,
+}
+
+impl Health {
+    /// Answering and on the right chain.
+    pub fn healthy(&self) -> bool {
+        self.failures == 0 && self.wrong_chain.is_none()
+    }
+}
+
+/// The URLs of one client.
+#[derive(Debug)]
+pub struct Pool {
+    pub endpoints: Vec<Endpoint>,
+    pub settings: RetrySettings,
+    /// The chain id every URL must report (set by the start-up check).
+    chain_id: Mutex<Option<u64>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Pool {
+    pub fn new(urls: Vec<Url>, settings: RetrySettings) -> Arc<Pool> {
+        let endpoints = urls
+            .into_iter()
+            .map(|url| {
+                let shown = redact_url(&url);
+                rpc_metrics().healthy.with_label_values(&[&shown]).set(1);
+                Endpoint {
+                    http: Http::new(url.clone()),
+                    url,
+                    shown,
+                    health: Mutex::new(Health::default()),
+                }
+            })
+            .collect();
+        Arc::new(Pool {
+            endpoints,
+            settings,
+            chain_id: Mutex::new(None),
+        })
+    }
+
+    /// A copy of one URL's health.
+    pub fn health(&self, i: usize) -> Health {
+        lock(&self.endpoints[i].health).clone()
+    }
+
+    /// Sets the chain id every URL must report.
+    pub fn set_chain_id(&self, id: u64) {
+        *lock(&self.chain_id) = Some(id);
+    }
+
+    /// Marks a URL as serving another chain: it is never used again by this client.
+    pub fn set_wrong_chain(&self, i: usize, actual: u64) {
+        lock(&self.endpoints[i].health).wrong_chain = Some(actual);
+        rpc_metrics()
+            .healthy
+            .with_label_values(&[&self.endpoints[i].shown])
+            .set(0);
+    }
+
+    /// URL indices, healthiest first: healthy ones by latency step and configured order, then the benched
+    /// ones by the end of their bench. URLs on another chain are left out.
+    pub fn order(&self) -> Vec<usize> {
+        let now = Instant::now();
+        let step = LATENCY_STEP.as_secs_f64();
+        let mut keyed: Vec<((u8, u64, u64), usize)> = self
+            .endpoints
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| {
+                let h = lock(&e.health);
+                if h.wrong_chain.is_some() {
+                    return None;
+                }
+                let key = if h.failures == 0 {
+                    (0, (h.latency_secs.unwrap_or(0.0) / step) as u64, i as u64)
+                } else {
+                    let left = h
+                        .benched_until
+                        .map_or(0, |t| t.saturating_duration_since(now).as_millis() as u64);
+                    (1, left, i as u64)
+                };
+                Some((key, i))
+            })
+            .collect();
+        keyed.sort();
+        keyed.into_iter().map(|(_, i)| i).collect()
+    }
+
+    /// The URL a new sequence should use.
+    pub fn best(&self) -> usize {
+        self.order().first().copied().unwrap_or(0)
+    }
+
+    /// Counts an attempt and updates the URL's health.
+    fn record(
+        &self,
+        i: usize,
+        method: &str,
+        outcome: Outcome,
+        elapsed: Duration,
+        error: Option<&str>,
+    ) {
+        let e = &self.endpoints[i];
+        let m = rpc_metrics();
+        m.requests
+            .with_label_values(&[&e.shown, method, outcome.as_str()])
+            .inc();
+        m.duration
+            .with_label_values(&[&e.shown, method])
+            .observe(elapsed.as_secs_f64());
+        let mut h = lock(&e.health);
+        if outcome.is_failure() {
+            h.failures += 1;
+            let bench = BENCH_MIN
+                .saturating_mul(1 << (h.failures - 1).min(16))
+                .min(BENCH_MAX);
+            h.benched_until = Some(Instant::now() + bench);
+            h.last_error = error.map(str::to_string);
+            if h.failures == 1 {
+                tracing::warn!(url = %e.shown, error = error.unwrap_or(""), bench_secs = bench.as_secs_f64(), "RPC URL failing; benched");
+            }
+        } else {
+            let secs = elapsed.as_secs_f64();
+            h.latency_secs = Some(h.latency_secs.map_or(secs, |l| 0.7 * l + 0.3 * secs));
+            if h.failures > 0 {
+                tracing::info!(url = %e.shown, "RPC URL answers again");
+            }
+            h.failures = 0;
+            h.benched_until = None;
+        }
+        let healthy = h.healthy();
+        drop(h);
+        m.healthy
+            .with_label_values(&[&e.shown])
+            .set(i64::from(healthy));
+    }
+
+    /// Starts a probe of every benched URL whose bench is over (at most one probe per URL at a time;
+    /// nothing outside a Tokio runtime).
+    pub fn probe_due(self: &Arc<Self>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let now = Instant::now();
+        for i in 0..self.endpoints.len() {
+            let mut h = lock(&self.endpoints[i].health);
+            let due = h.failures > 0
+                && h.wrong_chain.is_none()
+                && !h.probing
+                && h.benched_until.is_none_or(|t| t <= now);
+            if !due {
+                continue;
+            }
+            h.probing = true;
+            drop(h);
+            let pool = self.clone();
+            runtime.spawn(async move { pool.probe(i).await });
+        }
+    }
+
+    /// `eth_chainId` to one URL: back in use when it answers with the pool's chain id.
+    async fn probe(&self, i: usize) {
+        let expected = *lock(&self.chain_id);
+        if let (Ok(actual), Some(expected)) = (self.chain_id_once(i).await, expected)
+            && actual != expected
+        {
+            tracing::error!(url = %self.endpoints[i].shown, expected, actual, "RPC URL now serves another chain; no longer used");
+            self.set_wrong_chain(i, actual);
+        }
+        lock(&self.endpoints[i].health).probing = false;
+    }
+
+    /// One `eth_chainId` attempt to one URL (no retry), counted like any other.
+    pub async fn chain_id_once(&self, i: usize) -> Result<u64, TransportError> {
+        let request = Request::new("eth_chainId", Id::Number(0), ())
+            .serialize()
+            .map(RequestPacket::Single)
+            .map_err(TransportErrorKind::custom)?;
+        let resp = self.attempt(i, request).await.0?;
+        let ResponsePacket::Single(r) = resp else {
+            return Err(TransportErrorKind::custom_str("a batch answer to one call"));
+        };
+        match r.payload {
+            ResponsePayload::Success(raw) => serde_json::from_str::<U64>(raw.get())
+                .map(|id| id.to::<u64>())
+                .map_err(|e| TransportError::deser_err(e, raw.get())),
+            ResponsePayload::Failure(p) => Err(TransportError::ErrorResp(p)),
+        }
+    }
+
+    /// One attempt to one URL, timed out, counted and classified.
+    async fn attempt(
+        &self,
+        i: usize,
+        request: RequestPacket,
+    ) -> (Result<ResponsePacket, TransportError>, Outcome) {
+        let method = method_label(&request);
+        let started = Instant::now();
+        let mut http = self.endpoints[i].http.clone();
+        let timeout = self.settings.timeout;
+        let result = match tokio::time::timeout(timeout, http.call(request)).await {
+            Ok(r) => r.map_err(|e| self.endpoints[i].scrub(e)),
+            Err(_) => Err(timed_out(timeout)),
+        };
+        let (outcome, error) = match &result {
+            Ok(resp) => (
+                Outcome::of_response(resp),
+                resp.as_error().map(|p| p.message.to_string()),
+            ),
+            Err(e) => (Outcome::of_error(e), Some(e.to_string())),
+        };
+        self.record(i, &method, outcome, started.elapsed(), error.as_deref());
+        (result, outcome)
+    }
+}
+
+/// A bare JSON-RPC client over one URL with this retry policy (for calls that are no chain reads, such as a
+/// bundler's `eth_sendUserOperation`).
+pub fn rpc_client(url: Url, settings: RetrySettings) -> alloy::rpc::client::RpcClient {
+    let pool = Pool::new(vec![url], settings);
+    let local = pool.endpoints[0].is_local();
+    alloy::rpc::client::ClientBuilder::default().transport(PoolTransport { pool, pin: None }, local)
+}
+
+/// The `method` label: the method, or `batch` for a batch of several methods.
+fn method_label(request: &RequestPacket) -> String {
+    let mut names = request.method_names();
+    let first = names.next().unwrap_or("none");
+    if names.all(|n| n == first) {
+        first.to_string()
+    } else {
+        "batch".to_string()
+    }
+}
+
+/// The transport: every URL of the pool (healthiest first, failing over), or one pinned URL.
+#[derive(Debug, Clone)]
+pub struct PoolTransport {
+    pub pool: Arc<Pool>,
+    pub pin: Option<usize>,
+}
+
+impl Service<RequestPacket> for PoolTransport {
+    type Response = ResponsePacket;
+    type Error = TransportError;
+    type Future = TransportFut<'static>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: RequestPacket) -> Self::Future {
+        let (pool, pin) = (self.pool.clone(), self.pin);
+        Box::pin(async move { pool.send(pin, request).await })
+    }
+}
+
+impl Pool {
+    /// Sends `request` under the retry budget: to `pin` only, or to the URLs in health order, moving to
+    /// the next URL after each failure and sleeping the backoff once all were tried.
+    async fn send(
+        self: Arc<Self>,
+        pin: Option<usize>,
+        request: RequestPacket,
+    ) -> Result<ResponsePacket, TransportError> {
+        if pin.is_none() {
+            self.probe_due();
+        }
+        let settings = self.settings;
+        let mut delays = settings.policy().delays();
+        let mut tried: Vec<usize> = Vec::new();
+        let mut attempt = 0u32;
+        loop {
+            let order = match pin {
+                Some(i) => vec![i],
+                None => self.order(),
+            };
+            let Some(&i) = order.iter().find(|i| !tried.contains(i)).or(order.first()) else {
+                return Err(TransportErrorKind::custom_str(
+                    "no RPC URL serves the configured chain",
+                ));
+            };
+            let (result, outcome) = self.attempt(i, request.clone()).await;
+            let err = match result {
+                Ok(resp) if outcome == Outcome::RateLimited && attempt < settings.max_retries => {
+                    resp.as_error()
+                        .map(|p| TransportError::ErrorResp(p.clone()))
+                        .unwrap_or_else(|| timed_out(settings.timeout))
+                }
+                Ok(resp) => return Ok(resp),
+                Err(e) => e,
+            };
+            if attempt >= settings.max_retries || !is_retryable(&err) {
+                return Err(err);
+            }
+            attempt += 1;
+            tried.push(i);
+            let next = order.iter().find(|j| !tried.contains(j));
+            if let Some(j) = next {
+                tracing::debug!(%err, from = %self.endpoints[i].shown, to = %self.endpoints[*j].shown, attempt, "RPC attempt failed; failing over");
+                continue;
+            }
+            tried.clear();
+            let wait = settings.delay_after(&err, &mut delays);
+            tracing::debug!(%err, attempt, wait_ms = wait.as_millis() as u64, "retrying RPC request");
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
