@@ -15,7 +15,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::ChainError;
-use super::pool::{Pool, PoolTransport};
+use super::pool::{Pin, Pool, PoolTransport};
 use super::retry::RetrySettings;
 use crate::config::ChainConfig;
 
@@ -24,10 +24,8 @@ use crate::config::ChainConfig;
 pub struct ChainClient {
     provider: DynProvider,
     pool: Arc<Pool>,
-    /// The URL every call goes to, for a pinned client.
-    pin: Option<usize>,
-    /// The redacted URL(s), for messages.
-    shown: String,
+    /// Which URLs the calls may go to.
+    pin: Pin,
 }
 
 /// What `butler chain status` reports.
@@ -77,34 +75,24 @@ impl ChainClient {
 
     /// Connects to several URLs of one chain; calls go to the healthiest and fail over to the others.
     pub fn with_urls(urls: Vec<Url>, settings: RetrySettings) -> Self {
-        Self::over(Pool::new(urls, settings), None)
+        Self::over(Pool::new(urls, settings), Pin::Free)
     }
 
-    fn over(pool: Arc<Pool>, pin: Option<usize>) -> Self {
+    fn over(pool: Arc<Pool>, pin: Pin) -> Self {
         let local = pool
             .endpoints
-            .get(pin.unwrap_or(0))
+            .get(pin.current().unwrap_or(0))
             .is_some_and(|e| e.is_local());
         let transport = PoolTransport {
             pool: pool.clone(),
-            pin,
+            pin: pin.clone(),
         };
         let client = ClientBuilder::default().transport(transport, local);
         let provider = ProviderBuilder::new().connect_client(client).erased();
-        let shown = match pin {
-            Some(i) => pool.endpoints[i].shown.clone(),
-            None => pool
-                .endpoints
-                .iter()
-                .map(|e| e.shown.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
         Self {
             provider,
             pool,
             pin,
-            shown,
         }
     }
 
@@ -119,21 +107,22 @@ impl ChainClient {
     }
 
     /// A client for one consistent sequence (a log range and its block hashes; a transaction's nonce
-    /// read, send and receipt wait): every call goes to the URL that is healthiest now, retried there but
-    /// never failed over. An already pinned client is returned as it is.
+    /// read, send and receipt wait): it tries the URL that is healthiest now, fails over only until one URL
+    /// answered its first call, and then sends every call there (retried there, never failed over). An
+    /// already pinned client is returned as it is.
     pub fn pinned(&self) -> ChainClient {
         match self.pin {
-            Some(_) => self.clone(),
-            None => {
+            Pin::Free => {
                 self.pool.probe_due();
-                Self::over(self.pool.clone(), Some(self.pool.best()))
+                Self::over(self.pool.clone(), Pin::sticky(self.pool.best()))
             }
+            _ => self.clone(),
         }
     }
 
-    /// A client pinned to the `i`-th configured URL.
+    /// A client bound to the `i`-th configured URL.
     pub fn pinned_to(&self, i: usize) -> ChainClient {
-        Self::over(self.pool.clone(), Some(i))
+        Self::over(self.pool.clone(), Pin::Fixed(i))
     }
 
     /// How many URLs there are.
@@ -141,9 +130,9 @@ impl ChainClient {
         self.pool.endpoints.len()
     }
 
-    /// The redacted URL of a pinned client (for a pool: the redacted URL of the URL it would use now).
+    /// The redacted URL the next call of a pinned client goes to (for an unpinned one: the healthiest).
     pub fn key(&self) -> &str {
-        &self.pool.endpoints[self.pin.unwrap_or_else(|| self.pool.best())].shown
+        &self.pool.endpoints[self.pin.current().unwrap_or_else(|| self.pool.best())].shown
     }
 
     /// The provider, for calls this type does not wrap.
@@ -158,11 +147,11 @@ impl ChainClient {
         let local = pinned
             .pool
             .endpoints
-            .get(pinned.pin.unwrap_or(0))
+            .get(pinned.pin.current().unwrap_or(0))
             .is_some_and(|e| e.is_local());
         let transport = PoolTransport {
             pool: pinned.pool.clone(),
-            pin: pinned.pin,
+            pin: pinned.pin.clone(),
         };
         ProviderBuilder::new()
             .wallet(EthereumWallet::from(signer))
@@ -170,9 +159,19 @@ impl ChainClient {
             .erased()
     }
 
-    /// The RPC URL (redacted; a pool's URLs joined by commas), for messages.
-    pub fn url(&self) -> &str {
-        &self.shown
+    /// The RPC URL for messages, redacted: the URL a pinned client settled on, else every URL joined by
+    /// commas.
+    pub fn url(&self) -> String {
+        match self.pin.fixed() {
+            Some(i) => self.pool.endpoints[i].shown.clone(),
+            None => self
+                .pool
+                .endpoints
+                .iter()
+                .map(|e| e.shown.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
     }
 
     /// Wraps a transport error with the URL and method.
@@ -181,7 +180,7 @@ impl ChainClient {
         method: &'static str,
     ) -> impl Fn(alloy::transports::TransportError) -> ChainError + '_ {
         move |source| ChainError::Rpc {
-            url: self.shown.clone(),
+            url: self.url(),
             method,
             source,
         }
@@ -190,7 +189,7 @@ impl ChainClient {
     /// Wraps a contract-call failure with the URL and what was called.
     pub fn call_err(&self, what: impl Into<String>, message: impl ToString) -> ChainError {
         ChainError::Call {
-            url: self.shown.clone(),
+            url: self.url(),
             what: what.into(),
             message: message.to_string(),
         }
@@ -209,7 +208,7 @@ impl ChainClient {
     /// does not answer is benched and checked when it is probed back. Where no URL answers the one
     /// attempt, the usual retrying call decides. The chain id is kept for the probes.
     pub async fn check_chain_id(&self, expected: Option<u64>) -> Result<u64, ChainError> {
-        let indices: Vec<usize> = match self.pin {
+        let indices: Vec<usize> = match self.pin.fixed() {
             Some(i) => vec![i],
             None => (0..self.pool.endpoints.len()).collect(),
         };
@@ -249,7 +248,7 @@ impl ChainClient {
         }
         if first.is_none() && expected.is_some_and(|e| e != reference) {
             return Err(ChainError::ChainIdMismatch {
-                url: self.shown.clone(),
+                url: self.url(),
                 expected: expected.unwrap_or_default(),
                 actual: reference,
             });
@@ -325,7 +324,7 @@ impl ChainClient {
         let block = block
             .map_err(self.rpc_err("eth_getBlockByNumber"))?
             .ok_or_else(|| ChainError::Invalid {
-                url: self.shown.clone(),
+                url: self.url(),
                 message: format!("block {head} (the reported head) is unknown to the node"),
             })?;
         let gas_price = gas_price.map_err(self.rpc_err("eth_gasPrice"))?;
@@ -339,7 +338,7 @@ impl ChainClient {
             .unwrap_or(0);
         let ts = block.header.timestamp;
         Ok(ChainStatus {
-            rpc_url: self.shown.clone(),
+            rpc_url: self.url(),
             chain_id,
             head_block: head,
             head_block_hash: block.header.hash.to_string(),

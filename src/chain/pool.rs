@@ -11,7 +11,7 @@
 //! *pinned* transport sends every call of a sequence to one URL (retrying there, never failing over) so the
 //! sequence sees one view of the chain.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -306,7 +306,13 @@ impl Pool {
 pub fn rpc_client(url: Url, settings: RetrySettings) -> alloy::rpc::client::RpcClient {
     let pool = Pool::new(vec![url], settings);
     let local = pool.endpoints[0].is_local();
-    alloy::rpc::client::ClientBuilder::default().transport(PoolTransport { pool, pin: None }, local)
+    alloy::rpc::client::ClientBuilder::default().transport(
+        PoolTransport {
+            pool,
+            pin: Pin::Free,
+        },
+        local,
+    )
 }
 
 /// The `method` label: the method, or `batch` for a batch of several methods.
@@ -320,11 +326,55 @@ fn method_label(request: &RequestPacket) -> String {
     }
 }
 
-/// The transport: every URL of the pool (healthiest first, failing over), or one pinned URL.
+/// Which URLs a transport may use.
+#[derive(Debug, Clone)]
+pub enum Pin {
+    /// Every URL, healthiest first, failing over on every call.
+    Free,
+    /// This URL only.
+    Fixed(usize),
+    /// One consistent sequence: the URL that answers its first call (trying the preferred one first and
+    /// failing over until one answers), then that URL only.
+    Sticky {
+        preferred: usize,
+        settled: Arc<OnceLock<usize>>,
+    },
+}
+
+impl Pin {
+    /// A sequence starting at `preferred`.
+    pub fn sticky(preferred: usize) -> Pin {
+        Pin::Sticky {
+            preferred,
+            settled: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The URL every call goes to, once known.
+    pub fn fixed(&self) -> Option<usize> {
+        match self {
+            Pin::Free => None,
+            Pin::Fixed(i) => Some(*i),
+            Pin::Sticky { settled, .. } => settled.get().copied(),
+        }
+    }
+
+    /// The URL the next call tries first, for a pinned transport.
+    pub fn current(&self) -> Option<usize> {
+        match self {
+            Pin::Sticky { preferred, settled } => {
+                Some(settled.get().copied().unwrap_or(*preferred))
+            }
+            other => other.fixed(),
+        }
+    }
+}
+
+/// The transport over a pool's URLs, as its [`Pin`] allows.
 #[derive(Debug, Clone)]
 pub struct PoolTransport {
     pub pool: Arc<Pool>,
-    pub pin: Option<usize>,
+    pub pin: Pin,
 }
 
 impl Service<RequestPacket> for PoolTransport {
@@ -337,60 +387,89 @@ impl Service<RequestPacket> for PoolTransport {
     }
 
     fn call(&mut self, request: RequestPacket) -> Self::Future {
-        let (pool, pin) = (self.pool.clone(), self.pin);
-        Box::pin(async move { pool.send(pin, request).await })
+        let (pool, pin) = (self.pool.clone(), self.pin.clone());
+        Box::pin(async move { pool.send(&pin, request).await })
     }
 }
 
+/// The last failure of a call: an answer carrying a rate-limit error, or a transport error.
+enum Failed {
+    Answer(ResponsePacket, TransportError),
+    Error(TransportError),
+}
+
 impl Pool {
-    /// Sends `request` under the retry budget: to `pin` only, or to the URLs in health order, moving to
-    /// the next URL after each failure and sleeping the backoff once all were tried.
+    /// Sends `request`: each round tries every URL the pin allows once, in health order (failing over at
+    /// once after a failure); after a round in which all failed it sleeps the backoff and starts another,
+    /// up to `max_retries` more rounds.
     async fn send(
         self: Arc<Self>,
-        pin: Option<usize>,
+        pin: &Pin,
         request: RequestPacket,
     ) -> Result<ResponsePacket, TransportError> {
-        if pin.is_none() {
+        if matches!(pin, Pin::Free) {
             self.probe_due();
         }
         let settings = self.settings;
         let mut delays = settings.policy().delays();
         let mut tried: Vec<usize> = Vec::new();
-        let mut attempt = 0u32;
+        let mut round = 0u32;
+        let mut last: Option<Failed> = None;
         loop {
-            let order = match pin {
-                Some(i) => vec![i],
-                None => self.order(),
+            let order = match (pin.fixed(), pin) {
+                (Some(i), _) => vec![i],
+                (None, Pin::Sticky { preferred, .. }) => {
+                    let mut o = self.order();
+                    o.retain(|i| i != preferred);
+                    o.insert(0, *preferred);
+                    o
+                }
+                (None, _) => self.order(),
             };
-            let Some(&i) = order.iter().find(|i| !tried.contains(i)).or(order.first()) else {
-                return Err(TransportErrorKind::custom_str(
-                    "no RPC URL serves the configured chain",
-                ));
+            let Some(&i) = order.iter().find(|i| !tried.contains(i)) else {
+                let Some(failed) = last.take() else {
+                    return Err(TransportErrorKind::custom_str(
+                        "no RPC URL serves the configured chain",
+                    ));
+                };
+                if round >= settings.max_retries {
+                    return match failed {
+                        Failed::Answer(resp, _) => Ok(resp),
+                        Failed::Error(e) => Err(e),
+                    };
+                }
+                let (Failed::Answer(_, err) | Failed::Error(err)) = &failed;
+                round += 1;
+                let wait = settings.delay_after(err, &mut delays);
+                tracing::debug!(%err, round, wait_ms = wait.as_millis() as u64, "retrying RPC request");
+                tokio::time::sleep(wait).await;
+                tried.clear();
+                last = Some(failed);
+                continue;
             };
             let (result, outcome) = self.attempt(i, request.clone()).await;
-            let err = match result {
-                Ok(resp) if outcome == Outcome::RateLimited && attempt < settings.max_retries => {
-                    resp.as_error()
-                        .map(|p| TransportError::ErrorResp(p.clone()))
-                        .unwrap_or_else(|| timed_out(settings.timeout))
+            let failed = match result {
+                Ok(resp) if outcome == Outcome::RateLimited => match resp.as_error() {
+                    Some(p) => {
+                        let e = TransportError::ErrorResp(p.clone());
+                        Failed::Answer(resp, e)
+                    }
+                    None => return Ok(resp),
+                },
+                Ok(resp) => {
+                    if let Pin::Sticky { settled, .. } = pin {
+                        let _ = settled.set(i);
+                    }
+                    return Ok(resp);
                 }
-                Ok(resp) => return Ok(resp),
-                Err(e) => e,
+                Err(e) if !is_retryable(&e) => return Err(e),
+                Err(e) => Failed::Error(e),
             };
-            if attempt >= settings.max_retries || !is_retryable(&err) {
-                return Err(err);
-            }
-            attempt += 1;
             tried.push(i);
-            let next = order.iter().find(|j| !tried.contains(j));
-            if let Some(j) = next {
-                tracing::debug!(%err, from = %self.endpoints[i].shown, to = %self.endpoints[*j].shown, attempt, "RPC attempt failed; failing over");
-                continue;
+            if let Some(j) = order.iter().find(|j| !tried.contains(j)) {
+                tracing::debug!(from = %self.endpoints[i].shown, to = %self.endpoints[*j].shown, "RPC attempt failed; failing over");
             }
-            tried.clear();
-            let wait = settings.delay_after(&err, &mut delays);
-            tracing::debug!(%err, attempt, wait_ms = wait.as_millis() as u64, "retrying RPC request");
-            tokio::time::sleep(wait).await;
+            last = Some(failed);
         }
     }
 }

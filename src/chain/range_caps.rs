@@ -3,9 +3,10 @@
 //!
 //! Per URL: the largest range it accepted, the cap it announced in an error (a suggested range, "range
 //! limit N"), and the smallest range it refused. Fetches use the known-good size; at most one *probe* at a
-//! time tries a larger range (doubling, or bisecting between the accepted and the refused size when the
-//! provider only says "query returned more than 10000 results"), and while nothing is known yet the
-//! other fetches wait for that probe instead of being refused too. An announced cap is used as it is and
+//! time tries a larger range (the configured maximum while the URL never refused one, else bisecting
+//! between the accepted and the refused size, since a provider that only says "query returned more than
+//! 10000 results" names no cap), and while nothing is known yet the other fetches wait for that probe
+//! instead of being refused too. An announced cap is used as it is and
 //! never probed above.
 
 use std::collections::BTreeMap;
@@ -194,8 +195,9 @@ impl RangeCaps {
         }
         let target = match (r.refused, good) {
             (Some(_), _) => (good + upper).div_ceil(2),
-            (None, 0) => self.max,
-            (None, g) => g.saturating_mul(2).min(upper),
+            // never refused: try the configured maximum at once (a small accepted range, such as a pass of a
+            // few blocks, says nothing about the cap)
+            (None, _) => self.max,
         };
         s.probing = true;
         Some(Planned {
@@ -303,7 +305,7 @@ mod tests {
         caps.accepted("u", 50);
         let a = caps.plan("u", 5000).await;
         let b = caps.plan("u", 5000).await;
-        assert!(a.is_probe() && a.size == 100);
+        assert!(a.is_probe() && a.size == 2000, "never refused: the maximum");
         assert!(!b.is_probe() && b.size == 50);
     }
 }

@@ -36,7 +36,10 @@ fn capped_backfill(style: CapStyle, bound: f64) {
         &sb,
         &proxy.url,
         &data,
-        &format!("max_block_range = 2000\nconfirmations = 0\n{}", ops_source(&emitter)),
+        &format!(
+            "max_block_range = 2000\nconfirmations = 0\n{}",
+            ops_source(&emitter)
+        ),
     );
     let done = butler_json(&sb, &config, &["index"]);
     assert_eq!(done["caughtUp"], true, "{done}");

@@ -236,4 +236,3 @@ async fn one(
     }
     forward(client, up, call).await
 }
-

@@ -232,12 +232,15 @@ fn a_refused_log_range_is_learned_as_the_urls_cap_with_nothing_missing() {
         "the suggested range is kept as the cap, so nothing is refused twice: {seen:?}"
     );
     assert!(
-        seen[first_refusal + 1..].iter().all(|(size, _)| *size <= 1000),
+        seen[first_refusal + 1..]
+            .iter()
+            .all(|(size, _)| *size <= 1000),
         "no range above the learned cap: {seen:?}"
     );
     let caps = &checkpoint(&data)["rangeCaps"];
     assert_eq!(
-        caps[format!("{proxy}/")]["announced"], 1000,
+        caps[format!("{proxy}/")]["announced"],
+        1000,
         "the checkpoint keeps the cap: {caps}"
     );
 }
