@@ -218,11 +218,22 @@ impl ChainClient {
                 .map(|&i| async move { (i, self.pool.chain_id_once(i).await) }),
         )
         .await;
-        let first = answers.iter().find_map(|(_, a)| a.as_ref().ok().copied());
-        let reference = match expected.or(first) {
-            Some(r) => r,
-            None => self.chain_id().await?,
+        let Some(first) = answers.iter().find_map(|(_, a)| a.as_ref().ok().copied()) else {
+            // no URL answered the one attempt: the retrying, failing-over call decides
+            let actual = self.chain_id().await?;
+            return match expected {
+                Some(expected) if expected != actual => Err(ChainError::ChainIdMismatch {
+                    url: self.url(),
+                    expected,
+                    actual,
+                }),
+                _ => {
+                    self.pool.set_chain_id(actual);
+                    Ok(actual)
+                }
+            };
         };
+        let reference = expected.unwrap_or(first);
         for (i, answer) in answers {
             let shown = &self.pool.endpoints[i].shown;
             match answer {
@@ -245,13 +256,6 @@ impl ChainClient {
                     tracing::warn!(url = %shown, error = %e, "RPC URL does not answer at start; benched and probed back later")
                 }
             }
-        }
-        if first.is_none() && expected.is_some_and(|e| e != reference) {
-            return Err(ChainError::ChainIdMismatch {
-                url: self.url(),
-                expected: expected.unwrap_or_default(),
-                actual: reference,
-            });
         }
         self.pool.set_chain_id(reference);
         Ok(reference)

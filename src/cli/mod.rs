@@ -181,8 +181,9 @@ pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
             || matches!(
                 e.downcast_ref::<crate::aztec::AztecError>(),
                 Some(
-                    crate::aztec::AztecError::Chain(ChainError::ChainIdMismatch { .. })
-                        | crate::aztec::AztecError::L1ChainMismatch { .. }
+                    crate::aztec::AztecError::Chain(
+                        ChainError::ChainIdMismatch { .. } | ChainError::UrlsDisagree { .. }
+                    ) | crate::aztec::AztecError::L1ChainMismatch { .. }
                 )
             )
     });
