@@ -77,6 +77,12 @@ fn capped_backfill(style: CapStyle, bound: f64) {
     let done = butler_json(&sb, &config, &["index"]);
     assert_eq!(done["caughtUp"], true, "{done}");
     let later = proxy.take();
+    println!(
+        "{style:?}: later run: {} eth_getLogs for {} new blocks, {} refused",
+        later.get_logs(),
+        anvil.head() - head,
+        later.refused
+    );
     assert_eq!(
         later.refused, 0,
         "{style:?}: the later run starts from the learned cap: {later:?}"
