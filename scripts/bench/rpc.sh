@@ -14,9 +14,9 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 cargo test --quiet --test it chain_caps -- --nocapture --test-threads 1 >"$out" 2>&1 \
   || { cat "$out" >&2; exit 1; }
-echo "style    requests / minimum (ratio), refused   | later run"
+echo "first backfill, then the later run"
 for style in Suggest Limit Results; do
-  first=$(grep -E "^$style: [0-9]+ eth_getLogs" "$out" | head -1)
-  later=$(grep -E "^$style: later run" "$out" | head -1)
+  first=$(grep -oE "$style: [0-9]+ eth_getLogs.*" "$out" | head -1)
+  later=$(grep -oE "$style: later run.*" "$out" | head -1)
   printf '%s\n    %s\n' "$first" "$later"
 done
