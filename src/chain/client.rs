@@ -125,9 +125,9 @@ impl ChainClient {
         Self::over(self.pool.clone(), Pin::Fixed(i))
     }
 
-    /// How many URLs there are.
-    pub fn url_count(&self) -> usize {
-        self.pool.endpoints.len()
+    /// The URL pool (health, order), shared by every clone and pin of this client.
+    pub fn pool(&self) -> &Arc<Pool> {
+        &self.pool
     }
 
     /// The redacted URL the next call of a pinned client goes to (for an unpinned one: the healthiest).

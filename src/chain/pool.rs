@@ -79,8 +79,6 @@ pub struct Health {
     probing: bool,
     /// The URL reported another chain id than the pool's: never used.
     pub wrong_chain: Option<u64>,
-    /// The last failure's text.
-    pub last_error: Option<String>,
 }
 
 impl Health {
@@ -202,7 +200,6 @@ impl Pool {
                 .saturating_mul(1 << (h.failures - 1).min(16))
                 .min(BENCH_MAX);
             h.benched_until = Some(Instant::now() + bench);
-            h.last_error = error.map(str::to_string);
             if h.failures == 1 {
                 tracing::warn!(url = %e.shown, error = error.unwrap_or(""), bench_secs = bench.as_secs_f64(), "RPC URL failing; benched");
             }
@@ -471,5 +468,121 @@ impl Pool {
             }
             last = Some(failed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::providers::Provider;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A node on loopback answering `eth_chainId` with `chain_id` and everything else with `0x2a`.
+    async fn node(chain_id: u64) -> Url {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        tokio::spawn(async move {
+            loop {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut req = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    while !req.ends_with(b"}") {
+                        match conn.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(k) => req.extend_from_slice(&chunk[..k]),
+                        }
+                    }
+                    let text = String::from_utf8_lossy(&req);
+                    let body = &text[text.find('{').unwrap_or(0)..];
+                    let call: serde_json::Value = serde_json::from_str(body).unwrap();
+                    let result = if call["method"] == "eth_chainId" {
+                        format!("0x{chain_id:x}")
+                    } else {
+                        "0x2a".to_string()
+                    };
+                    let answer =
+                        serde_json::json!({"jsonrpc": "2.0", "id": call["id"], "result": result})
+                            .to_string();
+                    let _ = conn
+                        .write_all(
+                            format!(
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                                answer.len()
+                            )
+                            .as_bytes(),
+                        )
+                        .await;
+                });
+            }
+        });
+        url
+    }
+
+    /// A loopback URL nothing listens on.
+    fn stopped() -> Url {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        drop(l);
+        url
+    }
+
+    fn no_retries() -> RetrySettings {
+        RetrySettings {
+            max_retries: 0,
+            ..RetrySettings::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_url_is_failed_over_within_one_call_and_benched() {
+        let client =
+            crate::chain::ChainClient::with_urls(vec![stopped(), node(31337).await], no_retries());
+        assert_eq!(
+            client.provider().get_block_number().await.unwrap(),
+            42,
+            "no retry budget, yet the second URL answers"
+        );
+        let pool = client.pool();
+        assert_eq!(pool.order(), vec![1, 0], "the failing URL goes last");
+        assert!(!pool.health(0).healthy() && pool.health(0).benched_until.is_some());
+        assert_eq!(pool.best(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_sticky_pin_settles_on_the_first_url_that_answers() {
+        let client =
+            crate::chain::ChainClient::with_urls(vec![stopped(), node(31337).await], no_retries());
+        let pinned = client.pinned();
+        assert_eq!(pinned.provider().get_block_number().await.unwrap(), 42);
+        assert_eq!(pinned.url(), client.pool().endpoints[1].shown);
+        let fixed = client.pinned_to(0);
+        assert!(
+            fixed.provider().get_block_number().await.is_err(),
+            "a fixed pin never fails over"
+        );
+    }
+
+    #[tokio::test]
+    async fn every_url_is_checked_for_the_chain_id() {
+        let (a, b) = (node(31337).await, node(4242).await);
+        let client = crate::chain::ChainClient::with_urls(vec![a, b.clone()], no_retries());
+        let e = client.check_chain_id(Some(31337)).await.unwrap_err();
+        assert!(
+            matches!(&e, super::super::ChainError::ChainIdMismatch { url, actual: 4242, .. } if *url == redact_url(&b)),
+            "{e}"
+        );
+        let e = client.check_chain_id(None).await.unwrap_err();
+        assert!(
+            matches!(e, super::super::ChainError::UrlsDisagree { .. }),
+            "{e}"
+        );
+        let down =
+            crate::chain::ChainClient::with_urls(vec![stopped(), node(31337).await], no_retries());
+        assert_eq!(down.check_chain_id(Some(31337)).await.unwrap(), 31337);
     }
 }
