@@ -417,8 +417,9 @@ impl Pool {
                 (Some(i), _) => vec![i],
                 (None, Pin::Sticky { preferred, .. }) => {
                     let mut o = self.order();
-                    o.retain(|i| i != preferred);
-                    o.insert(0, *preferred);
+                    if let Some(at) = o.iter().position(|i| i == preferred) {
+                        o[..=at].rotate_right(1);
+                    }
                     o
                 }
                 (None, _) => self.order(),
