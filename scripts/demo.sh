@@ -128,6 +128,10 @@ run chain status
 run paymaster status
 run health
 
+step "several RPC URLs: the first a stopped port, so every call goes to the second (docs/chain.md)"
+DOWN_PORT=$(pick_port $((ANVIL_PORT + 7)))
+run --rpc-url "http://127.0.0.1:$DOWN_PORT" --rpc-url "$(env_get ANVIL_RPC)" chain status
+
 step "config check runs on the merged values: an env override with a wrong EIP-55 checksum is refused (exit 2)"
 PM=$(env_get VERIFYING_PAYMASTER)
 TYPO=$(printf '%s\n' "$PM" | awk '{ for (i = 3; i <= length($0); i++) { c = substr($0, i, 1)

@@ -107,7 +107,7 @@ fn info_json(i: &admin::DepositInfo) -> Value {
 fn ops_error(e: OpsError) -> HttpError {
     match e {
         OpsError::Refused(m) => HttpError::new(StatusCode::FORBIDDEN, m),
-        OpsError::Chain(ChainError::ChainIdMismatch { .. }) => {
+        OpsError::Chain(ChainError::ChainIdMismatch { .. } | ChainError::UrlsDisagree { .. }) => {
             HttpError::unavailable(e.to_string())
         }
         OpsError::Chain(ChainError::Call { .. }) => HttpError::invalid(e.to_string()),

@@ -71,6 +71,7 @@ pub fn catalog() -> Vec<MetricDef> {
         TELEMETRY_SESSIONS,
     ]);
     all.extend(crate::bundlers::metrics::ALL);
+    all.extend(crate::chain::metrics::ALL);
     all.push(catalog::BUILD_INFO);
     all
 }
@@ -149,6 +150,7 @@ pub fn registry(
         sse_clients: IntGauge::with_opts(opts(&SSE_CLIENTS))?,
         sessions: IntGauge::with_opts(opts(&TELEMETRY_SESSIONS))?,
     }))?;
+    registry.register(Box::new(crate::chain::metrics::rpc_metrics().clone()))?;
     let build = GaugeVec::new(opts(&catalog::BUILD_INFO), catalog::BUILD_INFO.labels)?;
     build.with_label_values(&[VERSION, COMMIT]).set(1.0);
     registry.register(Box::new(build))?;

@@ -57,7 +57,11 @@ impl TryFrom<&Config> for SupervisorSettings {
             crash_loop_window: Duration::from_secs(s.crash_loop_window_secs),
             health_interval: Duration::from_secs(s.health_interval_secs),
             templates: s.templates,
-            rpc_url: config.chain.as_ref().map(|c| c.rpc_url.to_string()),
+            rpc_url: config
+                .chain
+                .as_ref()
+                .and_then(|c| c.primary_url())
+                .map(|u| u.to_string()),
             configured_names: config.bundlers.iter().map(|b| b.name.clone()).collect(),
             restart_backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(30)),
         })

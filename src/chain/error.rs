@@ -29,6 +29,15 @@ pub enum ChainError {
         expected: u64,
         actual: u64,
     },
+    /// Two configured URLs serve different chains (no chain id configured). A configuration error (exit code 2).
+    #[error(
+        "RPC URL {url} reports chain id {actual} but the other URLs report {reference}; every URL must serve the same chain"
+    )]
+    UrlsDisagree {
+        url: String,
+        reference: u64,
+        actual: u64,
+    },
     /// The node's answer is not what the protocol promises.
     #[error("RPC {url}: {message}")]
     Invalid { url: String, message: String },

@@ -5,12 +5,15 @@ pub mod bindings;
 pub mod bundler;
 mod client;
 mod error;
+pub mod metrics;
 pub mod num;
+pub mod pool;
+pub mod range_caps;
 pub mod range_limit;
 pub mod redact;
 pub mod retry;
 pub mod ser;
 pub mod units;
 
-pub use client::{ChainClient, ChainStatus};
+pub use client::{ChainClient, ChainStatus, UrlStatus};
 pub use error::ChainError;

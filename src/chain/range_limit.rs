@@ -1,5 +1,6 @@
-//! Recognises the providers' "`eth_getLogs` range or result too large" errors and the block range some of
-//! them suggest instead. The watcher shrinks its ranges on these; the retry layer never repeats them.
+//! Recognises the providers' "`eth_getLogs` range or result too large" errors, the block range some of
+//! them suggest and the limit others announce. The watcher learns each URL's cap from these
+//! ([`super::range_caps`]); the retry policy never repeats them.
 
 use std::sync::OnceLock;
 
@@ -22,11 +23,13 @@ const PHRASES: &[&str] = &[
     "limit the query to at most",
 ];
 
-/// A refused range, with the range the provider suggested when it named one.
+/// A refused range, with the range the provider suggested or the limit it announced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RangeLimit {
     /// `(from, to)` inclusive, as suggested by the provider.
     pub suggested: Option<(u64, u64)>,
+    /// The largest range in blocks the provider says it serves ("range limit 1000", "max block range 1000").
+    pub limit: Option<u64>,
 }
 
 impl RangeLimit {
@@ -35,6 +38,11 @@ impl RangeLimit {
         self.suggested
             .filter(|(a, b)| b >= a)
             .map(|(a, b)| b - a + 1)
+    }
+
+    /// The cap the error announces: the suggested range's length or the stated limit.
+    pub fn announced(&self) -> Option<u64> {
+        self.suggested_len().or(self.limit).filter(|n| *n > 0)
     }
 }
 
@@ -52,7 +60,15 @@ pub fn range_limit(message: &str) -> Option<RangeLimit> {
         let caps = re.captures(message)?;
         Some((number(&caps[1])?, number(&caps[2])?))
     });
-    Some(RangeLimit { suggested })
+    static LIMIT: OnceLock<Option<Regex>> = OnceLock::new();
+    let limit_re = LIMIT.get_or_init(|| {
+        Regex::new(r"(?i)(?:range limit|max block range|block range limit|limit the query to at most)\D{0,3}([0-9]+)").ok()
+    });
+    let limit = limit_re
+        .as_ref()
+        .and_then(|re| re.captures(message))
+        .and_then(|c| c[1].parse().ok());
+    Some(RangeLimit { suggested, limit })
 }
 
 fn number(text: &str) -> Option<u64> {
@@ -95,6 +111,22 @@ mod tests {
         assert_eq!(
             range_limit("block range too large").unwrap().suggested,
             None
+        );
+        let l =
+            range_limit("eth_getLogs block range 5000 is bigger than range limit 1000").unwrap();
+        assert_eq!(l.announced(), Some(1000));
+        assert_eq!(
+            range_limit("query exceeds max block range 100")
+                .unwrap()
+                .announced(),
+            Some(100)
+        );
+        assert_eq!(
+            range_limit("query returned more than 10000 results")
+                .unwrap()
+                .announced(),
+            None,
+            "a result count is no block range"
         );
     }
 }

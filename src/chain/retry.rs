@@ -1,14 +1,14 @@
-//! A tower layer over the JSON-RPC transport: a timeout on every attempt and retries with exponential
+//! The retry policy of every JSON-RPC call: a timeout on every attempt and retries with exponential
 //! backoff and full jitter on transport failures, timeouts, HTTP 429 and 5xx, and the providers'
 //! rate-limit error payloads. A server's `Retry-After` replaces the backoff delay (capped at
-//! `max_backoff`). JSON-RPC errors such as reverts are returned at once, never retried.
+//! `max_backoff`). JSON-RPC errors such as reverts are returned at once, never retried. [`Outcome`]
+//! classifies each attempt for the request counters and the endpoints' health; the transport that applies
+//! all this across several URLs is [`super::pool`].
 
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use alloy::rpc::json_rpc::{RequestPacket, ResponsePacket};
-use alloy::transports::{TransportError, TransportErrorKind, TransportFut};
-use tower::{Layer, Service};
+use alloy::rpc::json_rpc::ResponsePacket;
+use alloy::transports::{TransportError, TransportErrorKind};
 
 use crate::backoff::{Backoff, Delays};
 use crate::config::sections::chain::{DEFAULT_RPC_RETRIES, DEFAULT_RPC_TIMEOUT_SECS};
@@ -77,84 +77,87 @@ pub fn is_retryable(err: &TransportError) -> bool {
     }
 }
 
-/// The layer; see the module docs.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryLayer(pub RetrySettings);
+/// How one attempt ended, as `butler_rpc_requests_total` counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// An answer without an error.
+    Ok,
+    /// A JSON-RPC error answer (a revert, an unknown method): the node is fine.
+    RpcError,
+    /// An `eth_getLogs` range or result the provider refused as too large.
+    RangeRefused,
+    /// HTTP 429 or a rate-limit error payload.
+    RateLimited,
+    /// HTTP 5xx.
+    ServerError,
+    /// No answer within the timeout.
+    Timeout,
+    /// Connection refused or reset, an unreadable answer, another HTTP status.
+    TransportError,
+}
 
-impl<S> Layer<S> for RetryLayer {
-    type Service = RetryService<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        RetryService {
-            inner,
-            settings: self.0,
+impl Outcome {
+    /// The `outcome` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::RpcError => "rpc_error",
+            Outcome::RangeRefused => "range_refused",
+            Outcome::RateLimited => "rate_limited",
+            Outcome::ServerError => "server_error",
+            Outcome::Timeout => "timeout",
+            Outcome::TransportError => "transport_error",
+        }
+    }
+
+    /// Whether the endpoint is to blame (counts against its health and moves the call to another URL).
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Outcome::RateLimited
+                | Outcome::ServerError
+                | Outcome::Timeout
+                | Outcome::TransportError
+        )
+    }
+
+    /// Classifies an answer (its first error payload, if any).
+    pub fn of_response(resp: &ResponsePacket) -> Outcome {
+        match resp.as_error() {
+            None => Outcome::Ok,
+            Some(p) if super::range_limit::range_limit(&p.message).is_some() => {
+                Outcome::RangeRefused
+            }
+            Some(p) if is_retryable(&TransportError::ErrorResp(p.clone())) => Outcome::RateLimited,
+            Some(_) => Outcome::RpcError,
+        }
+    }
+
+    /// Classifies a transport failure.
+    pub fn of_error(err: &TransportError) -> Outcome {
+        let status = match err {
+            TransportError::Transport(TransportErrorKind::HttpError(e)) => Some(e.status),
+            TransportError::Transport(TransportErrorKind::HttpErrorWithRetryAfter {
+                error,
+                ..
+            }) => Some(error.status),
+            _ => None,
+        };
+        match status {
+            Some(429) => Outcome::RateLimited,
+            Some(s) if s >= 500 => Outcome::ServerError,
+            _ if err.to_string().contains(TIMED_OUT) => Outcome::Timeout,
+            _ => Outcome::TransportError,
         }
     }
 }
 
-/// The service produced by [`RetryLayer`].
-#[derive(Debug, Clone)]
-pub struct RetryService<S> {
-    inner: S,
-    settings: RetrySettings,
-}
+/// The text of the error an attempt that outlived the timeout ends with.
+pub const TIMED_OUT: &str = "request timed out after";
 
-impl<S> Service<RequestPacket> for RetryService<S>
-where
-    S: Service<
-            RequestPacket,
-            Response = ResponsePacket,
-            Error = TransportError,
-            Future = TransportFut<'static>,
-        > + Clone
-        + Send
-        + 'static,
-{
-    type Response = ResponsePacket;
-    type Error = TransportError;
-    type Future = TransportFut<'static>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: RequestPacket) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let settings = self.settings;
-        Box::pin(async move {
-            let mut attempt = 0u32;
-            let mut delays = settings.policy().delays();
-            loop {
-                let attempt_result =
-                    tokio::time::timeout(settings.timeout, inner.call(request.clone())).await;
-                let err = match attempt_result {
-                    Ok(Ok(resp)) => match resp.as_error() {
-                        // a JSON-RPC error payload travels back as the response; only rate limits are retried
-                        Some(payload) => {
-                            let err = TransportError::ErrorResp(payload.clone());
-                            if attempt >= settings.max_retries || !is_retryable(&err) {
-                                return Ok(resp);
-                            }
-                            err
-                        }
-                        None => return Ok(resp),
-                    },
-                    Ok(Err(e)) => e,
-                    Err(_) => TransportErrorKind::custom_str(&format!(
-                        "request timed out after {:.1}s",
-                        settings.timeout.as_secs_f64()
-                    )),
-                };
-                if attempt >= settings.max_retries || !is_retryable(&err) {
-                    return Err(err);
-                }
-                attempt += 1;
-                let wait = settings.delay_after(&err, &mut delays);
-                tracing::debug!(%err, attempt, wait_ms = wait.as_millis() as u64, "retrying RPC request");
-                tokio::time::sleep(wait).await;
-            }
-        })
-    }
+/// The error of an attempt that outlived `timeout`.
+pub fn timed_out(timeout: Duration) -> TransportError {
+    TransportErrorKind::custom_str(&format!("{TIMED_OUT} {:.1}s", timeout.as_secs_f64()))
 }
 
 #[cfg(test)]

@@ -6,13 +6,14 @@ use clap::Subcommand;
 
 use super::Ctx;
 use crate::chain::units::format_units;
-use crate::output::{OutputFormat, kv_table, print_json};
+use crate::output::{OutputFormat, kv_table, print_json, table};
 
 #[derive(Debug, Subcommand)]
 pub enum ChainCommand {
-    /// Chain id, head block and its age, gas price, base fee, sync state, peers, client version, RPC latency.
+    /// Chain id, head block and its age, gas price, base fee, sync state, peers, client version, RPC latency
+    /// (from the healthiest URL), then every configured RPC URL with its head, latency and health.
     #[command(
-        after_help = "Examples:\n  butler chain status\n  butler --rpc-url http://127.0.0.1:8545 chain status --output json"
+        after_help = "Examples:\n  butler chain status\n  butler --rpc-url http://127.0.0.1:8545 chain status --output json\n  butler --rpc-url http://a:8545 --rpc-url http://b:8545 chain status"
     )]
     Status,
 }
@@ -58,6 +59,19 @@ pub async fn run(ctx: &Ctx, cmd: ChainCommand) -> anyhow::Result<ExitCode> {
                             ),
                         ])
                     );
+                    let mut t = table(["rpc url", "health", "head", "latency", "error"]);
+                    for u in &s.urls {
+                        t.add_row(vec![
+                            u.url.clone(),
+                            if u.healthy { "healthy" } else { "unhealthy" }.to_string(),
+                            u.head_block.map(|h| h.to_string()).unwrap_or_else(na),
+                            u.latency_secs
+                                .map(|l| format!("{:.1} ms", l * 1000.0))
+                                .unwrap_or_else(na),
+                            u.error.clone().unwrap_or_default(),
+                        ]);
+                    }
+                    println!("{t}");
                 }
             }
         }

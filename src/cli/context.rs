@@ -43,23 +43,28 @@ impl Ctx {
         Ok(&self.loaded()?.config)
     }
 
-    /// The `[chain]` section with `--rpc-url` applied.
+    /// The `[chain]` section with `--rpc-url` applied (given once or more, the flags replace the
+    /// configured URLs).
     pub fn chain_config(&self) -> Result<ChainConfig, ConfigError> {
         let config = self.config()?;
-        match (&self.global.rpc_url, &config.chain) {
-            (Some(url), Some(c)) => Ok(ChainConfig {
-                rpc_url: url.clone(),
+        let flags = &self.global.rpc_url;
+        match &config.chain {
+            Some(c) if !flags.is_empty() => Ok(ChainConfig {
+                rpc_url: None,
+                rpc_urls: flags.clone(),
+                rpc_urls_file: None,
+                file_urls: Vec::new(),
                 ..c.clone()
             }),
-            (Some(url), None) => Ok(ChainConfig::new(url.clone(), None)),
-            (None, _) => config.require_chain().cloned(),
+            None if !flags.is_empty() => Ok(ChainConfig::new(flags.clone(), None)),
+            _ => config.require_chain().cloned(),
         }
     }
 
-    /// The configuration with the global flags applied (`--rpc-url` replaces `[chain] rpc_url`).
+    /// The configuration with the global flags applied (`--rpc-url` replaces the `[chain]` URLs).
     pub fn effective_config(&self) -> Result<Config, ConfigError> {
         let mut config = self.config()?.clone();
-        if self.global.rpc_url.is_some() {
+        if !self.global.rpc_url.is_empty() {
             config.chain = Some(self.chain_config()?);
         }
         Ok(config)

@@ -74,9 +74,9 @@ pub struct GlobalArgs {
     /// Log line format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// JSON-RPC endpoint; overrides [chain] rpc_url.
-    #[arg(long, global = true, value_name = "URL")]
-    pub rpc_url: Option<Url>,
+    /// JSON-RPC endpoint; repeat for several (healthiest first, failing over). Replaces the [chain] URLs.
+    #[arg(long, global = true, value_name = "URL", action = clap::ArgAction::Append)]
+    pub rpc_url: Vec<Url>,
 }
 
 /// `--log-format`.
@@ -176,13 +176,14 @@ pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
             || e.is::<UsageError>()
             || matches!(
                 e.downcast_ref::<ChainError>(),
-                Some(ChainError::ChainIdMismatch { .. })
+                Some(ChainError::ChainIdMismatch { .. } | ChainError::UrlsDisagree { .. })
             )
             || matches!(
                 e.downcast_ref::<crate::aztec::AztecError>(),
                 Some(
-                    crate::aztec::AztecError::Chain(ChainError::ChainIdMismatch { .. })
-                        | crate::aztec::AztecError::L1ChainMismatch { .. }
+                    crate::aztec::AztecError::Chain(
+                        ChainError::ChainIdMismatch { .. } | ChainError::UrlsDisagree { .. }
+                    ) | crate::aztec::AztecError::L1ChainMismatch { .. }
                 )
             )
     });

@@ -216,7 +216,11 @@ pub async fn run(ctx: &Ctx, args: TopupArgs) -> anyhow::Result<ExitCode> {
             let cancel = crate::shutdown::on_signals()?;
             topup::run(&session, &settings, &cancel).await
         }
-        Err(e @ OpsError::Chain(ChainError::ChainIdMismatch { .. })) => return Err(ops_err(e)),
+        Err(
+            e @ OpsError::Chain(
+                ChainError::ChainIdMismatch { .. } | ChainError::UrlsDisagree { .. },
+            ),
+        ) => return Err(ops_err(e)),
         Err(e) => topup::fail_all(
             &settings,
             chain.chain_id.unwrap_or_default(),

@@ -235,14 +235,21 @@ fn set_path<'a>(
                     items.len()
                 ));
             }
+            if rest.len() == 1 {
+                // a list of values (`BUTLER_CHAIN__RPC_URLS__0`): set or append the element itself
+                let element = Spanned::new(span, value);
+                if idx == items.len() {
+                    items.push(element);
+                } else {
+                    items.as_mut()[idx] = element;
+                }
+                return Ok(());
+            }
             if idx == items.len() {
                 items.push(Spanned::new(span.clone(), DeValue::Table(DeTable::new())));
             }
             match items.as_mut()[idx].get_mut() {
-                DeValue::Table(t) if rest.len() > 1 => set_path(t, &rest[1..], value, span),
-                DeValue::Table(_) => {
-                    Err(format!("`{first}` entry {idx}: name a key after the index"))
-                }
+                DeValue::Table(t) => set_path(t, &rest[1..], value, span),
                 _ => Err(format!("`{first}` entry {idx} is not a table")),
             }
         }

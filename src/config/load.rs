@@ -107,9 +107,12 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("<no config file>"));
     let overrides = env_overrides(opts);
-    let config = document::parse(&text, &display_path, &overrides)?;
+    let mut config = document::parse(&text, &display_path, &overrides)?;
     let applied = overrides.into_iter().map(|o| o.var).collect();
     config.validate()?;
+    if let Some(chain) = config.chain.as_mut() {
+        chain.read_urls_file()?;
+    }
     Ok(Loaded {
         config,
         path,
@@ -174,7 +177,14 @@ mod tests {
     const D: &str = "[chain]\nrpc_url = \"http://d:4\"\n";
 
     fn rpc(l: &Loaded) -> String {
-        l.config.chain.as_ref().unwrap().rpc_url.to_string()
+        l.config
+            .chain
+            .as_ref()
+            .unwrap()
+            .rpc_url
+            .as_ref()
+            .unwrap()
+            .to_string()
     }
 
     #[test]

@@ -331,4 +331,7 @@ pub const ALL: &[MetricDef] = &[
     TOPUP_LAST_RUN,
     TOPUP_FAILURES,
     TOPUP_LAST_FAILED,
+    crate::chain::metrics::RPC_REQUESTS,
+    crate::chain::metrics::RPC_REQUEST_DURATION,
+    crate::chain::metrics::RPC_URL_HEALTHY,
 ];

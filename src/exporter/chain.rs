@@ -29,6 +29,8 @@ pub async fn collect(
     client: &ChainClient,
     expected: Option<u64>,
 ) -> Result<ChainSample, ExporterError> {
+    // one URL for the whole sample, so the block read is the head that URL reported
+    let client = &client.pinned();
     let p = client.provider();
     let started = Instant::now();
     let head = p

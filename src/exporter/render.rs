@@ -207,6 +207,8 @@ pub fn render(settings: &ExporterSettings, scrape: &Scrape) -> Result<String, Ex
         f.set(&TOPUP_LAST_FAILED, &[name], flag(t.last_failed))?;
     }
 
+    f.registry
+        .register(Box::new(crate::chain::metrics::rpc_metrics().clone()))?;
     #[cfg(target_os = "linux")]
     f.registry.register(Box::new(
         prometheus::process_collector::ProcessCollector::for_self(),

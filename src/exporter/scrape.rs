@@ -50,7 +50,7 @@ impl Collectors {
             max_retries: 0,
             ..RetrySettings::default()
         };
-        let chain = ChainClient::new(settings.rpc_url.clone(), rpc);
+        let chain = ChainClient::with_urls(settings.rpc_urls.clone(), rpc);
         let bundlers = settings
             .bundlers
             .iter()

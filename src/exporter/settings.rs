@@ -52,7 +52,8 @@ impl From<&BundlerConfig> for BundlerTarget {
 #[derive(Debug, Clone)]
 pub struct ExporterSettings {
     pub listen: SocketAddr,
-    pub rpc_url: Url,
+    /// The chain's RPC URLs (`[chain]`), healthiest first.
+    pub rpc_urls: Vec<Url>,
     /// Checked against `eth_chainId` on every scrape when set (a mismatch makes the chain target fail).
     pub chain_id: Option<u64>,
     pub paymasters: Vec<PaymasterTarget>,
@@ -100,7 +101,7 @@ impl TryFrom<&Config> for ExporterSettings {
         bundler_entrypoints.dedup();
         Ok(Self {
             listen: exporter.listen,
-            rpc_url: chain.rpc_url.clone(),
+            rpc_urls: chain.urls(),
             chain_id: chain.chain_id,
             paymasters,
             bundlers: config.bundlers.iter().map(BundlerTarget::from).collect(),

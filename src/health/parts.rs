@@ -26,7 +26,7 @@ pub struct ChainOutcome {
 /// `rpc reachable` and `chain id`.
 pub async fn chain(s: &HealthSettings) -> ChainOutcome {
     let client = ChainClient::from_config(&s.chain);
-    let url = s.chain.rpc_url.to_string();
+    let url = client.url().to_string();
     let mut out = ChainOutcome {
         checks: Vec::new(),
         client: None,

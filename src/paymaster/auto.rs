@@ -101,7 +101,9 @@ impl AutoTopup {
                         }
                     }
                 }
-                Err(OpsError::Chain(e @ ChainError::ChainIdMismatch { .. })) => {
+                Err(OpsError::Chain(
+                    e @ (ChainError::ChainIdMismatch { .. } | ChainError::UrlsDisagree { .. }),
+                )) => {
                     return Err(OpsError::Chain(e));
                 }
                 Err(e) => {

@@ -64,12 +64,14 @@ pub enum Mined {
 }
 
 impl Session {
-    /// Binds `signer` to the client's provider and checks the chain id first.
+    /// Binds `signer` to one URL of the client (the healthiest now: the whole session goes there, never
+    /// failing over between a nonce read and a send) and checks the chain id first.
     pub async fn open(
         client: &ChainClient,
         signer: PrivateKeySigner,
         expected_chain_id: Option<u64>,
     ) -> Result<Session, OpsError> {
+        let client = &client.pinned();
         let chain_id = client.check_chain_id(expected_chain_id).await?;
         Ok(Session {
             provider: client.provider().clone(),

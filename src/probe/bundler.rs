@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
-use alloy::rpc::client::{ClientBuilder, RpcClient};
+use alloy::rpc::client::RpcClient;
 use serde_json::Value;
 use url::Url;
 
@@ -15,7 +15,8 @@ use super::ProbeError;
 use super::userop::{GasLimits, UserOperation};
 use crate::chain::bundler::{self, BundlerHealth};
 use crate::chain::num::{coerce_u256, to_u64, to_u128};
-use crate::chain::retry::{RetryLayer, RetrySettings};
+use crate::chain::pool::rpc_client;
+use crate::chain::retry::RetrySettings;
 use crate::chain::{ChainClient, ChainError};
 
 /// A bundler endpoint.
@@ -52,9 +53,7 @@ impl BundlerClient {
         };
         Self {
             reads: ChainClient::new(url.clone(), settings(max_retries)),
-            sends: ClientBuilder::default()
-                .layer(RetryLayer(settings(0)))
-                .http(url.clone()),
+            sends: rpc_client(url.clone(), settings(0)),
             url,
         }
     }

@@ -1,5 +1,6 @@
-//! Cancelling a pass stops its `eth_getLogs` fetches: a node that never answers `eth_getLogs` holds every
-//! request open, and each connection must be closed once the pass returns.
+//! Cancelling a pass stops its `eth_getLogs` fetches: a node that refuses its first `eth_getLogs` announcing
+//! a cap (so the cap is known and the fetches run concurrently) and never answers another holds every
+//! further request open, and each connection must be closed once the pass returns.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,38 +17,46 @@ use crate::chain::ChainClient;
 use crate::chain::retry::RetrySettings;
 use crate::config::WatcherConfig;
 
-/// A JSON-RPC node on loopback: `eth_blockNumber` answers 100, `eth_getLogs` never answers.
+/// A JSON-RPC node on loopback: `eth_blockNumber` answers 100, the first `eth_getLogs` a refusal announcing
+/// a cap of 5 blocks, no other `eth_getLogs` ever.
 /// Counts the `eth_getLogs` requests whose connection is still open.
 async fn stalling_node() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let open = Arc::new(AtomicUsize::new(0));
     let counter = open.clone();
+    let logs_seen = Arc::new(AtomicUsize::new(0));
     tokio::spawn(async move {
         loop {
             let (conn, _) = listener.accept().await.unwrap();
-            tokio::spawn(serve(conn, counter.clone()));
+            tokio::spawn(serve(conn, counter.clone(), logs_seen.clone()));
         }
     });
     (url, open)
 }
 
-async fn serve(mut conn: TcpStream, open: Arc<AtomicUsize>) {
+async fn serve(mut conn: TcpStream, open: Arc<AtomicUsize>, logs_seen: Arc<AtomicUsize>) {
     let mut buf = Vec::new();
     loop {
         let Some(body) = read_request(&mut conn, &mut buf).await else {
             return;
         };
         let req: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        if req["method"] == "eth_getLogs" {
+        let first_logs =
+            req["method"] == "eth_getLogs" && logs_seen.fetch_add(1, Ordering::SeqCst) == 0;
+        if req["method"] == "eth_getLogs" && !first_logs {
             open.fetch_add(1, Ordering::SeqCst);
             let mut rest = [0u8; 1024];
             while conn.read(&mut rest).await.is_ok_and(|n| n > 0) {}
             open.fetch_sub(1, Ordering::SeqCst);
             return;
         }
-        let answer =
-            serde_json::json!({"jsonrpc": "2.0", "id": req["id"], "result": "0x64"}).to_string();
+        let answer = if first_logs {
+            serde_json::json!({"jsonrpc": "2.0", "id": req["id"], "error": {"code": -32005, "message": "query exceeds max block range 5"}})
+        } else {
+            serde_json::json!({"jsonrpc": "2.0", "id": req["id"], "result": "0x64"})
+        }
+        .to_string();
         let head = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
             answer.len()

@@ -5,6 +5,7 @@
 //! the directory. Records past `lastBlock` are not committed and are dropped on the next start. A
 //! checkpoint is used only for the chain and the sources it was written for ([`check_matches`]).
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::sources::SourceFingerprint;
 use super::{WatcherError, WatcherSettings};
+use crate::chain::range_caps::RangeCapRecord;
 
 /// The checkpoint file's name inside `DATA_DIR/chain`.
 pub const CHECKPOINT_FILE: &str = "indexer_state.json";
@@ -49,6 +51,10 @@ pub struct Checkpoint {
     /// The reducer setting the state hash depends on.
     pub retention_max: usize,
     pub sources: Vec<SourceFingerprint>,
+    /// The `eth_getLogs` range caps learned per RPC URL (keyed by the redacted URL), so a restart does not
+    /// rediscover them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub range_caps: BTreeMap<String, RangeCapRecord>,
 }
 
 impl Checkpoint {
@@ -162,6 +168,14 @@ mod tests {
             reorgs: 0,
             retention_max: 10,
             sources: vec![],
+            range_caps: BTreeMap::from([(
+                "http://127.0.0.1:8545/".to_string(),
+                RangeCapRecord {
+                    accepted: 100,
+                    announced: Some(100),
+                    refused: None,
+                },
+            )]),
         };
         cp.save(dir.path()).unwrap();
         assert_eq!(Checkpoint::load(dir.path()).unwrap(), Some(cp.clone()));

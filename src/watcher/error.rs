@@ -66,7 +66,9 @@ impl WatcherError {
     /// Whether waiting and trying again can help (node unreachable, timeouts, a lagging node).
     pub fn is_transient(&self) -> bool {
         match self {
-            WatcherError::Chain(ChainError::ChainIdMismatch { .. }) => false,
+            WatcherError::Chain(
+                ChainError::ChainIdMismatch { .. } | ChainError::UrlsDisagree { .. },
+            ) => false,
             WatcherError::Chain(_) | WatcherError::Rpc { .. } => true,
             _ => false,
         }

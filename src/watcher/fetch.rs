@@ -1,12 +1,11 @@
-//! Fetching: `eth_getLogs` over a block range (split and shrunk when the provider refuses the range or the
-//! result size, grown back after successes), then the block timestamps the logs lack and the sender of
+//! Fetching: `eth_getLogs` over a block range (split by the URL's learned range cap, see
+//! [`RangeCaps`]), then the block timestamps the logs lack and the sender of
 //! each transaction with a `UserOperationEvent`, both as batched JSON-RPC requests, then decoding.
 //!
 //! [`Fetcher::fetch_range`] is self-contained so the indexer can run several ranges at once.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, U64};
@@ -22,60 +21,11 @@ use super::checkpoint::BlockRef;
 use super::record::{LogMeta, Record, decode_args};
 use super::sources::{Router, Source};
 use crate::chain::ChainClient;
+use crate::chain::range_caps::{RangeCapRecord, RangeCaps};
 use crate::chain::range_limit::range_limit;
 
 /// Calls per JSON-RPC batch.
 const BATCH: usize = 100;
-
-/// The adaptive `eth_getLogs` range: at most `max` blocks, shrunk on refusals, doubled after successes.
-#[derive(Debug)]
-pub struct RangeSizer {
-    max: u64,
-    current: AtomicU64,
-    shrinks: AtomicU64,
-}
-
-impl RangeSizer {
-    pub fn new(max: u64) -> RangeSizer {
-        let max = max.max(1);
-        RangeSizer {
-            max,
-            current: AtomicU64::new(max),
-            shrinks: AtomicU64::new(0),
-        }
-    }
-
-    /// Blocks per request right now.
-    pub fn current(&self) -> u64 {
-        self.current.load(Ordering::Relaxed)
-    }
-
-    /// Times a range was refused.
-    pub fn shrinks(&self) -> u64 {
-        self.shrinks.load(Ordering::Relaxed)
-    }
-
-    /// A range of `tried` blocks was refused: use the provider's suggestion when it gave one, else half.
-    pub fn shrink(&self, tried: u64, suggested: Option<u64>) -> u64 {
-        let next = suggested.filter(|s| *s < tried).unwrap_or(tried / 2).max(1);
-        self.current.fetch_min(next, Ordering::Relaxed);
-        self.shrinks.fetch_add(1, Ordering::Relaxed);
-        next
-    }
-
-    /// A range succeeded: grow back towards the maximum.
-    pub fn grow(&self) {
-        let cur = self.current();
-        if cur < self.max {
-            let _ = self.current.compare_exchange(
-                cur,
-                cur.saturating_mul(2).min(self.max),
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
-        }
-    }
-}
 
 /// What one fetched range yields.
 #[derive(Debug)]
@@ -97,7 +47,8 @@ pub struct Fetcher {
     addresses: Vec<Address>,
     topics: Vec<B256>,
     starts: Arc<Vec<u64>>,
-    pub sizer: Arc<RangeSizer>,
+    /// The learned range caps of every URL.
+    pub caps: Arc<RangeCaps>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,6 +70,7 @@ impl Fetcher {
         sources: Vec<Source>,
         starts: Vec<u64>,
         max_block_range: u64,
+        known_caps: &BTreeMap<String, RangeCapRecord>,
     ) -> Fetcher {
         let router = Router::new(&sources);
         Fetcher {
@@ -129,7 +81,42 @@ impl Fetcher {
             starts: Arc::new(starts),
             client,
             chain_id,
-            sizer: Arc::new(RangeSizer::new(max_block_range)),
+            caps: Arc::new(RangeCaps::new(max_block_range, known_caps)),
+        }
+    }
+
+    /// This fetcher on one URL (the healthiest now), for one consistent sequence: a pass's head, reorg
+    /// check, log ranges and block hashes all come from the same node.
+    pub fn pinned(&self) -> Fetcher {
+        Fetcher {
+            client: self.client.pinned(),
+            ..self.clone()
+        }
+    }
+
+    /// The redacted URL this fetcher's requests go to (now).
+    pub fn client_key(&self) -> &str {
+        self.client.key()
+    }
+
+    /// The blocks per request known to work on this fetcher's URL.
+    pub fn range(&self) -> u64 {
+        self.caps.safe(self.client.key())
+    }
+
+    /// The size of the ranges to hand to concurrent fetches, at most `chunk`: a multiple of the URL's
+    /// known-good size so no request is wasted on a remainder; waits for the first answer while nothing is
+    /// known about the URL and a request is finding out.
+    pub async fn chunk(&self, chunk: u64, first: bool) -> u64 {
+        let key = self.client.key();
+        if !first {
+            self.caps.wait_known(key).await;
+        }
+        let safe = self.caps.safe(key).max(1);
+        if safe >= chunk {
+            chunk.max(1)
+        } else {
+            safe * (chunk / safe).max(1)
         }
     }
 
@@ -219,12 +206,14 @@ impl Fetcher {
             .collect()
     }
 
-    /// `eth_getLogs` for `[from, to]`, split as the provider demands.
+    /// `eth_getLogs` for `[from, to]`, split by the URL's learned cap (see [`RangeCaps`]).
     async fn logs(&self, from: u64, to: u64) -> Result<Vec<Log>, WatcherError> {
+        let key = self.client.key();
         let mut all = Vec::new();
         let mut start = from;
         while start <= to {
-            let size = self.sizer.current();
+            let planned = self.caps.plan(key, to - start + 1).await;
+            let size = planned.size.max(1);
             let end = to.min(start.saturating_add(size - 1));
             let mut filter = Filter::new()
                 .from_block(start)
@@ -236,7 +225,7 @@ impl Fetcher {
             match self.client.provider().get_logs(&filter).await {
                 Ok(logs) => {
                     all.extend(logs);
-                    self.sizer.grow();
+                    self.caps.accepted(key, end - start + 1);
                     start = end + 1;
                 }
                 Err(e) => {
@@ -244,18 +233,21 @@ impl Fetcher {
                     match range_limit(&text) {
                         Some(limit) if end > start => {
                             let tried = end - start + 1;
-                            let next = self.sizer.shrink(tried, limit.suggested_len());
+                            self.caps.refused(key, tried, limit.announced());
                             tracing::info!(
+                                url = %key,
                                 from = start,
                                 to = end,
-                                next_range = next,
-                                "provider refused the log range; shrinking"
+                                announced = ?limit.announced(),
+                                next_range = self.caps.safe(key),
+                                "provider refused the log range; learning its cap"
                             );
                         }
                         _ => return Err(self.rpc_err("eth_getLogs")(e)),
                     }
                 }
             }
+            drop(planned);
         }
         Ok(all)
     }
@@ -365,31 +357,5 @@ impl Fetcher {
             method: "eth_getLogs",
             message: format!("block {block} changed while it was being fetched (reorg); retrying"),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizer_shrinks_to_the_suggestion_or_half_and_grows_back() {
-        let s = RangeSizer::new(2000);
-        assert_eq!(s.shrink(2000, None), 1000);
-        assert_eq!(s.current(), 1000);
-        assert_eq!(s.shrink(1000, Some(300)), 300);
-        assert_eq!(
-            s.shrink(300, Some(5000)),
-            150,
-            "a larger suggestion is ignored"
-        );
-        s.grow();
-        assert_eq!(s.current(), 300);
-        for _ in 0..5 {
-            s.grow();
-        }
-        assert_eq!(s.current(), 2000);
-        assert_eq!(s.shrinks(), 3);
-        assert_eq!(RangeSizer::new(1).shrink(1, None), 1);
     }
 }

@@ -90,7 +90,14 @@ impl Indexer {
         let dir = settings.chain_dir.clone();
         let lock = WriterLock::acquire(&dir)?;
         let names: Vec<String> = settings.sources.iter().map(|s| s.name.clone()).collect();
-        let probe = Fetcher::new(client.clone(), chain_id, Vec::new(), Vec::new(), 1);
+        let probe = Fetcher::new(
+            client.clone(),
+            chain_id,
+            Vec::new(),
+            Vec::new(),
+            1,
+            &Default::default(),
+        );
         let loaded = {
             let dir = dir.clone();
             blocking(move || Checkpoint::load(&dir)).await?
@@ -142,6 +149,7 @@ impl Indexer {
                         .zip(&starts)
                         .map(|(s, b)| s.fingerprint(*b))
                         .collect(),
+                    range_caps: Default::default(),
                 };
                 save(&dir, &cp).await?;
                 cp
@@ -188,12 +196,13 @@ impl Indexer {
             settings.sources.clone(),
             starts,
             settings.max_block_range,
+            &checkpoint.range_caps,
         );
         let progress = watch::Sender::new(Progress {
             indexed_block: checkpoint.last_block,
             events: replayed.state.events,
             reorgs: checkpoint.reorgs,
-            range: fetcher.sizer.current(),
+            range: fetcher.range(),
             ..Progress::default()
         });
         let shared = watch::Sender::new(Arc::new(replayed.state.clone()));
@@ -319,13 +328,22 @@ impl Indexer {
         target: Target,
         cancel: &CancellationToken,
     ) -> Result<PassOutcome, WatcherError> {
-        let head = self.fetcher.head().await?;
+        // one URL for the whole pass: its head, the reorg check and every range agree on one chain view
+        let fetcher = self.fetcher.pinned();
+        let head = fetcher.head().await?;
         self.chain_head = Some(head);
         let tip = match target {
             Target::Confirmed => head.saturating_sub(self.confirmations),
             Target::Head => head,
         };
-        if let Some(fork) = reorg::detect(&self.fetcher, &self.checkpoint).await? {
+        if self.checkpoint.last_block.is_some_and(|l| l > head) {
+            // this URL lags behind blocks already indexed: no reorg conclusion from it
+            tracing::debug!(url = %fetcher.client_key(), head, "RPC URL behind the indexed block; pass skipped");
+            let next = self.checkpoint.next_block();
+            self.publish(next, tip, true);
+            return Ok(PassOutcome::CaughtUp);
+        }
+        if let Some(fork) = reorg::detect(&fetcher, &self.checkpoint).await? {
             self.rollback(fork).await?;
         }
         let from = self.checkpoint.next_block();
@@ -334,7 +352,7 @@ impl Indexer {
             return Ok(PassOutcome::CaughtUp);
         }
         self.publish(from, tip, false);
-        let result = self.fetch_and_write(from, tip, cancel).await;
+        let result = self.fetch_and_write(&fetcher, from, tip, cancel).await;
         let last = self.checkpoint.last_block;
         let caught_up = last.is_some_and(|l| l >= tip);
         self.publish(from, tip, caught_up);
@@ -349,19 +367,23 @@ impl Indexer {
     /// What was appended is committed even when a later range fails.
     async fn fetch_and_write(
         &mut self,
+        fetcher: &Fetcher,
         from: u64,
         tip: u64,
         cancel: &CancellationToken,
     ) -> Result<bool, WatcherError> {
         let concurrency = self.settings.fetch_concurrency.max(1);
-        let sizer = self.fetcher.sizer.clone();
+        let planner = fetcher.clone();
         let first_chunk = (tip - from + 1).div_ceil(2 * concurrency as u64).max(1);
+        // each range is a multiple of the URL's known-good size; while nothing is known, the first range's
+        // first request finds out before more ranges start
         let ranges = futures::stream::unfold(from, move |next| {
-            let size = sizer.current().min(first_chunk).max(1);
+            let planner = planner.clone();
             async move {
                 if next > tip {
                     return None;
                 }
+                let size = planner.chunk(first_chunk, next == from).await;
                 let end = tip.min(next.saturating_add(size - 1));
                 Some(((next, end), end + 1))
             }
@@ -369,7 +391,7 @@ impl Indexer {
         // every fetch runs as a tracked task that is aborted when this pass stops consuming it (cancelled,
         // failed, or this future dropped); the pass returns only once none is left running
         let tasks = TaskTracker::new();
-        let fetcher = self.fetcher.clone();
+        let fetcher = fetcher.clone();
         let spawner = tasks.clone();
         let mut batches = ranges
             .map(move |(a, b)| {
@@ -492,6 +514,7 @@ impl Indexer {
         cp.state_hash = self.state.state_hash();
         cp.events = self.state.events;
         cp.retention_max = self.settings.retention_max;
+        cp.range_caps = self.fetcher.caps.snapshot();
         let (store, cp, dir) = (
             self.store.clone(),
             cp.clone(),
@@ -566,8 +589,8 @@ impl Indexer {
             events: self.checkpoint.events,
             written: self.written,
             reorgs: self.checkpoint.reorgs,
-            range: self.fetcher.sizer.current(),
-            range_refusals: self.fetcher.sizer.shrinks(),
+            range: self.fetcher.range(),
+            range_refusals: self.fetcher.caps.refusals(),
             caught_up,
             chain_head: self.chain_head,
         });

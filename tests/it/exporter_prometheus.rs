@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use butler::exporter::catalog;
 
-use crate::exporter::{
-    Metrics, Serve, devnet_config, promtool, promtool_check_metrics, quantity, which,
-};
+use crate::exporter::{Serve, devnet_config, promtool, promtool_check_metrics, quantity, which};
 use crate::support::{free_port, repo_root};
 
 /// One documented metric.
@@ -67,33 +65,6 @@ pub fn documented_part(watcher: bool) -> BTreeMap<String, Documented> {
     out
 }
 
-/// HELP, TYPE and label names of every family in a scrape.
-fn emitted(text: &str, m: &Metrics) -> BTreeMap<String, Documented> {
-    let mut out: BTreeMap<String, Documented> = BTreeMap::new();
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# HELP ") {
-            let (name, help) = rest.split_once(' ').unwrap();
-            out.entry(name.to_string())
-                .or_insert_with(|| Documented {
-                    kind: String::new(),
-                    labels: Vec::new(),
-                    help: String::new(),
-                })
-                .help = help.to_string();
-        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').unwrap();
-            out.get_mut(name).expect("HELP before TYPE").kind = kind.to_string();
-        }
-    }
-    for s in &m.0 {
-        let e = out.get_mut(&s.name).expect("sample of a described family");
-        let mut labels: Vec<String> = s.labels.keys().cloned().collect();
-        labels.sort();
-        e.labels = labels;
-    }
-    out
-}
-
 #[test]
 fn docs_list_exactly_the_catalog() {
     let docs = documented();
@@ -119,8 +90,8 @@ fn every_emitted_metric_is_documented_and_vice_versa() {
         return;
     };
     let serve = Serve::start(&devnet_config(dn, ""));
-    let (m, text, _) = serve.scrape();
-    let emitted = emitted(&text, &m);
+    let (_, text, _) = serve.scrape();
+    let emitted = crate::obs_metrics::emitted(&text);
     let docs = documented();
     for (name, e) in &emitted {
         let d = docs

@@ -1,5 +1,6 @@
 //! Watcher tests that disturb the chain or the process, each on a private anvil: SIGKILL during a backfill,
-//! a reorg deeper than the confirmation depth, a provider that refuses large log ranges, and workflows.
+//! a reorg deeper than the confirmation depth, a provider that refuses large log ranges (its cap is learned),
+//! and workflows.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -192,7 +193,7 @@ fn a_reorg_deeper_than_the_confirmations_is_rolled_back_and_reindexed() {
 }
 
 #[test]
-fn refused_log_ranges_shrink_and_grow_back_with_nothing_missing() {
+fn a_refused_log_range_is_learned_as_the_urls_cap_with_nothing_missing() {
     let Some(anvil) = Anvil::start() else { return };
     let emitter = deploy(&anvil.rpc, "TestEmitter", "");
     for _ in 0..5 {
@@ -225,18 +226,22 @@ fn refused_log_ranges_shrink_and_grow_back_with_nothing_missing() {
         .iter()
         .position(|(_, r)| *r)
         .expect("the proxy refused ranges");
-    assert_eq!(seen.iter().filter(|(_, r)| *r).count(), 2, "{seen:?}");
-    let after = &seen[first_refusal + 1..];
-    let shrunk = after.iter().position(|(size, r)| !r && *size <= 1000);
-    assert!(
-        shrunk.is_some(),
-        "the range shrinks after a refusal: {seen:?}"
+    assert_eq!(
+        seen.iter().filter(|(_, r)| *r).count(),
+        1,
+        "the suggested range is kept as the cap, so nothing is refused twice: {seen:?}"
     );
     assert!(
-        after[shrunk.unwrap_or(0)..]
+        seen[first_refusal + 1..]
             .iter()
-            .any(|(size, _)| *size > 1000),
-        "the range grows back after successes: {seen:?}"
+            .all(|(size, _)| *size <= 1000),
+        "no range above the learned cap: {seen:?}"
+    );
+    let caps = &checkpoint(&data)["rangeCaps"];
+    assert_eq!(
+        caps[format!("{proxy}/")]["announced"],
+        1000,
+        "the checkpoint keeps the cap: {caps}"
     );
 }
 
