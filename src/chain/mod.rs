@@ -5,6 +5,7 @@ pub mod bindings;
 pub mod bundler;
 mod client;
 mod error;
+pub mod heads;
 pub mod num;
 pub mod range_limit;
 pub mod redact;

@@ -14,6 +14,7 @@ mod bundlers;
 mod bundlers_crash;
 mod bundlers_lifecycle;
 mod bundlers_restart;
+mod chain_ws;
 mod cli_config;
 mod exporter;
 mod exporter_faults;

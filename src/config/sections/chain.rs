@@ -19,6 +19,22 @@ pub struct ChainConfig {
     /// Retries on transport errors, HTTP 429 and 5xx (never on reverts).
     #[serde(default = "default_rpc_retries")]
     pub max_retries: u32,
+    /// WebSocket endpoint (`ws://` or `wss://`) whose `eth_subscribe("newHeads")` wakes the watcher's indexer
+    /// on each new block; polling stays as the fallback. May carry a key: shown only redacted.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "redacted_url"
+    )]
+    pub ws_url: Option<Url>,
+}
+
+/// `config show` prints `ws_url` with its secret parts masked.
+fn redacted_url<S: serde::Serializer>(url: &Option<Url>, s: S) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(u) => s.serialize_str(&crate::chain::redact::redact_url(u)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Default `[chain] timeout_secs`.
@@ -41,6 +57,7 @@ impl ChainConfig {
             chain_id,
             timeout_secs: DEFAULT_RPC_TIMEOUT_SECS,
             max_retries: DEFAULT_RPC_RETRIES,
+            ws_url: None,
         }
     }
 
@@ -50,6 +67,14 @@ impl ChainConfig {
             return Err(ConfigError::Invalid(format!(
                 "[chain] timeout_secs must be a positive number of seconds, got {}",
                 self.timeout_secs
+            )));
+        }
+        if let Some(ws) = &self.ws_url
+            && !matches!(ws.scheme(), "ws" | "wss")
+        {
+            return Err(ConfigError::Invalid(format!(
+                "[chain] ws_url must be a ws:// or wss:// URL, got {}",
+                crate::chain::redact::redact_url(ws)
             )));
         }
         Ok(())
