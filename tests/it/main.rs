@@ -6,6 +6,7 @@ mod api_cli;
 mod api_devnet;
 mod api_durability;
 mod api_sse;
+mod api_users;
 mod aztec;
 mod aztec_exporter;
 mod aztec_staking;
