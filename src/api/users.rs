@@ -284,40 +284,53 @@ pub async fn users(
             only_sender.is_none_or(|w| w == *s)
                 && only_owner.is_none_or(|o| tel.senders.get(s).is_some_and(|t| t.owner == o))
         };
-        let mut rows: Vec<Row> = match (only_sender, only_owner) {
-            (Some(s), _) => known
-                .get_key_value(&s)
-                .or_else(|| tel.senders.get_key_value(&s).map(|(k, _)| (k, &zero)))
-                .into_iter()
-                .map(|(sender, totals)| Row { sender, totals })
-                .filter(|r| wanted(r.sender))
-                .collect(),
-            (None, Some(_)) => tel
-                .senders
-                .keys()
-                .filter(|s| wanted(s))
-                .map(|sender| Row {
-                    sender,
-                    totals: known.get(sender).unwrap_or(&zero),
-                })
-                .collect(),
-            (None, None) => merged(known, tel.senders.keys(), &zero),
-        };
-        let total = rows.len();
-        let offset = usize::try_from(page.offset)
-            .unwrap_or(usize::MAX)
-            .min(total);
-        let end = offset
-            .saturating_add(usize::try_from(page.limit).unwrap_or(usize::MAX))
-            .min(total);
-        if let Some(sort) = sort {
-            if end > 0 && end < total {
-                rows.select_nth_unstable_by(end - 1, |a, b| sort.order(a, b));
-                rows.truncate(end);
+        let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
+        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+        let (total, shown): (usize, Vec<Row>) = match (only_sender, only_owner) {
+            (None, None) => {
+                let extra: Vec<&Address> = tel
+                    .senders
+                    .keys()
+                    .filter(|s| !known.contains_key(*s))
+                    .collect();
+                let total = known.len() + extra.len();
+                let all = by_address(known, extra, &zero);
+                match sort {
+                    // by address: walk to the page, nothing else is touched
+                    None => (total, all.skip(offset).take(limit).collect()),
+                    Some(sort) => (total, sorted_page(all.collect(), sort, offset, limit)),
+                }
             }
-            rows.sort_unstable_by(|a, b| sort.order(a, b));
-        }
-        let shown = &rows[offset..end];
+            (Some(s), _) => {
+                let rows: Vec<Row> = known
+                    .get_key_value(&s)
+                    .or_else(|| tel.senders.get_key_value(&s).map(|(k, _)| (k, &zero)))
+                    .into_iter()
+                    .map(|(sender, totals)| Row { sender, totals })
+                    .filter(|r| wanted(r.sender))
+                    .collect();
+                (
+                    rows.len(),
+                    rows.into_iter().skip(offset).take(limit).collect(),
+                )
+            }
+            (None, Some(_)) => {
+                let rows: Vec<Row> = tel
+                    .senders
+                    .keys()
+                    .filter(|s| wanted(s))
+                    .map(|sender| Row {
+                        sender,
+                        totals: known.get(sender).unwrap_or(&zero),
+                    })
+                    .collect();
+                let total = rows.len();
+                match sort {
+                    None => (total, rows.into_iter().skip(offset).take(limit).collect()),
+                    Some(sort) => (total, sorted_page(rows, sort, offset, limit)),
+                }
+            }
+        };
         let senders: Vec<SenderItem> = shown
             .iter()
             .map(|r| {
@@ -351,29 +364,47 @@ pub async fn users(
     Ok(Json(answer))
 }
 
-/// Every sender indexed or seen by telemetry, by address, without copying the totals.
-fn merged<'a>(
+/// Every sender indexed or only seen by telemetry (`extra`, ascending), by address, lazily and without
+/// copying the totals.
+fn by_address<'a>(
     known: &'a BTreeMap<Address, SenderTotals>,
-    telemetry: impl Iterator<Item = &'a Address>,
+    extra: Vec<&'a Address>,
     zero: &'a SenderTotals,
-) -> Vec<Row<'a>> {
-    let mut rows: Vec<Row> = known
-        .iter()
-        .map(|(sender, totals)| Row { sender, totals })
-        .collect();
-    let before = rows.len();
-    rows.extend(
-        telemetry
-            .filter(|s| !known.contains_key(*s))
-            .map(|sender| Row {
+) -> impl Iterator<Item = Row<'a>> {
+    let mut indexed = known.iter().peekable();
+    let mut extra = extra.into_iter().peekable();
+    std::iter::from_fn(move || {
+        let from_index = match (indexed.peek(), extra.peek()) {
+            (None, None) => return None,
+            (Some((a, _)), Some(b)) => a < b,
+            (a, _) => a.is_some(),
+        };
+        if from_index {
+            indexed
+                .next()
+                .map(|(sender, totals)| Row { sender, totals })
+        } else {
+            extra.next().map(|sender| Row {
                 sender,
                 totals: zero,
-            }),
-    );
-    if rows.len() > before {
-        rows.sort_unstable_by(|a, b| a.sender.cmp(b.sender));
+            })
+        }
+    })
+}
+
+/// The page `[offset, offset + limit)` of `rows` in `sort` order: only the rows up to the page's end are
+/// ordered (a selection first, then a sort of those).
+fn sorted_page(mut rows: Vec<Row>, sort: UsersSort, offset: usize, limit: usize) -> Vec<Row> {
+    let end = offset.saturating_add(limit).min(rows.len());
+    if end == 0 {
+        return Vec::new();
     }
-    rows
+    if end < rows.len() {
+        rows.select_nth_unstable_by(end - 1, |a, b| sort.order(a, b));
+        rows.truncate(end);
+    }
+    rows.sort_unstable_by(|a, b| sort.order(a, b));
+    rows.drain(offset.min(end)..).collect()
 }
 
 /// An owner with the indexed totals of its senders summed.
