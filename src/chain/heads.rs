@@ -124,12 +124,13 @@ impl HeadSubscriber {
     pub async fn run(self, cancel: CancellationToken) {
         let shown = redact_url(&self.url);
         let mut delays = RECONNECT.delays();
-        let mut established = false;
+        let mut again = false;
         loop {
             let ended = tokio::select! {
                 _ = cancel.cancelled() => return,
-                e = self.session(&shown, &mut established, &mut delays) => e,
+                e = self.session(&shown, again, &mut delays) => e,
             };
+            again = true;
             self.metrics.0.connected.set(0);
             let wait = delays.next_delay();
             tracing::warn!(
@@ -144,26 +145,21 @@ impl HeadSubscriber {
         }
     }
 
-    /// One connection: subscribe, then publish heads until the socket ends; returns why it ended.
-    async fn session(
-        &self,
-        shown: &str,
-        established: &mut bool,
-        delays: &mut backoff::Delays,
-    ) -> HeadsError {
+    /// One connection: subscribe, then publish heads until the socket ends; returns why it ended. `again`:
+    /// an earlier attempt dropped or failed (a success now counts as a reconnection).
+    async fn session(&self, shown: &str, again: bool, delays: &mut backoff::Delays) -> HeadsError {
         let mut socket = match tokio::time::timeout(CONNECT_TIMEOUT, self.subscribe()).await {
             Err(_) => return HeadsError::Timeout,
             Ok(Err(e)) => return e,
             Ok(Ok(s)) => s,
         };
         self.metrics.0.connected.set(1);
-        if *established {
+        if again {
             self.metrics.0.reconnects.inc();
             tracing::info!(url = %shown, "WebSocket heads reconnected");
         } else {
             tracing::info!(url = %shown, "subscribed to new heads over WebSocket");
         }
-        *established = true;
         delays.reset();
         let mut last_seen = Instant::now();
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + IDLE, IDLE);
