@@ -55,7 +55,7 @@ enum HeadsError {
     Connect(String),
     #[error("no subscription within {} s", CONNECT_TIMEOUT.as_secs())]
     Timeout,
-    #[error("eth_subscribe(\"newHeads\") was refused: {0}")]
+    #[error("the endpoint refused: {0}")]
     Refused(String),
     #[error("the socket failed: {0}")]
     Socket(String),
@@ -65,6 +65,8 @@ enum HeadsError {
     Silent,
     #[error("TLS setup: {0}")]
     Tls(String),
+    #[error("the endpoint reports chain id {found}, not {expected}: its heads are ignored")]
+    WrongChain { expected: u64, found: u64 },
 }
 
 /// The indexer's side: a wait that a new head ends early. [`HeadWake::none`] never fires (polling only).
@@ -99,16 +101,18 @@ impl HeadWake {
 /// The subscription: connects, publishes each new head's number, reconnects with backoff.
 pub struct HeadSubscriber {
     url: Url,
+    chain_id: u64,
     heads: watch::Sender<u64>,
     metrics: HeadMetrics,
 }
 
 impl HeadSubscriber {
-    /// A subscriber for `url` (`ws://` or `wss://`) and the wake it drives.
-    pub fn new(url: Url) -> Result<(HeadSubscriber, HeadWake), prometheus::Error> {
+    /// A subscriber for `url` (`ws://` or `wss://`), which must report `chain_id`, and the wake it drives.
+    pub fn new(url: Url, chain_id: u64) -> Result<(HeadSubscriber, HeadWake), prometheus::Error> {
         let (heads, rx) = watch::channel(0);
         let sub = HeadSubscriber {
             url,
+            chain_id,
             heads,
             metrics: HeadMetrics::new()?,
         };
@@ -197,7 +201,8 @@ impl HeadSubscriber {
         }
     }
 
-    /// Opens the socket and sends `eth_subscribe("newHeads")`; returns once the subscription is confirmed.
+    /// Opens the socket, checks `eth_chainId` and sends `eth_subscribe("newHeads")`; returns once the
+    /// subscription is confirmed.
     async fn subscribe(&self) -> Result<Socket, HeadsError> {
         let connector = connector(&self.url)?;
         let (mut socket, _) = tokio_tungstenite::connect_async_tls_with_config(
@@ -208,29 +213,54 @@ impl HeadSubscriber {
         )
         .await
         .map_err(|e| HeadsError::Connect(e.to_string()))?;
-        let request =
-            json!({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]});
-        socket
-            .send(Message::text(request.to_string()))
-            .await
-            .map_err(|e| HeadsError::Socket(e.to_string()))?;
-        while let Some(msg) = socket.next().await {
-            let msg = msg.map_err(|e| HeadsError::Socket(e.to_string()))?;
-            let Message::Text(text) = msg else { continue };
-            let Ok(answer) = serde_json::from_str::<Value>(&text) else {
-                continue;
-            };
-            if answer["id"] != 1 {
-                continue;
-            }
-            if answer["result"].is_string() {
-                return Ok(socket);
-            }
-            let why = answer.get("error").unwrap_or(&answer);
-            return Err(HeadsError::Refused(why.to_string()));
+        let found = call(&mut socket, 1, "eth_chainId", json!([]))
+            .await?
+            .as_str()
+            .and_then(|h| u64::from_str_radix(h.strip_prefix("0x")?, 16).ok())
+            .ok_or_else(|| HeadsError::Refused("eth_chainId: no number in the answer".into()))?;
+        if found != self.chain_id {
+            return Err(HeadsError::WrongChain {
+                expected: self.chain_id,
+                found,
+            });
         }
-        Err(HeadsError::Closed)
+        let id = call(&mut socket, 2, "eth_subscribe", json!(["newHeads"])).await?;
+        if !id.is_string() {
+            return Err(HeadsError::Refused(format!(
+                "eth_subscribe: no subscription id in {id}"
+            )));
+        }
+        Ok(socket)
     }
+}
+
+/// Sends one JSON-RPC request on the socket and returns its `result` (other messages are skipped).
+async fn call(
+    socket: &mut Socket,
+    id: u64,
+    method: &str,
+    params: Value,
+) -> Result<Value, HeadsError> {
+    let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    socket
+        .send(Message::text(request.to_string()))
+        .await
+        .map_err(|e| HeadsError::Socket(e.to_string()))?;
+    while let Some(msg) = socket.next().await {
+        let msg = msg.map_err(|e| HeadsError::Socket(e.to_string()))?;
+        let Message::Text(text) = msg else { continue };
+        let Ok(mut answer) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        if answer["id"] != id {
+            continue;
+        }
+        if let Some(error) = answer.get("error") {
+            return Err(HeadsError::Refused(format!("{method}: {error}")));
+        }
+        return Ok(answer["result"].take());
+    }
+    Err(HeadsError::Closed)
 }
 
 /// TLS for `wss://` (rustls with ring and the webpki roots); `None` (plain TCP) for `ws://`.

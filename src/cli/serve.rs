@@ -87,7 +87,8 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
             collectors.push(Box::new(indexer.metrics()));
             let heads = match ctx.chain_config()?.ws_url {
                 Some(url) => {
-                    let (subscriber, wake) = HeadSubscriber::new(url)?;
+                    let chain_id = indexer.checkpoint().chain_id;
+                    let (subscriber, wake) = HeadSubscriber::new(url, chain_id)?;
                     indexer.wake_on(wake);
                     collectors.push(Box::new(subscriber.metrics()));
                     Some(subscriber)

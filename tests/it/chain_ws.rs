@@ -1,8 +1,8 @@
 //! WebSocket heads (`[chain] ws_url`): with a poll interval far longer than the test, a new UserOperation on
 //! the shared devnet is indexed within a few seconds (only a head can have woken the indexer); a private anvil
 //! behind a TCP proxy whose connections are cut shows the fallback to polling while the socket is down and
-//! the reconnection after (metrics and log lines), with the URL's key never shown; `config show` redacts
-//! the URL and a non-WebSocket URL is a config error.
+//! the reconnection after (metrics and log lines), with the URL's key never shown; an endpoint on another chain
+//! is refused while polling goes on; `config show` redacts the URL and a non-WebSocket URL is a config error.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -277,5 +277,67 @@ fn config_show_redacts_ws_url_and_a_non_websocket_url_is_refused() {
     assert!(
         err.contains("[chain] ws_url") && !err.contains("SECRETSECRET99"),
         "{err}"
+    );
+}
+
+/// An anvil on chain id 1337, killed on drop.
+struct OtherChain(std::process::Child, u16);
+
+impl OtherChain {
+    fn start() -> OtherChain {
+        let port = crate::support::free_port();
+        let child = std::process::Command::new(Devnet::bin("anvil"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--chain-id", "1337", "--silent"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn anvil");
+        let other = OtherChain(child, port);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "anvil on chain 1337 did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        other
+    }
+}
+
+impl Drop for OtherChain {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ws_url_on_another_chain_is_refused_and_polling_goes_on() {
+    let Some(anvil) = Anvil::start() else { return };
+    let other = OtherChain::start();
+    let ws = format!("ws://127.0.0.1:{}", other.1);
+    let sources = "[[watcher.sources]]\nname = \"any\"\npreset = \"entrypoint\"\nstart_block = 0\n";
+    let server = ApiServer::start(&watcher_config(&anvil.rpc, &ws, 1, sources), &[]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !server.log().contains("reports chain id 1337, not 31337") {
+        assert!(
+            Instant::now() < deadline,
+            "no refusal logged:\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anvil.mine(2);
+    let head = anvil.head() as f64;
+    let m = wait_metrics(&server, "indexed by polling", |m| {
+        m.get("butler_indexer_head_block", &[]) == Some(head)
+    })
+    .await;
+    assert_eq!(
+        m.must(CONNECTED, &[]),
+        0.0,
+        "never subscribed on the wrong chain"
     );
 }
