@@ -229,6 +229,16 @@ async fn a_cut_socket_falls_back_to_polling_and_reconnects() {
     );
     let (_, text) = scrape(&server).await;
     assert!(!text.contains("WSKEY0123456789"));
+    let emitted = crate::obs_metrics::emitted(&text);
+    let docs = crate::exporter_prometheus::documented_part(true);
+    for name in [CONNECTED, RECONNECTS] {
+        let (e, d) = (&emitted[name], &docs[name]);
+        assert_eq!(
+            (&e.kind, &e.labels, &e.help),
+            (&d.kind, &d.labels, &d.help),
+            "{name} as in docs/metrics.md"
+        );
+    }
     if let Some(promtool) = promtool() {
         let (ok, said) = promtool_check_metrics(&promtool, &text);
         assert!(ok && said.trim().is_empty(), "promtool: {said}\n{text}");
