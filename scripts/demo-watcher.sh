@@ -70,6 +70,9 @@ echo "config: $CONFIG"
 run() { printf '\n$ butler %s\n' "$*"; "$BUTLER" --config "$CONFIG" "$@"; }
 
 LOG=$DIR/serve.log
+# WebSocket heads: anvil serves WebSocket on its HTTP port; each new block wakes the indexer at once
+export BUTLER_CHAIN__WS_URL=${RPC/#http/ws}
+printf '\n$ BUTLER_CHAIN__WS_URL=%s\n' "$BUTLER_CHAIN__WS_URL"
 printf '\n$ butler serve --watcher --fee-manager &\n'
 "$BUTLER" --config "$CONFIG" serve --watcher --fee-manager 2>"$LOG" &
 PID=$!
@@ -90,6 +93,10 @@ echo
 printf '\n$ curl -s %s/metrics | grep ...\n' "$API"
 curl -sf "$API/metrics" | grep -E \
   '^butler_(indexer_(head_block|chain_head_block|blocks_behind|events_total|checkpoint_age_seconds)|store_(bytes|files)|api_requests_total|logs_ingested_total|build_info)[{ ]'
+
+printf '\n$ curl -s %s/metrics | grep butler_chain_ws_   (the newHeads subscription)\n' "$API"
+for _ in $(seq 1 100); do curl -sf "$API/metrics" | grep -q '^butler_chain_ws_connected 1' && break; sleep 0.1; done
+curl -sf "$API/metrics" | grep '^butler_chain_ws_'
 
 run health
 

@@ -168,6 +168,11 @@ impl TelemetryStore {
         self.agg.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// `f` over the aggregates, read in place (no copy); keep it short, ingest waits meanwhile.
+    pub fn read<R>(&self, f: impl FnOnce(&Aggregates) -> R) -> R {
+        f(&self.agg.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// Sessions whose last heartbeat is at most `ttl_ms` before `now_ms` (without copying the aggregates).
     pub fn connected(&self, now_ms: u64, ttl_ms: u64) -> usize {
         self.agg

@@ -246,29 +246,20 @@ pub fn checks(state: &ApiState, snap: &Snapshot) -> Vec<(Check, Option<Banner>)>
             b,
         ));
     }
-    for (name, store) in [
-        (
-            "logs",
-            store_health(&state.settings().data_dir.join("logs")),
-        ),
-        (
-            "telemetry",
-            store_health(&state.settings().data_dir.join("telemetry")),
-        ),
-    ] {
-        let (status, b) = if store.writable {
-            (Status::Ok, None)
-        } else {
-            (
+    // public answers: whether the store takes writes, never where it is (that is for admins)
+    for name in ["logs", "telemetry"] {
+        let (status, detail, b) = match write_probe(&state.settings().data_dir.join(name)) {
+            Ok(()) => (Status::Ok, "writable".to_string(), None),
+            Err(e) => (
                 Status::Degraded,
+                format!("not writable: {e}"),
                 Some(banner(
                     "store_not_writable",
                     "critical",
                     format!("the {name} store is not writable"),
                 )),
-            )
+            ),
         };
-        let detail = store.error.unwrap_or_else(|| store.dir.clone());
         out.push((
             Check {
                 name: name.into(),
@@ -283,13 +274,23 @@ pub fn checks(state: &ApiState, snap: &Snapshot) -> Vec<(Check, Option<Banner>)>
 
 /// Whether a store directory takes writes (a probe file is created and removed).
 pub fn store_health(dir: &Path) -> StoreHealth {
-    let probe = dir.join(".write-probe");
-    let result = std::fs::write(&probe, b"ok").and_then(|()| std::fs::remove_file(&probe));
+    let result = write_probe(dir);
     StoreHealth {
         dir: dir.display().to_string(),
         writable: result.is_ok(),
-        error: result.err().map(|e| format!("{}: {e}", probe.display())),
+        error: result
+            .err()
+            .map(|e| format!("{}: {e}", dir.join(WRITE_PROBE).display())),
     }
+}
+
+/// The probe file [`write_probe`] creates and removes.
+const WRITE_PROBE: &str = ".write-probe";
+
+/// Creates and removes a probe file in `dir`; the error (which names no path) when that fails.
+fn write_probe(dir: &Path) -> std::io::Result<()> {
+    let probe = dir.join(WRITE_PROBE);
+    std::fs::write(&probe, b"ok").and_then(|()| std::fs::remove_file(&probe))
 }
 
 fn health_response(state: &ApiState) -> HealthResponse {

@@ -62,6 +62,7 @@ pub const TELEMETRY_SESSIONS: MetricDef = gauge(
 /// runs instances), in documentation order.
 pub fn catalog() -> Vec<MetricDef> {
     let mut all: Vec<MetricDef> = crate::watcher::metrics::ALL.to_vec();
+    all.extend(crate::chain::heads::ALL);
     all.extend([
         API_REQUESTS,
         API_REQUEST_DURATION,

@@ -5,6 +5,7 @@ pub mod bindings;
 pub mod bundler;
 mod client;
 mod error;
+pub mod heads;
 pub mod metrics;
 pub mod num;
 pub mod pool;

@@ -10,6 +10,7 @@ use super::{Ctx, UsageError};
 use crate::api::{self, ApiSettings, WatcherView};
 use crate::aztec::handlers::HandlerSettings;
 use crate::backoff::{self, Backoff};
+use crate::chain::heads::HeadSubscriber;
 use crate::exporter::{self, ExporterSettings};
 use crate::fees::FeesSettings;
 use crate::paymaster::auto::AutoTopup;
@@ -78,12 +79,33 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
         let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = Vec::new();
         if ctx.config()?.watcher.is_some() {
             let settings: WatcherSettings = ctx.settings()?;
-            let Some(indexer) = open_indexer(&ctx.chain_config()?, settings, &cancel).await? else {
+            let Some(mut indexer) = open_indexer(&ctx.chain_config()?, settings, &cancel).await?
+            else {
                 return Ok(ExitCode::SUCCESS);
             };
             view = Some(WatcherView::of(&indexer));
             collectors.push(Box::new(indexer.metrics()));
+            let heads = match ctx.chain_config()?.ws_url {
+                Some(url) => {
+                    let chain_id = indexer.checkpoint().chain_id;
+                    let (subscriber, wake) = HeadSubscriber::new(url, chain_id)?;
+                    indexer.wake_on(wake);
+                    collectors.push(Box::new(subscriber.metrics()));
+                    Some(subscriber)
+                }
+                None => None,
+            };
             let mut watcher = crate::watcher::mode(indexer, cancel.clone());
+            if let Some(subscriber) = heads {
+                let cancel = cancel.clone();
+                watcher = watcher.task(
+                    "chain-heads",
+                    Box::pin(async move {
+                        subscriber.run(cancel).await;
+                        Ok(())
+                    }),
+                );
+            }
             if ctx.config()?.aztec.is_some() {
                 let handlers: HandlerSettings = ctx.settings()?;
                 let client = crate::chain::ChainClient::from_config(&ctx.chain_config()?);

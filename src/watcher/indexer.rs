@@ -29,6 +29,7 @@ use super::store::{StoreWriter, log_files};
 use super::{WatcherError, WatcherSettings};
 use crate::backoff::{self, Backoff};
 use crate::chain::ChainClient;
+use crate::chain::heads::HeadWake;
 
 /// Longest time appended records wait for their commit during a backfill (at least ten times what the
 /// last commit took, so hashing a large state never dominates).
@@ -77,6 +78,8 @@ pub struct Indexer {
     /// The chain head seen at the start of the last pass.
     chain_head: Option<u64>,
     metrics: IndexerMetrics,
+    /// Ends the wait for the next poll early on a new head (`[chain] ws_url`).
+    heads: HeadWake,
     _lock: WriterLock,
 }
 
@@ -232,6 +235,7 @@ impl Indexer {
             written: 0,
             last_commit_cost: Duration::ZERO,
             progress,
+            heads: HeadWake::none(),
             _lock: lock,
         })
     }
@@ -251,6 +255,11 @@ impl Indexer {
         self.metrics.clone()
     }
 
+    /// Wakes the caught-up indexer on each new head instead of only every `poll_interval`.
+    pub fn wake_on(&mut self, heads: HeadWake) {
+        self.heads = heads;
+    }
+
     /// The confirmation depth in use.
     pub fn confirmations(&self) -> u64 {
         self.confirmations
@@ -261,8 +270,8 @@ impl Indexer {
         &self.checkpoint
     }
 
-    /// Runs until cancelled: a pass, then a wait of `poll_interval` once caught up. RPC failures are
-    /// logged and retried with backoff; only store failures (disk) end it.
+    /// Runs until cancelled: a pass, then, once caught up, a wait of `poll_interval` or until the next
+    /// head. RPC failures are logged and retried with backoff; only store failures (disk) end it.
     pub async fn run(mut self, cancel: CancellationToken) -> Result<(), WatcherError> {
         let mut delays = RETRY.delays();
         loop {
@@ -277,7 +286,10 @@ impl Indexer {
                 }
                 Ok(PassOutcome::CaughtUp) => {
                     delays.reset();
-                    self.settings.poll_interval
+                    if !self.heads.wait(self.settings.poll_interval, &cancel).await {
+                        return Ok(());
+                    }
+                    continue;
                 }
                 Err(e) if e.is_transient() => {
                     let wait = delays.next_delay();

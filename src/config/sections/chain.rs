@@ -41,6 +41,14 @@ pub struct ChainConfig {
     /// The URLs read from `rpc_urls_file` when the configuration is loaded (never shown).
     #[serde(skip)]
     pub file_urls: Vec<Url>,
+    /// WebSocket endpoint (`ws://` or `wss://`) whose `eth_subscribe("newHeads")` wakes the watcher's indexer
+    /// on each new block; polling stays as the fallback. May carry a key: shown only redacted.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "redacted_one"
+    )]
+    pub ws_url: Option<Url>,
 }
 
 /// Default `[chain] timeout_secs`.
@@ -98,6 +106,14 @@ impl ChainConfig {
             return Err(ConfigError::Invalid(format!(
                 "[chain] timeout_secs must be a positive number of seconds, got {}",
                 self.timeout_secs
+            )));
+        }
+        if let Some(ws) = &self.ws_url
+            && !matches!(ws.scheme(), "ws" | "wss")
+        {
+            return Err(ConfigError::Invalid(format!(
+                "[chain] ws_url must be a ws:// or wss:// URL, got {}",
+                crate::chain::redact::redact_url(ws)
             )));
         }
         let given: Vec<&str> = [
