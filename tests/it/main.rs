@@ -46,6 +46,8 @@ mod paymaster_topup;
 mod serve_startup;
 mod support;
 mod watcher_chain;
+mod watcher_pg;
+mod watcher_pg_support;
 mod watcher_store;
 mod watcher_support;
 mod watcher_userops;
