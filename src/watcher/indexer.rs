@@ -329,7 +329,10 @@ impl Indexer {
         let result = self.fetch_and_write(from, tip, cancel).await;
         let last = self.checkpoint.last_block;
         let caught_up = last.is_some_and(|l| l >= tip);
-        self.publish(from, tip, caught_up);
+        // after a failed database write the state may be ahead of the store: publish it once reloaded
+        if !self.dirty {
+            self.publish(from, tip, caught_up);
+        }
         match result {
             Ok(true) => Ok(PassOutcome::Cancelled),
             Ok(false) => Ok(PassOutcome::Progressed),

@@ -9,7 +9,7 @@ use sqlx::{PgPool, Row};
 use utoipa::ToSchema;
 
 /// Longest a probe waits for the database.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The database as one probe saw it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
