@@ -22,6 +22,7 @@ mod replay;
 mod restore;
 mod serve;
 mod stats;
+mod store;
 mod userops;
 mod workflows;
 
@@ -110,6 +111,9 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Rebuild the state from the event log; --verify compares it with the checkpoint.
     Replay(replay::ReplayArgs),
+    /// The watcher's event store: copy it into PostgreSQL or into another data dir.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
     /// Query and follow the log events stored by the watcher's API; export them from its journal files.
     #[command(subcommand)]
     Logs(logs::LogsCommand),
@@ -153,6 +157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Workflows(args) => workflows::run(&ctx, args).await,
         Command::Stats(args) => stats::run(&ctx, args).await,
         Command::Replay(args) => replay::run(&ctx, args).await,
+        Command::Store(cmd) => store::run(&ctx, cmd).await,
         Command::Logs(cmd) => logs::run(&ctx, cmd).await,
         Command::Probe(cmd) => probe::run(&ctx, cmd).await,
         Command::Fees(cmd) => fees::run(&ctx, cmd).await,

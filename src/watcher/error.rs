@@ -52,6 +52,10 @@ pub enum WatcherError {
          (run more API processes with `butler serve --watcher --read-only`)"
     )]
     DbLocked { url: String, holder: String },
+    #[error(
+        "the copy target {to} is not empty: it holds {found}; choose an empty target, or pass --force to empty it first"
+    )]
+    CopyTarget { to: String, found: String },
     #[error("{method} on {url}: {message}")]
     Rpc {
         url: String,

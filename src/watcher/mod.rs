@@ -12,6 +12,7 @@ mod blocking;
 #[cfg(test)]
 mod cancel_tests;
 pub mod checkpoint;
+pub mod copy;
 mod error;
 pub mod fetch;
 mod indexer;

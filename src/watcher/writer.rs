@@ -95,6 +95,44 @@ impl Writer {
         }
     }
 
+    /// Empties the store (events, checkpoint, derived tables), keeping the lock: `butler store copy --force`.
+    pub async fn wipe(&self) -> Result<(), WatcherError> {
+        match self {
+            Writer::Ndjson { dir, log, .. } => {
+                if log.is_some() {
+                    return Err(WatcherError::Task(
+                        "the event log is open: wipe it first".into(),
+                    ));
+                }
+                let dir = dir.clone();
+                blocking(move || {
+                    let entries = match std::fs::read_dir(&dir) {
+                        Ok(e) => e,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                        Err(e) => return Err(WatcherError::io(&dir)(e)),
+                    };
+                    for entry in entries {
+                        let path = entry.map_err(WatcherError::io(&dir))?.path();
+                        if path.is_dir() {
+                            std::fs::remove_dir_all(&path).map_err(WatcherError::io(&path))?;
+                        }
+                    }
+                    let cp = Checkpoint::path(&dir);
+                    match std::fs::remove_file(&cp) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(WatcherError::io(&cp)(e));
+                        }
+                        _ => {}
+                    }
+                    crate::fs::sync_dir(&dir)?;
+                    Ok(())
+                })
+                .await
+            }
+            Writer::Postgres(w) => w.wipe().await,
+        }
+    }
+
     /// Writes a fresh store's first checkpoint.
     pub async fn init(&self, cp: &Checkpoint) -> Result<(), WatcherError> {
         match self {

@@ -47,6 +47,7 @@ mod serve_startup;
 mod support;
 mod watcher_chain;
 mod watcher_pg;
+mod watcher_pg_copy;
 mod watcher_pg_serve;
 mod watcher_pg_support;
 mod watcher_store;

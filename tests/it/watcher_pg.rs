@@ -362,7 +362,7 @@ fn a_second_indexer_on_the_same_database_is_refused_naming_the_holder() {
     let db = fresh_database(&server);
     let sb = Sandbox::new();
     let watcher = format!("{}{}", pg_store(&db), ops_source(&emitter));
-    let config = write_config(&sb, &anvil.rpc, &sb.path().join("a"), &watcher);
+    let config = named_config(&sb, "a", &anvil.rpc, &sb.path().join("a"), &watcher);
     let port = crate::support::free_port();
     let mut serve = butler_process(
         &sb,
@@ -382,7 +382,7 @@ fn a_second_indexer_on_the_same_database_is_refused_naming_the_holder() {
         (pg_checkpoint(&db)["events"] == 5).then_some(())
     });
     // another data dir, the same database: the database's lock decides
-    let other = write_config(&sb, &anvil.rpc, &sb.path().join("b"), &watcher);
+    let other = named_config(&sb, "b", &anvil.rpc, &sb.path().join("b"), &watcher);
     let out = sb
         .butler()
         .arg("--config")

@@ -57,15 +57,28 @@ fn two_read_only_api_processes_answer_what_the_indexer_indexed() {
     let db = fresh_database(&server);
     let sb = Sandbox::new();
     let watcher = format!("{}{}", pg_store(&db), ops_source(&emitter));
-    let config = write_config(&sb, &anvil.rpc, &sb.path().join("indexer"), &watcher);
+    let config = named_config(
+        &sb,
+        "indexer",
+        &anvil.rpc,
+        &sb.path().join("indexer"),
+        &watcher,
+    );
     let (indexer, writer_url) = serve(&sb, &config, &[]);
     wait_until(60, "the indexer's first commit", || {
         (pg_checkpoint(&db)["events"] == 4).then_some(())
     });
     // readers: their own data dirs (logs, telemetry), the same database; one by flag, one by config
-    let reader_a = write_config(&sb, &anvil.rpc, &sb.path().join("reader-a"), &watcher);
-    let reader_b = write_config(
+    let reader_a = named_config(
         &sb,
+        "reader-a",
+        &anvil.rpc,
+        &sb.path().join("reader-a"),
+        &watcher,
+    );
+    let reader_b = named_config(
+        &sb,
+        "reader-b",
         &anvil.rpc,
         &sb.path().join("reader-b"),
         &format!("read_only = true\n{watcher}"),

@@ -245,3 +245,21 @@ pub fn get_json(url: &str, token: &str) -> Option<Value> {
     }
     serde_json::from_slice(&out.stdout).ok()
 }
+
+/// Writes a butler config named `name` (so one sandbox can hold several) with a data dir and the given
+/// `[watcher]` body.
+pub fn named_config(
+    sb: &crate::support::Sandbox,
+    name: &str,
+    rpc: &str,
+    data_dir: &std::path::Path,
+    watcher: &str,
+) -> PathBuf {
+    sb.write(
+        &format!("{name}.toml"),
+        &format!(
+            "data_dir = \"{}\"\n[chain]\nrpc_url = \"{rpc}\"\ntimeout_secs = 5\nmax_retries = 1\n[watcher]\n{watcher}\n",
+            data_dir.display()
+        ),
+    )
+}

@@ -77,6 +77,20 @@ impl PgWriter {
             .map_err(WatcherError::db("commit the checkpoint"))
     }
 
+    /// Deletes every event, workflow and the checkpoint row in one transaction.
+    pub async fn wipe(&self) -> Result<(), WatcherError> {
+        let mut tx = self.begin().await?;
+        for table in ["chain_event", "workflow_state", "watcher_checkpoint"] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *tx)
+                .await
+                .map_err(WatcherError::db(format!("empty {table}")))?;
+        }
+        tx.commit()
+            .await
+            .map_err(WatcherError::db("commit emptying the store"))
+    }
+
     /// The state rebuilt from the table up to the checkpoint; also sets where appends continue and rebuilds
     /// `workflow_state` from it (the table is derived: replay rebuilds it).
     pub async fn replay(
