@@ -158,6 +158,19 @@ fn postgres_holds_the_chains_events_and_gives_the_ndjson_state_hash() {
             "RUNNING:-"
         ]
     );
+    // the fee manager shares the database: each migrator keeps to its own versions
+    let fees = sb.write(
+        "fees.toml",
+        &format!(
+            "data_dir = \"{}\"\n[fees]\ndatabase_url = \"{db}\"\n",
+            sb.path().join("fees-data").display()
+        ),
+    );
+    butler_json(&sb, &fees, &["fees", "export"]);
+    assert_eq!(
+        psql(&db, "SELECT version FROM _sqlx_migrations ORDER BY version"),
+        ["1", "2", "3", "1000"]
+    );
     // indexing again writes nothing (every event is already there)
     let again = butler_json(&sb, &pg, &["index"]);
     assert_eq!(again["written"], 0, "{again}");
