@@ -50,6 +50,7 @@ mod watcher_pg;
 mod watcher_pg_copy;
 mod watcher_pg_serve;
 mod watcher_pg_support;
+mod watcher_pg_userops;
 mod watcher_store;
 mod watcher_support;
 mod watcher_userops;
