@@ -119,6 +119,10 @@ impl Follower {
         let Some(cp) = super::load_checkpoint(&mut *tx).await? else {
             return Ok(());
         };
+        if cp.reorgs != known.reorgs || cp.last_block < after {
+            drop(tx);
+            return self.reload().await;
+        }
         let mut next = self.current.clone();
         super::for_each_record(&mut *tx, after, cp.last_block, |r| next.apply(&r)).await?;
         tx.commit().await.map_err(WatcherError::db("end a read"))?;
