@@ -22,7 +22,7 @@ use crate::watcher::{Indexer, WatcherSettings};
 /// `butler serve` flags: one per mode, and each mode's own listen address.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  butler serve --prometheus\n  butler serve --prometheus --exporter-listen 127.0.0.1:9464\n  curl -s http://127.0.0.1:9464/metrics | grep butler_chain_head_block\n  butler serve --fee-manager --fees-listen 127.0.0.1:8081\n  BUTLER_API__ADMIN_TOKEN=secret butler serve --watcher --api-listen 127.0.0.1:8080\n  butler serve --prometheus --watcher --fee-manager"
+    after_help = "Examples:\n  butler serve --prometheus\n  butler serve --prometheus --exporter-listen 127.0.0.1:9464\n  curl -s http://127.0.0.1:9464/metrics | grep butler_chain_head_block\n  butler serve --fee-manager --fees-listen 127.0.0.1:8081\n  BUTLER_API__ADMIN_TOKEN=secret butler serve --watcher --api-listen 127.0.0.1:8080\n  butler serve --watcher --read-only --api-listen 127.0.0.1:8082\n  butler serve --prometheus --watcher --fee-manager"
 )]
 pub struct ServeArgs {
     /// Serve Prometheus metrics for the chain, the [[paymasters]] and [[bundlers]] at /metrics (and /healthz).
