@@ -105,15 +105,28 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 "read-only: serving the watcher store {} without indexing",
                 db.describe()
             );
-            modes.push(crate::watcher::reader_mode(follower, cancel.clone()));
+            let pool = follower.pool();
+            let reader = crate::watcher::reader_mode(follower, cancel.clone());
+            modes.push(db_probe(
+                reader,
+                pool,
+                settings.poll_interval,
+                &mut collectors,
+                &cancel,
+            )?);
         } else if ctx.config()?.watcher.is_some() {
             let settings: WatcherSettings = ctx.settings()?;
+            let poll = settings.poll_interval;
             let Some(indexer) = open_indexer(&ctx.chain_config()?, settings, &cancel).await? else {
                 return Ok(ExitCode::SUCCESS);
             };
             view = Some(WatcherView::of(&indexer));
             collectors.push(Box::new(indexer.metrics()));
+            let pool = indexer.db_pool();
             let mut watcher = crate::watcher::mode(indexer, cancel.clone());
+            if let Some(pool) = pool {
+                watcher = db_probe(watcher, pool, poll, &mut collectors, &cancel)?;
+            }
             if ctx.config()?.aztec.is_some() {
                 let handlers: HandlerSettings = ctx.settings()?;
                 let client = crate::chain::ChainClient::from_config(&ctx.chain_config()?);
@@ -208,4 +221,25 @@ async fn open_follower(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Adds the database probe behind `butler_store_db_up` and `butler_store_db_latency_seconds` (every poll
+/// interval) to a watcher mode using the PostgreSQL store.
+fn db_probe(
+    mode: serve::Mode,
+    pool: sqlx::PgPool,
+    every: Duration,
+    collectors: &mut Vec<Box<dyn prometheus::core::Collector>>,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<serve::Mode> {
+    let metrics = crate::watcher::pg::health::DbMetrics::new()?;
+    collectors.extend(metrics.collectors());
+    let cancel = cancel.clone();
+    Ok(mode.task(
+        "watcher-db-probe",
+        Box::pin(async move {
+            metrics.run(pool, every, cancel).await;
+            Ok(())
+        }),
+    ))
 }

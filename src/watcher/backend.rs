@@ -75,6 +75,8 @@ pub enum StoreReader {
     Postgres {
         checkpoint: Checkpoint,
         records: Vec<Record>,
+        /// Time taken to read them (counted in the replay's elapsed time).
+        read: std::time::Duration,
     },
 }
 
@@ -87,6 +89,7 @@ impl StoreReader {
             }
             StoreSettings::Postgres(db) => {
                 let pool = super::pg::connect(db, 2).await?;
+                let started = std::time::Instant::now();
                 let (checkpoint, records) =
                     snapshot(&pool)
                         .await?
@@ -97,6 +100,7 @@ impl StoreReader {
                 Ok(StoreReader::Postgres {
                     checkpoint,
                     records,
+                    read: started.elapsed(),
                 })
             }
         }
@@ -119,7 +123,7 @@ impl StoreReader {
         }
     }
 
-    /// The state rebuilt from the records alone.
+    /// The state rebuilt from the records alone (for PostgreSQL the time includes reading them).
     pub fn replay(&self) -> Result<Replayed, WatcherError> {
         let cp = self.checkpoint();
         match self {
@@ -129,7 +133,7 @@ impl StoreReader {
                 cp.last_block,
                 cp.retention_max,
             ),
-            StoreReader::Postgres { records, .. } => {
+            StoreReader::Postgres { records, read, .. } => {
                 let started = std::time::Instant::now();
                 let mut state = super::reduce::State::new(cp.retention_max);
                 for r in records {
@@ -138,7 +142,7 @@ impl StoreReader {
                 Ok(Replayed {
                     state,
                     last: records.last().map(Record::position),
-                    elapsed: started.elapsed(),
+                    elapsed: *read + started.elapsed(),
                 })
             }
         }

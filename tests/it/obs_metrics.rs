@@ -239,9 +239,11 @@ async fn watcher_metrics_follow_the_chain_pass_promtool_and_match_the_docs() {
             "{name}"
         );
     }
-    // the supervised bundlers' series need a [supervisor] with instances: the bundlers test checks them
+    // the supervised bundlers' series need a [supervisor] with instances: the bundlers test checks them;
+    // the database's need the PostgreSQL store: watcher_pg_serve checks them
     let supervised: Vec<&str> = butler::bundlers::metrics::ALL
         .iter()
+        .chain(butler::watcher::pg::health::ALL.iter())
         .map(|d| d.name)
         .collect();
     for name in docs.keys().filter(|n| !supervised.contains(&n.as_str())) {

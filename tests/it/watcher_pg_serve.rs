@@ -105,6 +105,19 @@ fn two_read_only_api_processes_answer_what_the_indexer_indexed() {
     assert_eq!(db_health["store"], "postgres", "{db_health}");
     assert_eq!(db_health["schemaVersion"], 1000, "{db_health}");
     assert_eq!(db_health["lastCheckpoint"]["events"], 4, "{db_health}");
+    let metrics = std::process::Command::new("curl")
+        .args(["-sf", "-m", "10", &format!("{a_url}/metrics")])
+        .output()
+        .unwrap();
+    let metrics = String::from_utf8_lossy(&metrics.stdout);
+    assert!(
+        metrics.lines().any(|l| l == "butler_store_db_up 1"),
+        "the reader's /metrics: {metrics}"
+    );
+    assert!(
+        metrics.contains("butler_store_db_latency_seconds "),
+        "{metrics}"
+    );
 
     // new user operations reach both readers through the database
     transact(&anvil.rpc, &emitter, &calldata("emitMany(uint256)", &["3"]));

@@ -1,12 +1,17 @@
 //! What `/health/db` reports about the watcher's database: reachable or not, the round-trip latency, the
 //! schema version (the watcher's newest applied migration) and the last checkpoint. A probe never waits
-//! longer than [`PROBE_TIMEOUT`].
+//! longer than [`PROBE_TIMEOUT`]. The same probe, every poll interval, sets `butler_store_db_up` and
+//! `butler_store_db_latency_seconds` on the watcher's `/metrics`.
 
 use std::time::{Duration, Instant};
 
+use prometheus::{Gauge, IntGauge, Opts};
 use serde::Serialize;
 use sqlx::{PgPool, Row};
+use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
+
+use crate::exporter::catalog::{MetricDef, gauge};
 
 /// Longest a probe waits for the database.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -88,4 +93,53 @@ async fn run(pool: &PgPool) -> Result<DbProbe, sqlx::Error> {
         last_checkpoint,
         error: None,
     })
+}
+
+pub const DB_UP: MetricDef = gauge(
+    "butler_store_db_up",
+    &[],
+    "1 when the watcher's PostgreSQL database answered the last probe (every poll interval), else 0.",
+);
+pub const DB_LATENCY: MetricDef = gauge(
+    "butler_store_db_latency_seconds",
+    &[],
+    "Round trip of the last answered probe of the watcher's PostgreSQL database (SELECT 1), in seconds.",
+);
+
+/// The database's metric families, in documentation order.
+pub const ALL: [MetricDef; 2] = [DB_UP, DB_LATENCY];
+
+/// The database's series on the watcher's `/metrics`, set by [`DbMetrics::run`].
+#[derive(Clone)]
+pub struct DbMetrics {
+    up: IntGauge,
+    latency: Gauge,
+}
+
+impl DbMetrics {
+    pub fn new() -> Result<DbMetrics, prometheus::Error> {
+        Ok(DbMetrics {
+            up: IntGauge::with_opts(Opts::new(DB_UP.name, DB_UP.help))?,
+            latency: Gauge::with_opts(Opts::new(DB_LATENCY.name, DB_LATENCY.help))?,
+        })
+    }
+
+    /// The collectors to register on the API's registry.
+    pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![Box::new(self.up.clone()), Box::new(self.latency.clone())]
+    }
+
+    /// Probes the database every `every` until cancelled.
+    pub async fn run(self, pool: PgPool, every: Duration, cancel: CancellationToken) {
+        loop {
+            let p = probe(&pool).await;
+            self.up.set(i64::from(p.connected));
+            if let Some(ms) = p.latency_ms {
+                self.latency.set(ms / 1000.0);
+            }
+            if !crate::backoff::sleep(every, &cancel).await {
+                return;
+            }
+        }
+    }
 }
