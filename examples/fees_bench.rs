@@ -50,10 +50,10 @@ fn ms(d: Duration) -> f64 {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let db = match std::env::var("BUTLER_BENCH_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Database::Postgres {
+        Ok(url) if !url.is_empty() => Database::Postgres(butler::pg::PgDatabase {
             url,
             password: None,
-        },
+        }),
         _ => Database::Sqlite {
             path: dir.path().join("fees.db"),
         },

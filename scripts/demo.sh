@@ -182,6 +182,8 @@ topup paymaster withdraw --to "$(env_get EXECUTOR_ADDRESS)" --amount 1 --safe-js
 jq -c .transactions "$RUN_DIR/withdraw-safe.json"
 step "the watcher and operations: its own /metrics, butler health across every part, log export, backup and restore"
 scripts/demo-watcher.sh "$CONFIG"
+step "the watcher on PostgreSQL: the store copied into a throwaway database, read back, served read-only"
+scripts/demo-watcher-pg.sh "$RUN_DIR/watcher/butler.toml"
 step "Aztec staking: the real Aztec L1 contracts on the devnet, a provider, keys, a stake, attester states"
 scripts/demo-aztec.sh "$CONFIG"
 step "bundler supervision: butler serve --watcher spawns a second alto and a UserOperation goes through it"

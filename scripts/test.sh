@@ -46,7 +46,7 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --all-targets -- -D warnings
 
-step "PostgreSQL for the fee manager's Postgres tests"
+step "PostgreSQL for the fee manager's and the watcher's Postgres tests (fees_*, watcher_pg*)"
 . scripts/lib/postgres.sh
 trap pg_stop EXIT
 if ! pg_start; then

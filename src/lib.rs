@@ -21,6 +21,7 @@ pub mod http;
 pub mod logs;
 pub mod output;
 pub mod paymaster;
+pub mod pg;
 pub mod probe;
 pub mod serve;
 pub mod shutdown;

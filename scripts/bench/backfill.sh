@@ -9,6 +9,9 @@
 #      WORK_DIR    where the workload copy, the saved chain and the data dirs go (default: /tmp/butler-bench)
 #      PORT        port for the served chain (default: 28650); GEN_PORT for building it (default: 28651)
 #      RUNS        cold runs of `butler index --to-head` (default: 3)
+#      STORE       `ndjson` (default) or `postgres`: with `postgres` the same runs follow into a throwaway
+#                  PostgreSQL (scripts/lib/postgres.sh, fsync on) beside the NDJSON ones: wall time, events/s,
+#                  peak RSS of butler and the database's size after the backfill
 # The saved chain is built once (make-chain.sh, about 2 minutes) and reused from WORK_DIR afterwards.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -19,6 +22,8 @@ WORK_DIR=${WORK_DIR:-/tmp/butler-bench}
 PORT=${PORT:-28650}
 GEN_PORT=${GEN_PORT:-28651}
 RUNS=${RUNS:-3}
+STORE=${STORE:-ndjson}
+case "$STORE" in ndjson | postgres) ;; *) echo "STORE must be ndjson or postgres, not $STORE" >&2; exit 2 ;; esac
 export STACK
 [ -x "$STACK/node_modules/.bin/anvil" ] || { echo "no devnet install in $STACK (scripts/devnet/install.sh)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time is missing (Debian package: time)" >&2; exit 1; }
@@ -77,4 +82,35 @@ PLAIN=$(jq -r .eventsPerSec "$WORK_DIR/parse.json")
 printf 'replay (parse + reducers):      %10.0f events/s (state hash matches: %s)\n' "$REPLAY" "$(jq -r .matches "$WORK_DIR/replay.json")"
 printf 'plain serde_json into Record:   %10.0f events/s\n' "$PLAIN"
 printf 'ratio replay / plain parse:     %10.2f\n' "$(echo "$REPLAY / $PLAIN" | bc -l)"
+NDJSON_HASH=$(jq -r .stateHash "$WORK_DIR/index-$RUNS.json")
+
+if [ "$STORE" = postgres ]; then
+  echo
+  echo "==> PostgreSQL store (throwaway server, fsync on)"
+  . scripts/lib/postgres.sh
+  trap 'pg_stop; WORKLOAD_DIR=$WL "$WL/serve-chain.sh" stop "$PORT"' EXIT
+  PG_FSYNC=on pg_start
+  PSQL=$(pg_bin)/psql
+  PG_CONFIG=$WORK_DIR/butler-pg.toml
+  sed -e 's|^\[watcher\]$|[watcher]\nstore = "postgres"\ndatabase_url = "'"${BUTLER_TEST_POSTGRES_URL%/*}/bench"'"|' \
+    -e 's|^data_dir = .*|data_dir = "'"$WORK_DIR/data-pg"'"|' "$CONFIG" >"$PG_CONFIG"
+  printf '\n%-5s %10s %12s %12s %12s\n' run wall_s events/s peak_MB db_MB
+  for i in $(seq 1 "$RUNS"); do
+    rm -rf "$WORK_DIR/data-pg"
+    PGOPTIONS='-c client_min_messages=warning' "$PSQL" -X -q -d "$BUTLER_TEST_POSTGRES_URL" \
+      -c "DROP DATABASE IF EXISTS bench" -c "CREATE DATABASE bench"
+    /usr/bin/time -v "$BUTLER" --config "$PG_CONFIG" --output json -q index --to-head \
+      >"$WORK_DIR/pg-index-$i.json" 2>"$WORK_DIR/pg-time-$i.txt"
+    [ "$(jq -r .events "$WORK_DIR/pg-index-$i.json")" = "$EVENTS" ] || { echo "postgres run $i indexed the wrong number of events" >&2; exit 1; }
+    [ "$(jq -r .stateHash "$WORK_DIR/pg-index-$i.json")" = "$NDJSON_HASH" ] || { echo "postgres run $i: state hash differs from the NDJSON store's" >&2; exit 1; }
+    WALL=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(j=1;j<=n;j++) s=s*60+a[j]; print s}' "$WORK_DIR/pg-time-$i.txt")
+    RSS=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$WORK_DIR/pg-time-$i.txt")
+    DB_MB=$("$PSQL" -X -A -t -d "$BUTLER_TEST_POSTGRES_URL" -c "SELECT round(pg_database_size('bench') / 1048576.0)")
+    printf '%-5s %10.2f %12.0f %12s %12s\n' "$i" "$WALL" "$(echo "$EVENTS / $WALL" | bc -l)" "$RSS" "$DB_MB"
+  done
+  "$BUTLER" --config "$PG_CONFIG" --output json -q replay --verify >"$WORK_DIR/pg-replay.json"
+  printf '\nreplay from PostgreSQL (read + reducers): %.0f events/s (state hash matches: %s, same as NDJSON: yes)\n' \
+    "$(jq -r .eventsPerSec "$WORK_DIR/pg-replay.json")" "$(jq -r .matches "$WORK_DIR/pg-replay.json")"
+  printf 'NDJSON store on disk: %s MB\n' "$(du -sm "$DATA/chain" | cut -f1)"
+fi
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

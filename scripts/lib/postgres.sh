@@ -1,6 +1,7 @@
 # Throwaway PostgreSQL for the tests: `pg_start` runs a server on a free loopback port with a data directory
 # in /tmp and exports BUTLER_TEST_POSTGRES_URL; `pg_stop` stops it by PID and removes the directory.
 # initdb refuses to run as root, so as root (CI) the server runs as the `postgres` user.
+# PG_FSYNC=on keeps the server's fsync (benchmarks); the tests run with fsync off.
 # Source this file; scripts/with-postgres.sh and scripts/test.sh use it.
 
 pg_bin() {
@@ -38,7 +39,7 @@ pg_start() {
     return 1
   fi
   if ! "${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c fsync=off -c max_connections=200" start >/dev/null; then
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c fsync=${PG_FSYNC:-off} -c max_connections=200" start >/dev/null; then
     cat "$PG_DIR/server.log" >&2
     return 1
   fi

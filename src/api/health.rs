@@ -79,8 +79,19 @@ pub struct StoreHealth {
 #[serde(rename_all = "camelCase")]
 pub struct DbHealthResponse {
     pub status: Status,
-    /// `connected` when every store is writable, else `error`.
+    /// `connected` when every store is writable (and the watcher's database answers), `disconnected` when
+    /// the watcher's database does not answer, else `error`.
     pub db: String,
+    /// The watcher's event store: `ndjson` or `postgres` (null without a watcher).
+    pub store: Option<String>,
+    /// Round trip to the watcher's database in milliseconds (PostgreSQL store only).
+    pub latency_ms: Option<f64>,
+    /// The watcher's newest applied migration (PostgreSQL store only).
+    pub schema_version: Option<i64>,
+    /// The checkpoint row as stored (PostgreSQL store only).
+    pub last_checkpoint: Option<crate::watcher::pg::health::CheckpointRow>,
+    /// Why the watcher's database is not answering.
+    pub error: Option<String>,
     pub logs: StoreHealth,
     pub telemetry: StoreHealth,
     /// Events in memory, newest id.
@@ -340,13 +351,19 @@ pub async fn public_status(State(state): State<ApiState>) -> Json<StatusResponse
     })
 }
 
-/// The stores' health: writable directories, the watcher's checkpoint age.
+/// The stores' health: writable directories, the watcher's checkpoint, and with the PostgreSQL store the
+/// database itself (connected, latency, schema version, last checkpoint). Needs the admin token.
 #[utoipa::path(get, path = "/health/db", tag = "health",
-    responses((status = 200, description = "Serving; read `status`", body = DbHealthResponse)))]
+    responses((status = 200, description = "Serving; read `status`", body = DbHealthResponse)),
+    security(("bearer" = [])))]
 pub async fn health_db(State(state): State<ApiState>) -> Json<DbHealthResponse> {
     let logs = store_health(&state.settings().data_dir.join("logs"));
     let telemetry = store_health(&state.settings().data_dir.join("telemetry"));
-    let checkpoint = state.watcher().map(|w| {
+    let probe = match state.watcher().and_then(|w| w.db.clone()) {
+        Some(pool) => Some(crate::watcher::pg::health::probe(&pool).await),
+        None => None,
+    };
+    let checkpoint = state.watcher().filter(|w| w.db.is_none()).map(|w| {
         let chain_dir = crate::watcher::chain_dir(&state.settings().data_dir);
         let path = crate::watcher::checkpoint::Checkpoint::path(&chain_dir);
         let age_secs = std::fs::metadata(&path)
@@ -360,11 +377,28 @@ pub async fn health_db(State(state): State<ApiState>) -> Json<DbHealthResponse> 
             last_block: w.progress.borrow().indexed_block,
         }
     });
-    let ok = logs.writable && telemetry.writable;
+    let files_ok = logs.writable && telemetry.writable;
+    let db_ok = probe.as_ref().is_none_or(|p| p.connected);
     let stats = state.logs().stats();
     Json(DbHealthResponse {
-        status: if ok { Status::Ok } else { Status::Down },
-        db: if ok { "connected" } else { "error" }.to_string(),
+        status: if files_ok && db_ok {
+            Status::Ok
+        } else {
+            Status::Down
+        },
+        db: match (db_ok, files_ok) {
+            (false, _) => "disconnected",
+            (true, false) => "error",
+            (true, true) => "connected",
+        }
+        .to_string(),
+        store: state
+            .watcher()
+            .map(|w| if w.db.is_some() { "postgres" } else { "ndjson" }.to_string()),
+        latency_ms: probe.as_ref().and_then(|p| p.latency_ms),
+        schema_version: probe.as_ref().and_then(|p| p.schema_version),
+        last_checkpoint: probe.as_ref().and_then(|p| p.last_checkpoint.clone()),
+        error: probe.and_then(|p| p.error),
         logs,
         telemetry,
         retained_logs: stats.retained,

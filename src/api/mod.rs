@@ -2,12 +2,12 @@
 //! endpoints, with bearer auth, body limits, timeouts, CORS and an OpenAPI document generated from the
 //! handlers (`GET /api/openapi.json`).
 //!
-//! Who may call what: `/api/public/*`, `/health`, `/health/db`, `/stats`, `/workflows*` and
-//! `/api/openapi.json` are open; `/metrics` is open unless a metrics token is configured;
+//! Who may call what: `/api/public/*`, `/health`, `/stats`, `/workflows*` and `/api/openapi.json` are
+//! open; `/metrics` is open unless a metrics token is configured;
 //! `/api/logs/ingest` and `/api/telemetry/*` are open unless an ingest token is configured;
-//! `GET /api/logs`, `GET /api/logs/stream` and `/api/admin/*` need the admin token. With `[api] console`
-//! the operator console (`GET /`, `/ui/...`, [`crate::console`]) is merged in; its pages need a session
-//! opened with the admin token.
+//! `GET /api/logs`, `GET /api/logs/stream`, `/health/db` and `/api/admin/*` need the admin token. With
+//! `[api] console` the operator console (`GET /`, `/ui/...`, [`crate::console`]) is merged in; its pages need
+//! a session opened with the admin token.
 
 pub mod admin;
 pub mod bundlers;
@@ -48,7 +48,6 @@ use crate::serve::{Listener, Mode};
 fn open_routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(health::health))
-        .routes(routes!(health::health_db))
         .routes(routes!(health::public_health))
         .routes(routes!(health::public_status))
         .routes(routes!(public::bundlers))
@@ -75,6 +74,7 @@ fn ingest_routes() -> OpenApiRouter<ApiState> {
 /// Routes that need the admin token.
 fn admin_routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
+        .routes(routes!(health::health_db))
         .routes(routes!(logs::query))
         .routes(routes!(stream::stream))
         .routes(routes!(admin::bundlers))

@@ -59,7 +59,7 @@ pub const TELEMETRY_SESSIONS: MetricDef = gauge(
 );
 
 /// Every `butler_` family of the watcher's `/metrics` (the supervised bundlers' only while `[supervisor]`
-/// runs instances), in documentation order.
+/// runs instances, the database's only with the PostgreSQL store), in documentation order.
 pub fn catalog() -> Vec<MetricDef> {
     let mut all: Vec<MetricDef> = crate::watcher::metrics::ALL.to_vec();
     all.extend(crate::chain::heads::ALL);
@@ -73,6 +73,7 @@ pub fn catalog() -> Vec<MetricDef> {
     ]);
     all.extend(crate::bundlers::metrics::ALL);
     all.extend(crate::chain::metrics::ALL);
+    all.extend(crate::watcher::pg::health::ALL);
     all.push(catalog::BUILD_INFO);
     all
 }

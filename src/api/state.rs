@@ -27,6 +27,8 @@ pub struct WatcherView {
     /// The reduced state as of the indexer's last commit.
     pub state: watch::Receiver<Arc<State>>,
     pub confirmations: u64,
+    /// The PostgreSQL store's pool, probed by `/health/db`; `None` for the NDJSON store.
+    pub db: Option<sqlx::PgPool>,
 }
 
 impl WatcherView {
@@ -36,6 +38,20 @@ impl WatcherView {
             progress: indexer.progress(),
             state: indexer.state(),
             confirmations: indexer.confirmations(),
+            db: indexer.db_pool(),
+        }
+    }
+
+    /// A view of a read-only follower of the PostgreSQL store.
+    pub fn of_follower(
+        follower: &crate::watcher::pg::follow::Follower,
+        confirmations: u64,
+    ) -> WatcherView {
+        WatcherView {
+            progress: follower.progress(),
+            state: follower.state(),
+            confirmations,
+            db: Some(follower.pool()),
         }
     }
 }

@@ -15,12 +15,14 @@ use super::keystore::Keystore;
 use super::status::publisher_statuses;
 use crate::chain::ChainClient;
 use crate::config::{Config, ConfigError, WatcherConfig};
-use crate::watcher::read::LogReader;
+use crate::watcher::backend::{StoreReader, StoreSettings};
 
 /// What the handlers use (from `[aztec]`, the data dir and the watcher's poll interval; never the signer key).
 #[derive(Debug, Clone)]
 pub struct HandlerSettings {
     pub chain_dir: PathBuf,
+    /// The watcher's event store (`[watcher] store`).
+    pub store: StoreSettings,
     pub actions: PathBuf,
     pub staking_registry: Option<Address>,
     pub provider_id: Option<u64>,
@@ -48,6 +50,7 @@ impl TryFrom<&Config> for HandlerSettings {
         );
         Ok(Self {
             chain_dir: crate::watcher::chain_dir(&data),
+            store: StoreSettings::try_from(config)?,
             actions: super::actions::actions_path(&data),
             staking_registry: a.staking_registry,
             provider_id: a.provider_id,
@@ -69,8 +72,8 @@ pub struct StakedRecord {
 }
 
 /// The provider's `StakedWithProvider` records in the store (none before the first pass).
-pub fn staked_records(settings: &HandlerSettings) -> Result<Vec<StakedRecord>, AztecError> {
-    let reader = match LogReader::open(&settings.chain_dir) {
+pub async fn staked_records(settings: &HandlerSettings) -> Result<Vec<StakedRecord>, AztecError> {
+    let reader = match StoreReader::open(&settings.store).await {
         Ok(r) => r,
         Err(crate::watcher::WatcherError::NoStore { .. }) => return Ok(Vec::new()),
         Err(e) => return Err(AztecError::file(&settings.chain_dir, e)),
@@ -119,7 +122,7 @@ pub async fn plan(
     };
     let mut proposed = Vec::new();
     if let Some(ks) = &keystore {
-        for s in staked_records(settings)? {
+        for s in staked_records(settings).await? {
             if ks.find(s.attester).is_some_and(|e| e.coinbase.is_none())
                 && let Some(id) = store.propose(ActionKind::RecordCoinbase {
                     attester: s.attester,

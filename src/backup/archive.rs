@@ -312,9 +312,9 @@ pub async fn backup(
             (Some(fees_tmp.clone()), format!("sqlite {}", path.display()))
         }
         Database::Sqlite { .. } => (None, "absent".to_string()),
-        Database::Postgres { url, .. } => (
+        Database::Postgres(pg) => (
             None,
-            format!("postgres {url}: not included; back it up with pg_dump"),
+            format!("{}: not included; back it up with pg_dump", pg.describe()),
         ),
     };
     let settings = settings.clone();

@@ -22,6 +22,7 @@ mod replay;
 mod restore;
 mod serve;
 mod stats;
+mod store;
 mod userops;
 mod workflows;
 
@@ -110,6 +111,9 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Rebuild the state from the event log; --verify compares it with the checkpoint.
     Replay(replay::ReplayArgs),
+    /// The watcher's event store: copy it into PostgreSQL or into another data dir.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
     /// Query and follow the log events stored by the watcher's API; export them from its journal files.
     #[command(subcommand)]
     Logs(logs::LogsCommand),
@@ -149,10 +153,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Paymaster(cmd) => paymaster::run(&ctx, cmd).await,
         Command::Health(args) => health::run(&ctx, args).await,
         Command::Index(args) => index::run(&ctx, args).await,
-        Command::Userops(args) => userops::run(&ctx, args),
-        Command::Workflows(args) => workflows::run(&ctx, args),
-        Command::Stats(args) => stats::run(&ctx, args),
-        Command::Replay(args) => replay::run(&ctx, args),
+        Command::Userops(args) => userops::run(&ctx, args).await,
+        Command::Workflows(args) => workflows::run(&ctx, args).await,
+        Command::Stats(args) => stats::run(&ctx, args).await,
+        Command::Replay(args) => replay::run(&ctx, args).await,
+        Command::Store(cmd) => store::run(&ctx, cmd).await,
         Command::Logs(cmd) => logs::run(&ctx, cmd).await,
         Command::Probe(cmd) => probe::run(&ctx, cmd).await,
         Command::Fees(cmd) => fees::run(&ctx, cmd).await,

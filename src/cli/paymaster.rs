@@ -46,7 +46,7 @@ pub async fn run(ctx: &Ctx, cmd: PaymasterCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PaymasterCommand::Status(args) => status(ctx, args).await,
         PaymasterCommand::Topup(args) => super::paymaster_topup::run(ctx, args).await,
-        PaymasterCommand::Revenue(args) => super::paymaster_revenue::run(ctx, args),
+        PaymasterCommand::Revenue(args) => super::paymaster_revenue::run(ctx, args).await,
         PaymasterCommand::Deposit(args) => super::paymaster_admin::deposit(ctx, args).await,
         PaymasterCommand::Withdraw(args) => super::paymaster_admin::withdraw(ctx, args).await,
         PaymasterCommand::Stake(cmd) => super::paymaster_admin::stake(ctx, cmd).await,

@@ -13,7 +13,7 @@ use super::{Ctx, UsageError};
 use crate::chain::units::format_ether_short;
 use crate::output::{OutputFormat, print_json, table};
 use crate::paymaster::revenue::{self, Period, RevenueFilter};
-use crate::watcher::read::LogReader;
+use crate::watcher::backend::{StoreReader, StoreSettings};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum By {
@@ -60,7 +60,7 @@ fn parse_time(flag: &str, v: &str) -> anyhow::Result<u64> {
         })
 }
 
-pub fn run(ctx: &Ctx, args: RevenueArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(ctx: &Ctx, args: RevenueArgs) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     let paymasters = args
         .paymaster
@@ -87,7 +87,8 @@ pub fn run(ctx: &Ctx, args: RevenueArgs) -> anyhow::Result<ExitCode> {
             By::Week => Period::Week,
         }),
     };
-    let reader = LogReader::open(&crate::watcher::chain_dir(&config.data_dir()?))?;
+    let store: StoreSettings = ctx.settings()?;
+    let reader = StoreReader::open(&store).await?;
     let name_of = |a: Address| {
         config
             .paymasters

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::Ctx;
 use crate::output::{OutputFormat, kv_table, print_json};
-use crate::watcher::replay::verify;
+use crate::watcher::backend::{StoreReader, StoreSettings};
 
 #[derive(Debug, Args)]
 #[command(
@@ -19,9 +19,9 @@ pub struct ReplayArgs {
     pub verify: bool,
 }
 
-pub fn run(ctx: &Ctx, args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let chain_dir = crate::watcher::chain_dir(&ctx.config()?.data_dir()?);
-    let v = verify(&chain_dir)?;
+pub async fn run(ctx: &Ctx, args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let store: StoreSettings = ctx.settings()?;
+    let v = StoreReader::open(&store).await?.verify()?;
     match ctx.output() {
         OutputFormat::Json => print_json(&v)?,
         OutputFormat::Table => println!(

@@ -16,12 +16,14 @@ use crate::fees::FeesSettings;
 use crate::paymaster::auto::AutoTopup;
 use crate::serve::{self, ServeOptions};
 use crate::shutdown;
+use crate::watcher::backend::StoreSettings;
+use crate::watcher::pg::follow::Follower;
 use crate::watcher::{Indexer, WatcherSettings};
 
 /// `butler serve` flags: one per mode, and each mode's own listen address.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  butler serve --prometheus\n  butler serve --prometheus --exporter-listen 127.0.0.1:9464\n  curl -s http://127.0.0.1:9464/metrics | grep butler_chain_head_block\n  butler serve --fee-manager --fees-listen 127.0.0.1:8081\n  BUTLER_API__ADMIN_TOKEN=secret butler serve --watcher --api-listen 127.0.0.1:8080\n  butler serve --prometheus --watcher --fee-manager"
+    after_help = "Examples:\n  butler serve --prometheus\n  butler serve --prometheus --exporter-listen 127.0.0.1:9464\n  curl -s http://127.0.0.1:9464/metrics | grep butler_chain_head_block\n  butler serve --fee-manager --fees-listen 127.0.0.1:8081\n  BUTLER_API__ADMIN_TOKEN=secret butler serve --watcher --api-listen 127.0.0.1:8080\n  butler serve --watcher --read-only --api-listen 127.0.0.1:8082\n  butler serve --prometheus --watcher --fee-manager"
 )]
 pub struct ServeArgs {
     /// Serve Prometheus metrics for the chain, the [[paymasters]] and [[bundlers]] at /metrics (and /healthz).
@@ -45,6 +47,11 @@ pub struct ServeArgs {
     /// Listen address of the watcher's HTTP API (default: [api] listen, else 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR", requires = "watcher")]
     pub api_listen: Option<SocketAddr>,
+    /// Serve the watcher's API from the PostgreSQL store without indexing ([watcher] read_only): the
+    /// state is built from chain_event and follows the indexer's commits, so several API processes can
+    /// stand behind one load balancer while one indexer writes.
+    #[arg(long, requires = "watcher")]
+    pub read_only: bool,
 }
 
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -77,8 +84,40 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
         options.header_read_timeout = api_settings.header_read_timeout;
         let mut view = None;
         let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = Vec::new();
-        if ctx.config()?.watcher.is_some() {
+        if ctx.config()?.watcher.is_some()
+            && (args.read_only || ctx.config()?.watcher.as_ref().is_some_and(|w| w.read_only))
+        {
             let settings: WatcherSettings = ctx.settings()?;
+            let StoreSettings::Postgres(db) = &settings.store else {
+                return Err(UsageError(
+                    "--read-only needs [watcher] store = \"postgres\": readers follow the indexer through the database"
+                        .into(),
+                )
+                .into());
+            };
+            let Some(follower) = open_follower(db, &settings, &cancel).await? else {
+                return Ok(ExitCode::SUCCESS);
+            };
+            let confirmations = settings.confirmations.unwrap_or_else(|| {
+                crate::watcher::default_confirmations(follower.chain_id().unwrap_or_default())
+            });
+            view = Some(WatcherView::of_follower(&follower, confirmations));
+            tracing::info!(
+                "read-only: serving the watcher store {} without indexing",
+                db.describe()
+            );
+            let pool = follower.pool();
+            let reader = crate::watcher::reader_mode(follower, cancel.clone());
+            modes.push(db_probe(
+                reader,
+                pool,
+                settings.poll_interval,
+                &mut collectors,
+                &cancel,
+            )?);
+        } else if ctx.config()?.watcher.is_some() {
+            let settings: WatcherSettings = ctx.settings()?;
+            let poll = settings.poll_interval;
             let Some(mut indexer) = open_indexer(&ctx.chain_config()?, settings, &cancel).await?
             else {
                 return Ok(ExitCode::SUCCESS);
@@ -95,6 +134,7 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 }
                 None => None,
             };
+            let pool = indexer.db_pool();
             let mut watcher = crate::watcher::mode(indexer, cancel.clone());
             if let Some(subscriber) = heads {
                 let cancel = cancel.clone();
@@ -105,6 +145,9 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
                         Ok(())
                     }),
                 );
+            }
+            if let Some(pool) = pool {
+                watcher = db_probe(watcher, pool, poll, &mut collectors, &cancel)?;
             }
             if ctx.config()?.aztec.is_some() {
                 let handlers: HandlerSettings = ctx.settings()?;
@@ -120,6 +163,12 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 );
             }
             modes.push(watcher);
+        } else if args.read_only {
+            return Err(UsageError(
+                "--read-only needs a [watcher] section with store = \"postgres\" and database_url"
+                    .into(),
+            )
+            .into());
         } else {
             tracing::warn!(
                 "no [watcher] section: the indexer is off; the API serves logs and telemetry"
@@ -171,4 +220,48 @@ async fn open_indexer(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Connects the read-only follower, waiting with backoff while the database is unreachable; `None` when
+/// SIGINT/SIGTERM came first.
+async fn open_follower(
+    db: &crate::pg::PgDatabase,
+    settings: &WatcherSettings,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<Option<Follower>> {
+    let mut delays = Backoff::new(Duration::from_secs(1), Duration::from_secs(30)).delays();
+    loop {
+        match Follower::open(db, settings.poll_interval, settings.retention_max).await {
+            Ok(f) => return Ok(Some(f)),
+            Err(e) if e.is_transient() => {
+                let wait = delays.next_delay();
+                tracing::warn!(error = %e, retry_in_secs = wait.as_secs(), "watcher database not reachable; waiting for it");
+                if !backoff::sleep(wait, cancel).await {
+                    return Ok(None);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Adds the database probe behind `butler_store_db_up` and `butler_store_db_latency_seconds` (every poll
+/// interval) to a watcher mode using the PostgreSQL store.
+fn db_probe(
+    mode: serve::Mode,
+    pool: sqlx::PgPool,
+    every: Duration,
+    collectors: &mut Vec<Box<dyn prometheus::core::Collector>>,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<serve::Mode> {
+    let metrics = crate::watcher::pg::health::DbMetrics::new()?;
+    collectors.extend(metrics.collectors());
+    let cancel = cancel.clone();
+    Ok(mode.task(
+        "watcher-db-probe",
+        Box::pin(async move {
+            metrics.run(pool, every, cancel).await;
+            Ok(())
+        }),
+    ))
 }

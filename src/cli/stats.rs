@@ -8,32 +8,25 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::output::{OutputFormat, kv_table, print_json, table};
+use crate::watcher::backend::{StoreReader, StoreSettings};
 use crate::watcher::checkpoint::Checkpoint;
-use crate::watcher::read::LogReader;
 use crate::watcher::reduce::State;
 use crate::watcher::reduce::workflows::WorkflowStats;
-use crate::watcher::replay::replay;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  butler stats\n  butler stats --output json")]
 pub struct StatsArgs {}
 
 /// The checkpoint and the state replayed from the log up to it.
-pub(super) fn load_state(ctx: &Ctx) -> anyhow::Result<(Checkpoint, State)> {
-    let chain_dir = crate::watcher::chain_dir(&ctx.config()?.data_dir()?);
-    let reader = LogReader::open(&chain_dir)?;
-    let cp = reader.checkpoint;
-    let replayed = replay(
-        &chain_dir,
-        cp.sources.iter().map(|s| s.name.clone()),
-        cp.last_block,
-        cp.retention_max,
-    )?;
-    Ok((cp, replayed.state))
+pub(super) async fn load_state(ctx: &Ctx) -> anyhow::Result<(Checkpoint, State)> {
+    let store: StoreSettings = ctx.settings()?;
+    let reader = StoreReader::open(&store).await?;
+    let replayed = reader.replay()?;
+    Ok((reader.checkpoint().clone(), replayed.state))
 }
 
-pub fn run(ctx: &Ctx, _args: StatsArgs) -> anyhow::Result<ExitCode> {
-    let (cp, state) = load_state(ctx)?;
+pub async fn run(ctx: &Ctx, _args: StatsArgs) -> anyhow::Result<ExitCode> {
+    let (cp, state) = load_state(ctx).await?;
     let workflows = WorkflowStats::of(state.workflows.values());
     match ctx.output() {
         OutputFormat::Json => print_json(&json!({

@@ -10,12 +10,12 @@ use serde_json::json;
 use super::Ctx;
 use crate::chain::units::format_ether_short;
 use crate::output::{OutputFormat, print_json, table};
-use crate::watcher::read::LogReader;
+use crate::watcher::backend::{StoreReader, StoreSettings};
 use crate::watcher::reduce::userops::{UserOpFilter, query};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Reads DATA_DIR/chain up to its checkpoint (run `butler index` or `butler serve --watcher` to fill it).\n\nExamples:\n  butler userops --limit 20\n  butler userops --sender 0x8464135c8F25Da09e49BC8782676a84730C318bC --success false --output json\n  butler userops --paymaster 0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9"
+    after_help = "Reads the event store ([watcher] store: DATA_DIR/chain, or PostgreSQL) up to its checkpoint (run `butler index` or `butler serve --watcher` to fill it).\n\nExamples:\n  butler userops --limit 20\n  butler userops --sender 0x8464135c8F25Da09e49BC8782676a84730C318bC --success false --output json\n  butler userops --paymaster 0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9"
 )]
 pub struct UseropsArgs {
     /// Only operations of this smart account.
@@ -32,9 +32,9 @@ pub struct UseropsArgs {
     pub limit: usize,
 }
 
-pub fn run(ctx: &Ctx, args: UseropsArgs) -> anyhow::Result<ExitCode> {
-    let chain_dir = crate::watcher::chain_dir(&ctx.config()?.data_dir()?);
-    let reader = LogReader::open(&chain_dir)?;
+pub async fn run(ctx: &Ctx, args: UseropsArgs) -> anyhow::Result<ExitCode> {
+    let store: StoreSettings = ctx.settings()?;
+    let reader = StoreReader::open(&store).await?;
     let filter = UserOpFilter {
         sender: args.sender,
         paymaster: args.paymaster,
@@ -81,7 +81,7 @@ pub fn run(ctx: &Ctx, args: UseropsArgs) -> anyhow::Result<ExitCode> {
                 "{} user operation(s); store indexed up to block {}",
                 ops.len(),
                 reader
-                    .checkpoint
+                    .checkpoint()
                     .last_block
                     .map_or("-".to_string(), |b| b.to_string())
             );

@@ -44,8 +44,8 @@ pub struct ShowArgs {
     pub id: B256,
 }
 
-pub fn run(ctx: &Ctx, args: WorkflowsArgs) -> anyhow::Result<ExitCode> {
-    let (_, state) = load_state(ctx)?;
+pub async fn run(ctx: &Ctx, args: WorkflowsArgs) -> anyhow::Result<ExitCode> {
+    let (_, state) = load_state(ctx).await?;
     match args
         .command
         .unwrap_or(WorkflowsCommand::List(ListArgs::default()))

@@ -454,6 +454,40 @@ mod tests {
     }
 
     #[test]
+    fn watcher_store_keys() {
+        use crate::watcher::backend::StoreSettings;
+        let store = |body: &str| -> Result<StoreSettings, ConfigError> {
+            let c = parse_str(
+                &format!("data_dir = \"/d\"\n[watcher]\n{body}"),
+                Path::new("x.toml"),
+            )?;
+            c.validate()?;
+            StoreSettings::try_from(&c)
+        };
+        assert!(matches!(store(""), Ok(StoreSettings::Ndjson { .. })));
+        let pg = store(
+            "store = \"postgres\"\ndatabase_url = \"postgres://u@h:5432/db\"\nread_only = true\n",
+        );
+        assert!(
+            matches!(pg, Ok(StoreSettings::Postgres(ref d)) if d.url == "postgres://u@h:5432/db"),
+            "{pg:?}"
+        );
+        let e = store("store = \"postgres\"\n").unwrap_err().to_string();
+        assert!(e.contains("database_url"), "{e}");
+        let e = store("store = \"postgres\"\ndatabase_url = \"postgres://u:pw@h/db\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("must not contain a password")
+                && e.contains("BUTLER_WATCHER__DATABASE_PASSWORD"),
+            "{e}"
+        );
+        let e = store("read_only = true\n").unwrap_err().to_string();
+        assert!(e.contains("read_only") && e.contains("postgres"), "{e}");
+        assert!(store("store = \"sqlite\"\n").is_err());
+    }
+
+    #[test]
     fn duplicate_names_are_refused() {
         let text = "[[bundlers]]\nname = \"a\"\nrpc_url = \"http://x\"\n[[bundlers]]\nname = \"a\"\nrpc_url = \"http://y\"\n";
         let c = parse_str(text, Path::new("x.toml")).unwrap();

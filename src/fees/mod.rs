@@ -77,21 +77,12 @@ pub fn database(fees: &FeesConfig, data_dir: &Path) -> Result<Database, ConfigEr
         };
         return Ok(Database::Sqlite { path });
     }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let parsed = url::Url::parse(url).map_err(|e| {
-            ConfigError::Invalid(format!("[fees] database_url is not a valid URL: {e}"))
-        })?;
-        if parsed.password().is_some() {
-            return Err(ConfigError::Invalid(
-                "[fees] database_url must not contain a password: set [fees] database_password_file or \
-                 BUTLER_FEES__DATABASE_PASSWORD"
-                    .to_string(),
-            ));
-        }
-        return Ok(Database::Postgres {
-            url: url.to_string(),
-            password: fees.database_password()?,
-        });
+    if crate::pg::is_postgres_url(url) {
+        return Ok(Database::Postgres(crate::pg::PgDatabase::from_url(
+            "[fees]",
+            url,
+            fees.database_password()?,
+        )?));
     }
     Err(ConfigError::Invalid(format!(
         "[fees] database_url `{url}`: expected sqlite://FILE or postgres://USER@HOST:PORT/DB"
@@ -127,7 +118,7 @@ mod tests {
         );
         assert!(matches!(
             db(Some("postgres://u@127.0.0.1:5432/fees")).unwrap(),
-            Database::Postgres { .. }
+            Database::Postgres(_)
         ));
         let e = db(Some("postgres://u:pw@h/db")).unwrap_err().to_string();
         assert!(e.contains("must not contain a password"), "{e}");

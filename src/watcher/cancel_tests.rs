@@ -121,6 +121,10 @@ async fn cancelling_a_pass_ends_its_log_fetches() {
         retention_max: 10,
         fetch_concurrency: 4,
         sources: sources_from_config(&cfg).unwrap(),
+        store: crate::watcher::backend::StoreSettings::Ndjson {
+            chain_dir: dir.path().join("chain"),
+        },
+        read_only: false,
     };
     let client = ChainClient::new(
         url.parse().unwrap(),

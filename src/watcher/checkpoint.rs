@@ -111,13 +111,22 @@ pub(super) fn check_matches(
     cp: &Checkpoint,
     chain_id: u64,
 ) -> Result<(), WatcherError> {
-    let path = Checkpoint::path(&settings.chain_dir);
+    let (path, per_chain) = match &settings.store {
+        super::backend::StoreSettings::Ndjson { .. } => (
+            Checkpoint::path(&settings.chain_dir),
+            "use a data_dir per chain",
+        ),
+        super::backend::StoreSettings::Postgres(db) => (
+            PathBuf::from(format!("{} (watcher_checkpoint)", db.url)),
+            "use a database per chain",
+        ),
+    };
     if cp.chain_id != chain_id {
         return Err(WatcherError::Mismatch {
             path,
             found: format!("chain id {}", cp.chain_id),
             configured: format!("an RPC endpoint on chain id {chain_id}"),
-            hint: "use a data_dir per chain".into(),
+            hint: per_chain.into(),
         });
     }
     let same = cp.sources.len() == settings.sources.len()

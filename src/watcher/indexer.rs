@@ -15,17 +15,14 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
-use super::blocking::{blocking, lock, save};
 use super::checkpoint::{BlockRef, Checkpoint, FORMAT_VERSION, check_matches};
 use super::fetch::{Fetcher, RangeBatch};
-use super::lock::WriterLock;
 use super::metrics::IndexerMetrics;
 use super::progress::Progress;
 use super::record::Position;
 use super::reduce::State;
 use super::reorg::{self, Fork};
-use super::replay::replay;
-use super::store::{StoreWriter, log_files};
+use super::writer::Writer;
 use super::{WatcherError, WatcherSettings};
 use crate::backoff::{self, Backoff};
 use crate::chain::ChainClient;
@@ -64,8 +61,11 @@ pub struct Indexer {
     confirmations: u64,
     checkpoint: Checkpoint,
     window: Vec<BlockRef>,
-    /// Used on the blocking pool only (appends, fsyncs, rollbacks).
-    store: Arc<std::sync::Mutex<StoreWriter>>,
+    /// The store (NDJSON files or PostgreSQL), holding its writer lock.
+    writer: Writer,
+    /// A database write failed: the in-memory state and checkpoint may be ahead of the store, so the
+    /// next pass reloads them from it first.
+    dirty: bool,
     state: State,
     last_applied: Option<Position>,
     written: u64,
@@ -80,7 +80,6 @@ pub struct Indexer {
     metrics: IndexerMetrics,
     /// Ends the wait for the next poll early on a new head (`[chain] ws_url`).
     heads: HeadWake,
-    _lock: WriterLock,
 }
 
 impl Indexer {
@@ -91,8 +90,8 @@ impl Indexer {
         chain_id: u64,
     ) -> Result<Indexer, WatcherError> {
         let dir = settings.chain_dir.clone();
-        let lock = WriterLock::acquire(&dir)?;
         let names: Vec<String> = settings.sources.iter().map(|s| s.name.clone()).collect();
+        let mut writer = Writer::open(&settings.store, names.clone()).await?;
         let probe = Fetcher::new(
             client.clone(),
             chain_id,
@@ -101,27 +100,13 @@ impl Indexer {
             1,
             &Default::default(),
         );
-        let loaded = {
-            let dir = dir.clone();
-            blocking(move || Checkpoint::load(&dir)).await?
-        };
-        let checkpoint = match loaded {
+        let checkpoint = match writer.load_checkpoint().await? {
             Some(cp) => {
                 check_matches(&settings, &cp, chain_id)?;
                 cp
             }
             None => {
-                for n in &names {
-                    if !log_files(&dir.join(n))?.is_empty() {
-                        return Err(WatcherError::Mismatch {
-                            path: dir.join(n),
-                            found: "event files".into(),
-                            configured: "no checkpoint (indexer_state.json is missing)".into(),
-                            hint: "restore indexer_state.json, or move the directory aside to re-index"
-                                .into(),
-                        });
-                    }
-                }
+                writer.refuse_orphan_events().await?;
                 let head = if settings.sources.iter().all(|s| s.start_block.is_some()) {
                     0
                 } else {
@@ -154,19 +139,18 @@ impl Indexer {
                         .collect(),
                     range_caps: Default::default(),
                 };
-                save(&dir, &cp).await?;
+                writer.init(&cp).await?;
                 cp
             }
         };
-        let (store, replayed) = {
-            let (dir, names, last) = (dir.clone(), names.clone(), checkpoint.last_block);
-            let retention = settings.retention_max;
-            blocking(move || {
-                let store = StoreWriter::open(&dir, &names, last)?;
-                let replayed = replay(&dir, names, last, retention)?;
-                Ok((store, replayed))
-            })
-            .await?
+        let started = Instant::now();
+        let (state, last) = writer
+            .replay(checkpoint.last_block, settings.retention_max)
+            .await?;
+        let replayed = super::replay::Replayed {
+            state,
+            last,
+            elapsed: started.elapsed(),
         };
         let hash = replayed.state.state_hash();
         if checkpoint.retention_max == settings.retention_max && hash != checkpoint.state_hash {
@@ -191,7 +175,7 @@ impl Indexer {
             confirmations,
             sources = names.len(),
             "watcher store {}",
-            dir.display()
+            settings.store.describe()
         );
         let fetcher = Fetcher::new(
             client,
@@ -229,14 +213,14 @@ impl Indexer {
             fetcher,
             confirmations,
             checkpoint,
-            store: Arc::new(std::sync::Mutex::new(store)),
+            writer,
+            dirty: false,
             state: replayed.state,
             last_applied: replayed.last,
             written: 0,
             last_commit_cost: Duration::ZERO,
             progress,
             heads: HeadWake::none(),
-            _lock: lock,
         })
     }
 
@@ -258,6 +242,11 @@ impl Indexer {
     /// Wakes the caught-up indexer on each new head instead of only every `poll_interval`.
     pub fn wake_on(&mut self, heads: HeadWake) {
         self.heads = heads;
+    }
+
+    /// The PostgreSQL store's pool (for `/health/db`); `None` for the NDJSON store.
+    pub fn db_pool(&self) -> Option<sqlx::PgPool> {
+        self.writer.pool()
     }
 
     /// The confirmation depth in use.
@@ -340,6 +329,9 @@ impl Indexer {
         target: Target,
         cancel: &CancellationToken,
     ) -> Result<PassOutcome, WatcherError> {
+        if self.dirty {
+            self.recover().await?;
+        }
         // one URL for the whole pass: its head, the reorg check and every range agree on one chain view
         let fetcher = self.fetcher.pinned();
         let head = fetcher.head().await?;
@@ -367,7 +359,10 @@ impl Indexer {
         let result = self.fetch_and_write(&fetcher, from, tip, cancel).await;
         let last = self.checkpoint.last_block;
         let caught_up = last.is_some_and(|l| l >= tip);
-        self.publish(from, tip, caught_up);
+        // after a failed database write the state may be ahead of the store: publish it once reloaded
+        if !self.dirty {
+            self.publish(from, tip, caught_up);
+        }
         match result {
             Ok(true) => Ok(PassOutcome::Cancelled),
             Ok(false) => Ok(PassOutcome::Progressed),
@@ -475,10 +470,7 @@ impl Indexer {
     /// Appends a batch (on the blocking pool) while applying it to the state; returns the records written.
     async fn write_batch(&mut self, batch: RangeBatch) -> Result<u64, WatcherError> {
         let batch = Arc::new(batch);
-        let append = {
-            let (store, batch) = (self.store.clone(), batch.clone());
-            blocking(move || lock(&store).append(&batch.records))
-        };
+        let append = self.writer.append(batch.clone());
         let apply = async {
             self.apply(&batch);
         };
@@ -516,9 +508,10 @@ impl Indexer {
         reorg::extend_window(&mut self.window, seen);
     }
 
-    /// Makes the log durable, then moves the checkpoint to `end` (both on the blocking pool).
+    /// Makes the log durable, then moves the checkpoint to `end`.
     async fn commit(&mut self, end: BlockRef) -> Result<(), WatcherError> {
         let started = Instant::now();
+        self.dirty = true;
         let cp = &mut self.checkpoint;
         cp.last_block = Some(end.number);
         cp.last_block_hash = Some(end.hash);
@@ -527,16 +520,8 @@ impl Indexer {
         cp.events = self.state.events;
         cp.retention_max = self.settings.retention_max;
         cp.range_caps = self.fetcher.caps.snapshot();
-        let (store, cp, dir) = (
-            self.store.clone(),
-            cp.clone(),
-            self.settings.chain_dir.clone(),
-        );
-        blocking(move || {
-            lock(&store).sync()?;
-            cp.save(&dir)
-        })
-        .await?;
+        self.writer.commit(&self.checkpoint, &self.state).await?;
+        self.dirty = false;
         self.last_commit_cost = started.elapsed();
         Ok(())
     }
@@ -545,16 +530,13 @@ impl Indexer {
     /// then the files.
     async fn rollback(&mut self, fork: Fork) -> Result<(), WatcherError> {
         let keep = fork.keep.map(|b| b.number);
-        let names: Vec<String> = self
-            .settings
-            .sources
-            .iter()
-            .map(|s| s.name.clone())
-            .collect();
-        let (dir, retention) = (self.settings.chain_dir.clone(), self.settings.retention_max);
-        let replayed = blocking(move || replay(&dir, names, keep, retention)).await?;
-        self.state = replayed.state;
-        self.last_applied = replayed.last;
+        self.dirty = true;
+        let (state, last) = self
+            .writer
+            .state_at(keep, self.settings.retention_max)
+            .await?;
+        self.state = state;
+        self.last_applied = last;
         self.window.retain(|b| keep.is_some_and(|k| b.number <= k));
         let cp = &mut self.checkpoint;
         cp.last_block = keep;
@@ -563,16 +545,8 @@ impl Indexer {
         cp.state_hash = self.state.state_hash();
         cp.events = self.state.events;
         cp.reorgs += 1;
-        let (store, cp, dir) = (
-            self.store.clone(),
-            cp.clone(),
-            self.settings.chain_dir.clone(),
-        );
-        let dropped = blocking(move || {
-            cp.save(&dir)?;
-            lock(&store).truncate_after(keep)
-        })
-        .await?;
+        let dropped = self.writer.rollback(&self.checkpoint, &self.state).await?;
+        self.dirty = false;
         self.metrics.reorg(fork.depth);
         tracing::warn!(
             depth = fork.depth,
@@ -581,6 +555,28 @@ impl Indexer {
             reorgs = self.checkpoint.reorgs,
             "chain reorganisation: rolled the log back; re-indexing"
         );
+        Ok(())
+    }
+
+    /// Reloads the checkpoint and the state from the store after a failed database write (the store holds
+    /// either the whole failed transaction or none of it).
+    async fn recover(&mut self) -> Result<(), WatcherError> {
+        if let Some(cp) = self.writer.recover().await? {
+            let (state, last) = self
+                .writer
+                .state_at(cp.last_block, self.settings.retention_max)
+                .await?;
+            tracing::info!(
+                last_block = ?cp.last_block,
+                events = state.events,
+                "reloaded the checkpoint and the state from the database"
+            );
+            self.window = cp.recent.clone();
+            self.checkpoint = cp;
+            self.state = state;
+            self.last_applied = last;
+        }
+        self.dirty = false;
         Ok(())
     }
 

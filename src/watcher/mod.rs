@@ -3,18 +3,23 @@
 //! and workflows from the log with pure reducers.
 //!
 //! Layout of the store in `DATA_DIR/chain`: `<source>/YYYY-MM-DD.ndjson` (records), `indexer_state.json`
-//! (checkpoint), `writer.lock` (the single writer's lock and identity).
+//! (checkpoint), `writer.lock` (the single writer's lock and identity). With `[watcher] store = "postgres"`
+//! the log, the checkpoint and the lock live in PostgreSQL instead ([`pg`]); the indexer writes either
+//! through [`writer::Writer`], and readers read either through [`backend::StoreReader`].
 
+pub mod backend;
 mod blocking;
 #[cfg(test)]
 mod cancel_tests;
 pub mod checkpoint;
+pub mod copy;
 mod error;
 pub mod fetch;
 mod indexer;
 pub mod lock;
 pub mod metrics;
 mod mode;
+pub mod pg;
 mod progress;
 pub mod read;
 pub mod record;
@@ -23,13 +28,14 @@ pub mod reorg;
 pub mod replay;
 pub mod sources;
 pub mod store;
+pub mod writer;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::WatcherError;
 pub use indexer::{Indexer, PassOutcome, Target};
-pub use mode::mode;
+pub use mode::{mode, reader_mode};
 pub use progress::Progress;
 pub use sources::{Source, sources_from_config};
 
@@ -48,6 +54,10 @@ pub struct WatcherSettings {
     pub retention_max: usize,
     pub fetch_concurrency: usize,
     pub sources: Vec<Source>,
+    /// Where the event log lives (`[watcher] store`).
+    pub store: backend::StoreSettings,
+    /// `[watcher] read_only`: serve the API from the store without indexing.
+    pub read_only: bool,
 }
 
 impl TryFrom<&Config> for WatcherSettings {
@@ -70,6 +80,8 @@ impl TryFrom<&Config> for WatcherSettings {
             retention_max: w.retention_max,
             fetch_concurrency: w.fetch_concurrency,
             sources: sources_from_config(w)?,
+            store: backend::StoreSettings::try_from(config)?,
+            read_only: w.read_only,
         })
     }
 }

@@ -1,5 +1,5 @@
 //! Replay: the state rebuilt from the log alone. The writer replays on start (and after a reorg, up to the
-//! fork point); `butler replay --verify` compares the rebuilt state hash with the checkpoint's.
+//! fork point); `butler replay --verify` compares the rebuilt state hash with the checkpoint's ([`Verification`]).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -8,7 +8,8 @@ use alloy::primitives::B256;
 use serde::Serialize;
 
 use super::WatcherError;
-use super::read::{LogReader, MergedRecords};
+use super::checkpoint::Checkpoint;
+use super::read::MergedRecords;
 use super::record::Position;
 use super::reduce::State;
 
@@ -56,30 +57,24 @@ pub struct Verification {
     pub events_per_sec: f64,
 }
 
-/// Rebuilds the state of the store in `chain_dir` and compares it with its checkpoint.
-pub fn verify(chain_dir: &Path) -> Result<Verification, WatcherError> {
-    let reader = LogReader::open(chain_dir)?;
-    let cp = &reader.checkpoint;
-    let r = replay(
-        chain_dir,
-        cp.sources.iter().map(|s| s.name.clone()),
-        cp.last_block,
-        cp.retention_max,
-    )?;
-    let actual = r.state.state_hash();
-    let seconds = r.elapsed.as_secs_f64();
-    Ok(Verification {
-        last_block: cp.last_block,
-        events: r.state.events,
-        checkpoint_events: cp.events,
-        expected_state_hash: cp.state_hash,
-        replayed_state_hash: actual,
-        matches: actual == cp.state_hash && r.state.events == cp.events,
-        seconds,
-        events_per_sec: if seconds > 0.0 {
-            r.state.events as f64 / seconds
-        } else {
-            0.0
-        },
-    })
+impl Verification {
+    /// Compares a replayed state with the checkpoint it was replayed for.
+    pub fn of(cp: &Checkpoint, r: &Replayed) -> Verification {
+        let actual = r.state.state_hash();
+        let seconds = r.elapsed.as_secs_f64();
+        Verification {
+            last_block: cp.last_block,
+            events: r.state.events,
+            checkpoint_events: cp.events,
+            expected_state_hash: cp.state_hash,
+            replayed_state_hash: actual,
+            matches: actual == cp.state_hash && r.state.events == cp.events,
+            seconds,
+            events_per_sec: if seconds > 0.0 {
+                r.state.events as f64 / seconds
+            } else {
+                0.0
+            },
+        }
+    }
 }

@@ -45,7 +45,10 @@ const ROUTES: &[(&str, &str)] = &[
 fn admin_routes() -> Vec<&'static str> {
     ROUTES
         .iter()
-        .filter(|(m, p)| *m == "get" && (p.starts_with("/api/admin") || p.starts_with("/api/logs")))
+        .filter(|(m, p)| {
+            *m == "get"
+                && (p.starts_with("/api/admin") || p.starts_with("/api/logs") || *p == "/health/db")
+        })
         .map(|(_, p)| *p)
         .collect()
 }

@@ -240,10 +240,12 @@ async fn watcher_metrics_follow_the_chain_pass_promtool_and_match_the_docs() {
         );
     }
     // the supervised bundlers' series need a [supervisor] with instances: the bundlers test checks them;
-    // the WebSocket heads' series need [chain] ws_url: the chain_ws tests check them
+    // the WebSocket heads' series need [chain] ws_url: the chain_ws tests check them;
+    // the database's need the PostgreSQL store: watcher_pg_serve checks them
     let supervised: Vec<&str> = butler::bundlers::metrics::ALL
         .iter()
         .chain(butler::chain::heads::ALL)
+        .chain(butler::watcher::pg::health::ALL.iter())
         .map(|d| d.name)
         .collect();
     for name in docs.keys().filter(|n| !supervised.contains(&n.as_str())) {

@@ -32,6 +32,30 @@ pub struct WatcherConfig {
     pub fetch_concurrency: usize,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<WatcherSource>,
+    /// Where the event log lives: `ndjson` (files under `DATA_DIR/chain`, the default) or `postgres`.
+    #[serde(default)]
+    pub store: StoreChoice,
+    /// `postgres://USER@HOST:PORT/DB` for `store = "postgres"` (no password in it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// File holding the Postgres password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_password_file: Option<std::path::PathBuf>,
+    /// Only from env: `BUTLER_WATCHER__DATABASE_PASSWORD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_password: Option<crate::config::Secret>,
+    /// `serve --watcher` serves the API from the PostgreSQL store without indexing (`--read-only`).
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// `[watcher] store`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreChoice {
+    #[default]
+    Ndjson,
+    Postgres,
 }
 
 impl Default for WatcherConfig {
@@ -44,6 +68,11 @@ impl Default for WatcherConfig {
             retention_max: default_retention_max(),
             fetch_concurrency: default_fetch_concurrency(),
             sources: Vec::new(),
+            store: StoreChoice::default(),
+            database_url: None,
+            database_password_file: None,
+            database_password: None,
+            read_only: false,
         }
     }
 }
@@ -100,11 +129,34 @@ impl WatcherConfig {
                 "[watcher] max_block_range must be at least 1".to_string(),
             ));
         }
+        if self.store == StoreChoice::Postgres && self.database_url.is_none() {
+            return Err(ConfigError::Invalid(
+                "[watcher] store = \"postgres\" needs [watcher] database_url = \"postgres://USER@HOST:PORT/DB\""
+                    .to_string(),
+            ));
+        }
+        if self.read_only && self.store != StoreChoice::Postgres {
+            return Err(ConfigError::Invalid(
+                "[watcher] read_only = true needs store = \"postgres\" (readers follow the indexer through the database)"
+                    .to_string(),
+            ));
+        }
         if self.fetch_concurrency == 0 {
             return Err(ConfigError::Invalid(
                 "[watcher] fetch_concurrency must be at least 1".to_string(),
             ));
         }
         Ok(())
+    }
+}
+
+impl WatcherConfig {
+    /// The Postgres password, if any.
+    pub fn database_password(&self) -> Result<Option<crate::config::Secret>, ConfigError> {
+        crate::config::resolve_secret(
+            "database_password",
+            self.database_password.as_ref(),
+            self.database_password_file.as_deref(),
+        )
     }
 }

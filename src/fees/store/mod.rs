@@ -1,6 +1,7 @@
 //! The fee manager's store over sqlx: SQLite (a file under the data dir) by default, PostgreSQL by URL.
 //!
-//! Migrations are embedded (`migrations/fees/sqlite`, `migrations/fees/postgres`) and applied on connect.
+//! Migrations are embedded (`migrations/fees/sqlite`, `migrations/fees/postgres`) and applied on connect; the
+//! PostgreSQL ones (versions 1–999) ignore the watcher's (1000–1999), so both can share one database.
 //! Queries are plain SQL built at run time with bound parameters (`sqlx::query`, `QueryBuilder`), so the
 //! build needs no database. The query code is written once and expanded per backend by the macros in
 //! `common_sql`, `vouch_sql`, `pattern_sql`, `mux_sql` and `transfer_sql`. Every write runs in one transaction (SQLite:
@@ -17,16 +18,14 @@ mod transfer_sql;
 mod vouch_sql;
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::FeesError;
 use super::model::*;
 use super::transfer::{Configuration, Plan};
-use crate::config::Secret;
+use crate::pg::PgDatabase;
 
 /// Where the fee manager keeps its data.
 #[derive(Debug, Clone)]
@@ -34,10 +33,7 @@ pub enum Database {
     /// A SQLite file (created with its directory when missing).
     Sqlite { path: PathBuf },
     /// A PostgreSQL server; the password comes from a secret, never from the URL.
-    Postgres {
-        url: String,
-        password: Option<Secret>,
-    },
+    Postgres(PgDatabase),
 }
 
 impl Database {
@@ -45,7 +41,7 @@ impl Database {
     pub fn describe(&self) -> String {
         match self {
             Database::Sqlite { path } => format!("sqlite {}", path.display()),
-            Database::Postgres { url, .. } => format!("postgres {url}"),
+            Database::Postgres(pg) => pg.describe(),
         }
     }
 }
@@ -163,27 +159,15 @@ impl Store {
                 sqlx::migrate!("migrations/fees/sqlite").run(&pool).await?;
                 Pool::Sqlite(pool)
             }
-            Database::Postgres { url, password } => {
-                let mut opts = PgConnectOptions::from_str(url).map_err(|e| {
+            Database::Postgres(pg) => {
+                let pool = pg.pool(16).await.map_err(|e| {
                     FeesError::Config(format!(
-                        "[fees] database_url is not a valid postgres URL: {e}"
+                        "cannot connect to the fee database {}: {e}",
+                        pg.url
                     ))
                 })?;
-                if let Some(pw) = password {
-                    opts = opts.password(pw.expose());
-                }
-                let pool = PgPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(opts)
-                    .await
-                    .map_err(|e| {
-                        FeesError::Config(format!("cannot connect to the fee database {url}: {e}"))
-                    })?;
                 postgres::refuse_duplicate_keys(&pool).await?;
-                sqlx::migrate!("migrations/fees/postgres")
-                    .run(&pool)
-                    .await?;
+                crate::pg::migrate(sqlx::migrate!("migrations/fees/postgres"), &pool).await?;
                 Pool::Postgres(pool)
             }
         };
