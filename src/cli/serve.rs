@@ -84,9 +84,14 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
         options.header_read_timeout = api_settings.header_read_timeout;
         let mut view = None;
         let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = Vec::new();
-        if ctx.config()?.watcher.is_some()
-            && (args.read_only || ctx.config()?.watcher.as_ref().is_some_and(|w| w.read_only))
-        {
+        let read_only =
+            args.read_only || ctx.config()?.watcher.as_ref().is_some_and(|w| w.read_only);
+        if read_only && api_settings.supervisor.take().is_some() {
+            tracing::warn!(
+                "read-only: [supervisor] is ignored; bundlers are supervised by the indexing process only"
+            );
+        }
+        if ctx.config()?.watcher.is_some() && read_only {
             let settings: WatcherSettings = ctx.settings()?;
             let StoreSettings::Postgres(db) = &settings.store else {
                 return Err(UsageError(
@@ -174,12 +179,16 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 "no [watcher] section: the indexer is off; the API serves logs and telemetry"
             );
         }
-        if ctx
+        let auto_topup = ctx
             .config()?
             .paymaster_ops
             .as_ref()
-            .is_some_and(|o| o.auto_topup)
-        {
+            .is_some_and(|o| o.auto_topup);
+        if auto_topup && read_only {
+            tracing::warn!(
+                "read-only: [paymaster_ops] auto_topup is ignored; the indexing process tops up"
+            );
+        } else if auto_topup {
             let auto: AutoTopup = ctx.settings()?;
             modes.push(auto.mode(cancel.clone()));
         }

@@ -17,13 +17,14 @@ use serde::Serialize;
 
 use super::Console;
 use super::chart::{self, Bar};
-use super::layout::{self, duration, eth, figure};
+use super::layout::{self, duration, eth, figure, time};
 use super::session::Signed;
 use crate::api::ApiState;
 use crate::api::admin::{self, AdminBundlers};
 use crate::api::bundlers::AdminBundler;
 use crate::api::health::{self, Banner};
 use crate::telemetry::now_ms;
+use crate::watcher::checkpoint::ReorgRecord;
 use crate::watcher::reduce::totals::BUCKET_SECS;
 
 /// A bundler's row: configured (probed) or supervised.
@@ -214,6 +215,10 @@ pub async fn page(
         None => None,
     };
     let lines = paymaster_lines(api);
+    let reorgs = api
+        .watcher()
+        .map(|w| w.progress.borrow().recent_reorgs.clone())
+        .unwrap_or_default();
     let dash = || "-".to_string();
     let content = html! {
         div data-live-status="/ui/status/stream" {
@@ -246,9 +251,33 @@ pub async fn page(
             }
             h2 { "Bundlers" }
             (bundler_table(&live.bundlers, true))
+            h2 { "Recent reorgs" }
+            (reorg_table(&reorgs))
         }
     };
     layout::page("Overview", "/", &signed, content)
+}
+
+/// The reorganisations the indexer rolled back most recently, newest first.
+fn reorg_table(reorgs: &[ReorgRecord]) -> Markup {
+    html! {
+        @if reorgs.is_empty() {
+            p.muted { "No reorganisation rolled back." }
+        } @else {
+            table {
+                thead { tr { th { "Rolled back at (UTC)" } th { "Last valid block" } th { "Depth (blocks)" } } }
+                tbody {
+                    @for r in reorgs.iter().rev() {
+                        tr {
+                            td { (time(r.at_ms / 1000)) }
+                            td { (r.fork_block.map_or_else(|| "none (log restarted)".to_string(), |b| b.to_string())) }
+                            td { (r.depth) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn runway(deposit: Option<U256>, spend_24h: U256) -> String {
@@ -297,4 +326,24 @@ fn status_sse(
     keepalive: Duration,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + Send + 'static> {
     Sse::new(events).keep_alive(KeepAlive::new().interval(keepalive).text("keep-alive"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_reorgs_are_listed_newest_first() {
+        let r = |at_ms, fork_block, depth| ReorgRecord {
+            at_ms,
+            fork_block,
+            depth,
+        };
+        let html = reorg_table(&[r(1_000, Some(41), 2), r(2_000, None, 9)]).into_string();
+        let newest = html.find("none (log restarted)").unwrap();
+        let older = html.find(">41<").unwrap();
+        assert!(newest < older, "{html}");
+        assert!(html.contains("1970-01-01 00:00:02"), "{html}");
+        assert!(reorg_table(&[]).into_string().contains("No reorganisation"));
+    }
 }

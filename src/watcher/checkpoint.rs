@@ -29,6 +29,18 @@ pub struct BlockRef {
     pub hash: B256,
 }
 
+/// A reorganisation the indexer rolled back (the checkpoint keeps the newest few, for the console).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReorgRecord {
+    /// When it was rolled back, Unix milliseconds.
+    pub at_ms: u64,
+    /// The last block still valid (`None`: none was, the log restarted).
+    pub fork_block: Option<u64>,
+    /// Blocks rolled back.
+    pub depth: u64,
+}
+
 /// The checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -55,6 +67,9 @@ pub struct Checkpoint {
     /// rediscover them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub range_caps: BTreeMap<String, RangeCapRecord>,
+    /// The newest reorganisations rolled back, oldest first (at most [`super::reorg::RECENT_REORGS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_reorgs: Vec<ReorgRecord>,
 }
 
 impl Checkpoint {
@@ -185,6 +200,11 @@ mod tests {
                     refused: None,
                 },
             )]),
+            recent_reorgs: vec![ReorgRecord {
+                at_ms: 1,
+                fork_block: Some(8),
+                depth: 1,
+            }],
         };
         cp.save(dir.path()).unwrap();
         assert_eq!(Checkpoint::load(dir.path()).unwrap(), Some(cp.clone()));

@@ -138,6 +138,7 @@ impl Indexer {
                         .map(|(s, b)| s.fingerprint(*b))
                         .collect(),
                     range_caps: Default::default(),
+                    recent_reorgs: Vec::new(),
                 };
                 writer.init(&cp).await?;
                 cp
@@ -189,6 +190,7 @@ impl Indexer {
             indexed_block: checkpoint.last_block,
             events: replayed.state.events,
             reorgs: checkpoint.reorgs,
+            recent_reorgs: checkpoint.recent_reorgs.clone(),
             range: fetcher.range(),
             ..Progress::default()
         });
@@ -545,6 +547,7 @@ impl Indexer {
         cp.state_hash = self.state.state_hash();
         cp.events = self.state.events;
         cp.reorgs += 1;
+        reorg::remember(&mut cp.recent_reorgs, &fork, crate::telemetry::now_ms());
         let dropped = self.writer.rollback(&self.checkpoint, &self.state).await?;
         self.dirty = false;
         self.metrics.reorg(fork.depth);
@@ -597,6 +600,7 @@ impl Indexer {
             events: self.checkpoint.events,
             written: self.written,
             reorgs: self.checkpoint.reorgs,
+            recent_reorgs: self.checkpoint.recent_reorgs.clone(),
             range: self.fetcher.range(),
             range_refusals: self.fetcher.caps.refusals(),
             caught_up,

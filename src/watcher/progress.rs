@@ -1,5 +1,7 @@
 //! What the indexer reports while it works: the pass, the committed block, counts and the fetch range.
 
+use super::checkpoint::ReorgRecord;
+
 /// What the indexer reports while it works (for progress bars, logs and `/health`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Progress {
@@ -14,6 +16,8 @@ pub struct Progress {
     /// Records written by this process.
     pub written: u64,
     pub reorgs: u64,
+    /// The newest reorganisations rolled back, oldest first.
+    pub recent_reorgs: Vec<ReorgRecord>,
     /// Blocks per `eth_getLogs` right now, and refusals so far.
     pub range: u64,
     pub range_refusals: u64,

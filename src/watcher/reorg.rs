@@ -3,11 +3,14 @@
 //! log is rolled back to it and re-indexed from there.
 
 use super::WatcherError;
-use super::checkpoint::{BlockRef, Checkpoint};
+use super::checkpoint::{BlockRef, Checkpoint, ReorgRecord};
 use super::fetch::Fetcher;
 
 /// Pairs kept in the checkpoint's window.
 pub const WINDOW: usize = 128;
+
+/// Reorganisations the checkpoint remembers (for the console's overview).
+pub const RECENT_REORGS: usize = 10;
 
 /// Where to roll back to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +60,18 @@ pub fn extend_window(window: &mut Vec<BlockRef>, new: impl IntoIterator<Item = B
     }
 }
 
+/// Adds a rolled-back fork to the checkpoint's list of recent reorganisations, dropping the oldest past
+/// [`RECENT_REORGS`].
+pub fn remember(list: &mut Vec<ReorgRecord>, fork: &Fork, at_ms: u64) {
+    list.push(ReorgRecord {
+        at_ms,
+        fork_block: fork.keep.map(|b| b.number),
+        depth: fork.depth,
+    });
+    let extra = list.len().saturating_sub(RECENT_REORGS);
+    list.drain(..extra);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +89,32 @@ mod tests {
         assert_eq!(w.len(), WINDOW);
         assert_eq!(w[0].number, 200 - WINDOW as u64);
         assert_eq!(w.last().unwrap().number, 199);
+    }
+
+    #[test]
+    fn the_newest_reorgs_are_remembered_oldest_first() {
+        let mut list = Vec::new();
+        for n in 0..(RECENT_REORGS as u64 + 3) {
+            let fork = Fork {
+                keep: Some(BlockRef {
+                    number: n,
+                    hash: B256::ZERO,
+                }),
+                depth: 2,
+            };
+            remember(&mut list, &fork, n * 1000);
+        }
+        assert_eq!(list.len(), RECENT_REORGS);
+        assert_eq!(list[0].fork_block, Some(3));
+        assert_eq!(list.last().map(|r| (r.at_ms, r.depth)), Some((12_000, 2)));
+        remember(
+            &mut list,
+            &Fork {
+                keep: None,
+                depth: 7,
+            },
+            1,
+        );
+        assert_eq!(list.last().map(|r| r.fork_block), Some(None));
     }
 }

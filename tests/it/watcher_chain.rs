@@ -190,6 +190,19 @@ fn a_reorg_deeper_than_the_confirmations_is_rolled_back_and_reindexed() {
     assert_eq!(stats["reorgs"], 1, "{stats}");
     let v = butler_json(&sb, &config, &["replay", "--verify"]);
     assert_eq!(v["matches"], true, "{v}");
+    // the checkpoint remembers the reorganisation for the console's overview
+    let cp: Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join("chain/indexer_state.json")).unwrap(),
+    )
+    .unwrap();
+    let recent = cp["recentReorgs"].as_array().expect("recentReorgs");
+    assert_eq!(recent.len(), 1, "{cp}");
+    let depth = recent[0]["depth"].as_u64().unwrap();
+    assert!(
+        (1..=4).contains(&depth),
+        "at most the 4 replaced blocks: {cp}"
+    );
+    assert!(recent[0]["atMs"].as_u64().unwrap() > 0, "{cp}");
 }
 
 #[test]

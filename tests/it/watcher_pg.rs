@@ -193,7 +193,9 @@ fn sigkill_during_a_backfill_into_postgres_loses_and_duplicates_nothing() {
         pg_store(&db),
         ops_source(&emitter)
     );
-    let (slow_rpc, _) = rpc_proxy(anvil.rpc.clone(), 0, Duration::from_millis(5));
+    // eth_getLogs slowed through a proxy: a commit to PostgreSQL costs more than one to the files, so commits
+    // are further apart and the backfill must last longer to be killed several times
+    let (slow_rpc, _) = rpc_proxy(anvil.rpc.clone(), 0, Duration::from_millis(10));
     let sb = Sandbox::new();
     let config = write_config(&sb, &slow_rpc, &sb.path().join("data"), &watcher);
 
@@ -224,10 +226,16 @@ fn sigkill_during_a_backfill_into_postgres_loses_and_duplicates_nothing() {
             std::thread::sleep(Duration::from_millis(20));
         }
         std::thread::sleep(Duration::from_millis(rng.random_range(0..300)));
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "index finished before kill {kill}: the workload is too small for this machine"
-        );
+        if child.try_wait().unwrap().is_some() {
+            // a fast machine finished the backfill first: enough kills happened to check recovery
+            let kills = kill - 1;
+            assert!(
+                kills >= 3,
+                "index finished after {kills} kills: the workload is too small for this machine"
+            );
+            eprintln!("the backfill finished after {kills} kills");
+            break;
+        }
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(child.id() as i32),
             nix::sys::signal::Signal::SIGKILL,

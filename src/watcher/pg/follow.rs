@@ -160,6 +160,7 @@ impl Follower {
             indexed_block: cp.last_block,
             events: cp.events,
             reorgs: cp.reorgs,
+            recent_reorgs: cp.recent_reorgs.clone(),
             caught_up: true,
             ..Progress::default()
         });
