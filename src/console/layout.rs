@@ -3,12 +3,30 @@
 //! unescaped text.
 
 use alloy::primitives::U256;
+use axum::extract::{FromRequestParts, Query};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
+use serde::de::DeserializeOwned;
 
 use super::session::{CSRF_FIELD, Signed};
 use crate::chain::units::format_ether_short;
+
+/// A page's query string: one the page does not take answers the console's error page (400), naming
+/// the parameter.
+pub struct PageQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| PageQuery(q))
+            .map_err(|e| error(StatusCode::BAD_REQUEST, &e.body_text()))
+    }
+}
 
 /// The sections of the navigation: path and label.
 const NAV: [(&str, &str); 6] = [

@@ -4,14 +4,14 @@
 //! `Last-Event-ID` resumes the stream where it stopped.
 
 use axum::Extension;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::Console;
-use super::layout;
+use super::layout::{self, PageQuery};
 use super::session::Signed;
 use crate::api::logs::{LogsQuery, LogsResponse};
 use crate::logs::{Level, LogEvent};
@@ -113,14 +113,8 @@ fn filters(q: &LogsPageQuery) -> Markup {
 pub async fn page(
     State(console): State<Console>,
     Extension(signed): Extension<Signed>,
-    query: Result<Query<LogsPageQuery>, axum::extract::rejection::QueryRejection>,
+    PageQuery(q): PageQuery<LogsPageQuery>,
 ) -> Response {
-    let Ok(Query(q)) = query else {
-        return layout::error(
-            StatusCode::BAD_REQUEST,
-            "unknown or repeated query parameter",
-        );
-    };
     let answer = crate::api::logs::query(
         State(console.api.clone()),
         crate::http::Query(q.api(Some(SHOWN))),
@@ -157,14 +151,8 @@ pub async fn page(
 pub async fn stream(
     State(console): State<Console>,
     mut headers: HeaderMap,
-    query: Result<Query<LogsPageQuery>, axum::extract::rejection::QueryRejection>,
+    PageQuery(q): PageQuery<LogsPageQuery>,
 ) -> Response {
-    let Ok(Query(q)) = query else {
-        return layout::error(
-            StatusCode::BAD_REQUEST,
-            "unknown or repeated query parameter",
-        );
-    };
     if !headers.contains_key("last-event-id")
         && let Some(after) = given(&q.after)
         && let Ok(v) = HeaderValue::from_str(&after)

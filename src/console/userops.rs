@@ -2,13 +2,13 @@
 //! `GET /ui/senders/{address}` (a sender's totals and its operations).
 
 use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
 use super::Console;
-use super::layout::{self, eth_str, short};
+use super::layout::{self, PageQuery, eth_str, short};
 use super::session::Signed;
 use crate::api::users::{UserOpItem, UserOpsQuery, select_userops};
 use crate::logs::event::parse_address;
@@ -111,14 +111,8 @@ fn filters(q: &UserOpsQuery) -> Markup {
 pub async fn page(
     State(console): State<Console>,
     Extension(signed): Extension<Signed>,
-    query: Result<Query<UserOpsQuery>, axum::extract::rejection::QueryRejection>,
+    PageQuery(q): PageQuery<UserOpsQuery>,
 ) -> Response {
-    let Ok(Query(q)) = query else {
-        return layout::error(
-            StatusCode::BAD_REQUEST,
-            "unknown or repeated query parameter",
-        );
-    };
     let q = normalize(q);
     let (ops, problem) = match select_userops(&console.api, &q) {
         Ok(ops) => (ops, None),

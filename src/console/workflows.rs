@@ -3,14 +3,13 @@
 
 use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
 
 use super::Console;
-use super::layout::{self, short};
+use super::layout::{self, PageQuery, short};
 use super::session::Signed;
 use crate::api::workflows::{self, WorkflowsQuery};
 
@@ -28,11 +27,8 @@ pub struct ListQuery {
 pub async fn list(
     State(console): State<Console>,
     Extension(signed): Extension<Signed>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    PageQuery(q): PageQuery<ListQuery>,
 ) -> Response {
-    let Ok(Query(q)) = query else {
-        return layout::error(StatusCode::BAD_REQUEST, "the only parameter is `offset`");
-    };
     let offset = q.offset.unwrap_or(0);
     let answer = workflows::list(
         State(console.api.clone()),

@@ -408,4 +408,20 @@ async fn the_userops_filters_of_the_console_are_parameters_of_the_api() {
         "the page shows the API's refusal"
     );
     assert!(page.text().await.unwrap().contains("parameter `fromBlock`"));
+    // a parameter no page takes is refused with the console's error page, naming it
+    for path in [
+        "/ui/userops?bogus=1",
+        "/ui/workflows?bogus=1",
+        "/ui/logs?bogus=1",
+        "/ui/logs/stream?bogus=1",
+    ] {
+        let res = c
+            .get(server.url(path))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert!(res.text().await.unwrap().contains("bogus"), "{path}");
+    }
 }
