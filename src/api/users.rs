@@ -97,13 +97,13 @@ pub struct UserOpsQuery {
     /// Only succeeded (`true`) or failed (`false`) operations.
     #[param(value_type = Option<bool>)]
     pub success: Option<String>,
-    /// Only operations in this block or later.
+    /// Only operations in this block or later (at most 2^63 − 1).
     #[serde(rename = "fromBlock")]
-    #[param(value_type = Option<u64>, minimum = 0)]
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 9223372036854775807_i64)]
     pub from_block: Option<String>,
-    /// Only operations in this block or earlier.
+    /// Only operations in this block or earlier (at most 2^63 − 1).
     #[serde(rename = "toBlock")]
-    #[param(value_type = Option<u64>, minimum = 0)]
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 9223372036854775807_i64)]
     pub to_block: Option<String>,
 }
 
@@ -123,7 +123,8 @@ pub fn select_userops(state: &ApiState, q: &UserOpsQuery) -> Result<Vec<UserOpIt
             .transpose()
             .map_err(|e| ApiError::invalid(format!("parameter `{name}`: {e}")))
     };
-    let block = |name: &str, raw: Option<&str>| input::int_param(name, raw, 0, u64::MAX);
+    // block numbers are int64 in the OpenAPI document (and BIGINT in PostgreSQL)
+    let block = |name: &str, raw: Option<&str>| input::int_param(name, raw, 0, i64::MAX as u64);
     let filter = UserOpFilter {
         sender: address("sender", q.sender.as_deref())?,
         paymaster: address("paymaster", q.paymaster.as_deref())?,
