@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
+use super::backend::StoreSettings;
 use super::checkpoint::{BlockRef, Checkpoint, FORMAT_VERSION, check_matches};
 use super::fetch::{Fetcher, RangeBatch};
 use super::metrics::IndexerMetrics;
@@ -195,13 +196,13 @@ impl Indexer {
             ..Progress::default()
         });
         let shared = watch::Sender::new(Arc::new(replayed.state.clone()));
-        let metrics = IndexerMetrics::new(
-            dir.clone(),
-            names.clone(),
-            progress.subscribe(),
-            replayed.elapsed,
-        )
-        .map_err(|e| WatcherError::Task(format!("indexer metrics: {e}")))?;
+        let files = match &settings.store {
+            StoreSettings::Ndjson { .. } => Some(dir.clone()),
+            StoreSettings::Postgres(_) => None,
+        };
+        let metrics =
+            IndexerMetrics::new(files, names.clone(), progress.subscribe(), replayed.elapsed)
+                .map_err(|e| WatcherError::Task(format!("indexer metrics: {e}")))?;
         Ok(Indexer {
             chain_head: None,
             metrics,
@@ -524,6 +525,7 @@ impl Indexer {
         cp.range_caps = self.fetcher.caps.snapshot();
         self.writer.commit(&self.checkpoint, &self.state).await?;
         self.dirty = false;
+        self.metrics.committed();
         self.last_commit_cost = started.elapsed();
         Ok(())
     }
@@ -550,6 +552,7 @@ impl Indexer {
         reorg::remember(&mut cp.recent_reorgs, &fork, crate::telemetry::now_ms());
         let dropped = self.writer.rollback(&self.checkpoint, &self.state).await?;
         self.dirty = false;
+        self.metrics.committed();
         self.metrics.reorg(fork.depth);
         tracing::warn!(
             depth = fork.depth,

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use prometheus::core::{Collector, Desc};
@@ -54,17 +55,17 @@ pub const LAST_REORG_DEPTH: MetricDef = gauge(
 pub const STORE_BYTES: MetricDef = gauge(
     "butler_store_bytes",
     &[],
-    "Bytes of the event log files under DATA_DIR/chain.",
+    "Bytes of the event log files under DATA_DIR/chain (the NDJSON store only).",
 );
 pub const STORE_FILES: MetricDef = gauge(
     "butler_store_files",
     &[],
-    "Number of event log files under DATA_DIR/chain.",
+    "Number of event log files under DATA_DIR/chain (the NDJSON store only).",
 );
 pub const CHECKPOINT_AGE: MetricDef = gauge(
     "butler_indexer_checkpoint_age_seconds",
     &[],
-    "Seconds since the checkpoint (DATA_DIR/chain/indexer_state.json) was last written.",
+    "Seconds since the checkpoint was last written (DATA_DIR/chain/indexer_state.json, or the checkpoint row of the PostgreSQL store since this process's first commit).",
 );
 pub const REPLAY_DURATION: MetricDef = gauge(
     "butler_indexer_replay_duration_seconds",
@@ -91,7 +92,10 @@ fn opts(def: &MetricDef) -> Opts {
 }
 
 struct Inner {
-    chain_dir: PathBuf,
+    /// The NDJSON store's directory; `None` for the PostgreSQL store (no files to measure).
+    chain_dir: Option<PathBuf>,
+    /// When this process last committed, Unix milliseconds (0: not yet).
+    committed_ms: AtomicU64,
     sources: Vec<String>,
     progress: watch::Receiver<Progress>,
     events: IntCounterVec,
@@ -111,15 +115,17 @@ struct Inner {
 pub struct IndexerMetrics(Arc<Inner>);
 
 impl IndexerMetrics {
-    /// Series for the store in `chain_dir` with these sources, reading progress from `progress`.
+    /// Series for the NDJSON store in `chain_dir` (`None`: the PostgreSQL store) with these sources, reading
+    /// progress from `progress`.
     pub fn new(
-        chain_dir: PathBuf,
+        chain_dir: Option<PathBuf>,
         sources: Vec<String>,
         progress: watch::Receiver<Progress>,
         replay: Duration,
     ) -> Result<IndexerMetrics, prometheus::Error> {
         let inner = Inner {
             chain_dir,
+            committed_ms: AtomicU64::new(0),
             sources,
             progress,
             events: IntCounterVec::new(opts(&EVENTS), EVENTS.labels)?,
@@ -150,6 +156,13 @@ impl IndexerMetrics {
         }
     }
 
+    /// Notes that the checkpoint was just written (the PostgreSQL store's checkpoint age counts from it).
+    pub fn committed(&self) {
+        self.0
+            .committed_ms
+            .store(crate::telemetry::now_ms(), Ordering::Relaxed);
+    }
+
     /// Records a rollback of `depth` blocks.
     pub fn reorg(&self, depth: u64) {
         self.0.reorgs.inc();
@@ -175,9 +188,12 @@ impl IndexerMetrics {
                 present.push(&i.behind);
             }
         }
+        let Some(chain_dir) = &i.chain_dir else {
+            return present;
+        };
         let (mut files, mut bytes) = (0u64, 0u64);
         for source in &i.sources {
-            let Ok(list) = log_files(&i.chain_dir.join(source)) else {
+            let Ok(list) = log_files(&chain_dir.join(source)) else {
                 continue;
             };
             for f in list {
@@ -195,8 +211,13 @@ impl IndexerMetrics {
     }
 
     fn checkpoint_age(&self) -> Option<f64> {
-        let path = Checkpoint::path(&self.0.chain_dir);
-        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+        let Some(chain_dir) = &self.0.chain_dir else {
+            let at = self.0.committed_ms.load(Ordering::Relaxed);
+            return (at > 0).then(|| crate::telemetry::now_ms().saturating_sub(at) as f64 / 1000.0);
+        };
+        let modified = std::fs::metadata(Checkpoint::path(chain_dir))
+            .and_then(|m| m.modified())
+            .ok()?;
         Some(modified.elapsed().unwrap_or(Duration::ZERO).as_secs_f64())
     }
 }

@@ -118,6 +118,20 @@ fn two_read_only_api_processes_answer_what_the_indexer_indexed() {
         metrics.contains("butler_store_db_latency_seconds "),
         "{metrics}"
     );
+    // the indexer's checkpoint age counts from its last commit; the NDJSON file gauges stay out
+    let indexer_metrics = std::process::Command::new("curl")
+        .args(["-sf", "-m", "10", &format!("{writer_url}/metrics")])
+        .output()
+        .unwrap();
+    let indexer_metrics = String::from_utf8_lossy(&indexer_metrics.stdout);
+    assert!(
+        indexer_metrics.contains("\nbutler_indexer_checkpoint_age_seconds "),
+        "{indexer_metrics}"
+    );
+    assert!(
+        !indexer_metrics.contains("\nbutler_store_files "),
+        "{indexer_metrics}"
+    );
 
     // new user operations reach both readers through the database
     transact(&anvil.rpc, &emitter, &calldata("emitMany(uint256)", &["3"]));
