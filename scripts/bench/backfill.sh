@@ -4,10 +4,7 @@
 # (fsync per batch), then replay events/s from the NDJSON files against plain serde_json parsing of the
 # same files into the record struct.
 #
-# Env: WORKLOAD    the bench-workload folder (default: ../shared/bench-workload next to the repo)
-#      STACK       the devnet install with anvil, cast and solc-js (default: $BUTLER_DEVNET_HOME or ./.devnet)
-#      WORK_DIR    where the workload copy, the saved chain and the data dirs go (default: /tmp/butler-bench)
-#      PORT        port for the served chain (default: 28650); GEN_PORT for building it (default: 28651)
+# Env: WORKLOAD, STACK, WORK_DIR, PORT, GEN_PORT as scripts/bench/workload.sh says
 #      RUNS        cold runs of `butler index --to-head` (default: 3)
 #      STORE       `ndjson` (default) or `postgres`: with `postgres` the same runs follow into a throwaway
 #                  PostgreSQL (scripts/lib/postgres.sh, fsync on) beside the NDJSON ones: wall time, events/s,
@@ -15,17 +12,10 @@
 # The saved chain is built once (make-chain.sh, about 2 minutes) and reused from WORK_DIR afterwards.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-REPO=$(pwd)
-WORKLOAD=${WORKLOAD:-$REPO/../shared/bench-workload}
-STACK=${STACK:-${BUTLER_DEVNET_HOME:-$REPO/.devnet}}
-WORK_DIR=${WORK_DIR:-/tmp/butler-bench}
-PORT=${PORT:-28650}
-GEN_PORT=${GEN_PORT:-28651}
+. scripts/bench/workload.sh
 RUNS=${RUNS:-3}
 STORE=${STORE:-ndjson}
 case "$STORE" in ndjson | postgres) ;; *) echo "STORE must be ndjson or postgres, not $STORE" >&2; exit 2 ;; esac
-export STACK
-[ -x "$STACK/node_modules/.bin/anvil" ] || { echo "no devnet install in $STACK (scripts/devnet/install.sh)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time is missing (Debian package: time)" >&2; exit 1; }
 
 echo "==> building butler (release)"
@@ -33,35 +23,11 @@ cargo build --release --quiet --bin butler --example parse_records
 BUTLER=$REPO/target/release/butler
 PARSE=$REPO/target/release/examples/parse_records
 
-WL=$WORK_DIR/workload
-mkdir -p "$WORK_DIR"
-if [ ! -f "$WL/chain/state.json" ]; then
-  echo "==> building the saved chain in $WL (make-chain.sh, about 2 minutes)"
-  rm -rf "$WL"; cp -r "$WORKLOAD" "$WL"; chmod -R u+w "$WL"
-  WORKLOAD_DIR=$WL PORT=$GEN_PORT "$WL/make-chain.sh" >"$WORK_DIR/make-chain.log" 2>&1 \
-    || { tail -20 "$WORK_DIR/make-chain.log" >&2; exit 1; }
-fi
-CONTRACT=$(jq -r .contract "$WL/chain/chain.json")
-EVENTS=$(jq -r .events "$WL/chain/chain.json")
-
-echo "==> serving the chain on 127.0.0.1:$PORT"
-WORKLOAD_DIR=$WL "$WL/serve-chain.sh" start "$PORT"
-trap 'WORKLOAD_DIR=$WL "$WL/serve-chain.sh" stop "$PORT"' EXIT
+workload_serve
 
 CONFIG=$WORK_DIR/butler.toml
 DATA=$WORK_DIR/data
-cat >"$CONFIG" <<TOML
-data_dir = "$DATA"
-[chain]
-rpc_url = "http://127.0.0.1:$PORT"
-chain_id = 31337
-[watcher]
-[[watcher.sources]]
-name = "bench"
-preset = "entrypoint"
-address = "$CONTRACT"
-start_block = 0
-TOML
+workload_config "$DATA" >"$CONFIG"
 
 printf '\n%-5s %10s %12s %12s\n' run wall_s events/s peak_MB
 for i in $(seq 1 "$RUNS"); do
@@ -88,7 +54,7 @@ if [ "$STORE" = postgres ]; then
   echo
   echo "==> PostgreSQL store (throwaway server, fsync on)"
   . scripts/lib/postgres.sh
-  trap 'pg_stop; WORKLOAD_DIR=$WL "$WL/serve-chain.sh" stop "$PORT"' EXIT
+  bench_cleanup() { pg_stop; }
   PG_FSYNC=on pg_start
   PSQL=$(pg_bin)/psql
   PG_CONFIG=$WORK_DIR/butler-pg.toml

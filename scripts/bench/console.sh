@@ -3,52 +3,24 @@
 # with the shared workload's 100,000 indexed events, next to the JSON API call behind it on the same store
 # (median and p95 of REQUESTS sequential requests each, release build, one `butler serve --watcher`).
 #
-# Env: WORKLOAD    the bench-workload folder (default: ../shared/bench-workload next to the repo)
-#      STACK       the devnet install with anvil, cast and solc-js (default: $BUTLER_DEVNET_HOME or ./.devnet)
-#      WORK_DIR    where the workload copy, the saved chain and the data dirs go (default: /tmp/butler-bench)
-#      PORT        port for the served chain (default: 28650); API_PORT for the watcher (default: 28660)
-#      GEN_PORT    port for building the chain (default: 28651)
+# Env: WORKLOAD, STACK, WORK_DIR, PORT, GEN_PORT, BUTLER as scripts/bench/workload.sh says (the saved chain is
+#      shared)
+#      API_PORT    port for the watcher (default: 28660)
 #      REQUESTS    requests per route (default: 20)
-# The saved chain is built once (make-chain.sh, about 2 minutes) and reused from WORK_DIR afterwards.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-REPO=$(pwd)
-WORKLOAD=${WORKLOAD:-$REPO/../shared/bench-workload}
-STACK=${STACK:-${BUTLER_DEVNET_HOME:-$REPO/.devnet}}
-WORK_DIR=${WORK_DIR:-/tmp/butler-bench}
-PORT=${PORT:-28650}
+. scripts/bench/workload.sh
 API_PORT=${API_PORT:-28660}
-GEN_PORT=${GEN_PORT:-28651}
 REQUESTS=${REQUESTS:-20}
-export STACK
-[ -x "$STACK/node_modules/.bin/anvil" ] || { echo "no devnet install in $STACK (scripts/devnet/install.sh)" >&2; exit 1; }
 for tool in curl jq; do
   command -v "$tool" >/dev/null 2>&1 || { echo "needs \`$tool\` on PATH" >&2; exit 1; }
 done
 
-echo "==> building butler (release)"
-cargo build --release --quiet --bin butler
-BUTLER=${CARGO_TARGET_DIR:-$REPO/target}/release/butler
+workload_butler
 
-WL=$WORK_DIR/workload
-mkdir -p "$WORK_DIR"
-if [ ! -f "$WL/chain/state.json" ]; then
-  echo "==> building the saved chain in $WL (make-chain.sh, about 2 minutes)"
-  rm -rf "$WL"; cp -r "$WORKLOAD" "$WL"; chmod -R u+w "$WL"
-  WORKLOAD_DIR=$WL PORT=$GEN_PORT "$WL/make-chain.sh" >"$WORK_DIR/make-chain.log" 2>&1 \
-    || { tail -20 "$WORK_DIR/make-chain.log" >&2; exit 1; }
-fi
-CONTRACT=$(jq -r .contract "$WL/chain/chain.json")
-EVENTS=$(jq -r .events "$WL/chain/chain.json")
-
-echo "==> serving the chain on 127.0.0.1:$PORT"
-WORKLOAD_DIR=$WL "$WL/serve-chain.sh" start "$PORT"
 SERVER=
-cleanup() {
-  [ -z "$SERVER" ] || { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
-  WORKLOAD_DIR=$WL "$WL/serve-chain.sh" stop "$PORT"
-}
-trap cleanup EXIT
+bench_cleanup() { [ -z "$SERVER" ] || { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }; }
+workload_serve
 
 TOKEN_FILE=$WORK_DIR/console-admin-token
 (umask 077 && echo "bench-console-token" >"$TOKEN_FILE")
@@ -58,12 +30,12 @@ API=http://127.0.0.1:$API_PORT
 config() {
   local dir=$WORK_DIR/console-$1
   {
-    echo "data_dir = \"$dir\""
-    printf '[chain]\nrpc_url = "http://127.0.0.1:%s"\nchain_id = 31337\n' "$PORT"
-    printf '[api]\nlisten = "127.0.0.1:%s"\nadmin_token_file = "%s"\n' "$API_PORT" "$TOKEN_FILE"
     if [ "$1" = full ]; then
-      printf '[watcher]\nretention_max = 100000\n[[watcher.sources]]\nname = "bench"\npreset = "entrypoint"\naddress = "%s"\nstart_block = 0\n' "$CONTRACT"
+      workload_config "$dir" "retention_max = 100000"
+    else
+      printf 'data_dir = "%s"\n[chain]\nrpc_url = "http://127.0.0.1:%s"\nchain_id = 31337\n' "$dir" "$PORT"
     fi
+    printf '[api]\nlisten = "127.0.0.1:%s"\nadmin_token_file = "%s"\n' "$API_PORT" "$TOKEN_FILE"
   } >"$WORK_DIR/console-$1.toml"
   echo "$WORK_DIR/console-$1.toml"
 }

@@ -4,59 +4,23 @@
 # (1,000 a page), after `butler index --to-head` of the saved chain, served by `butler serve --watcher`.
 # Prints the median time and the size of each answer over REPS requests.
 #
-# Env: WORKLOAD, STACK, WORK_DIR, PORT, GEN_PORT as in backfill.sh (the same saved chain is reused);
-#      API_PORT (default 28652), REPS (default 5), BUTLER (a butler binary; default: a release build).
+# Env: WORKLOAD, STACK, WORK_DIR, PORT, GEN_PORT, BUTLER as scripts/bench/workload.sh says (the saved chain is
+#      shared);
+#      API_PORT (default 28652), REPS (default 5).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-REPO=$(pwd)
-WORKLOAD=${WORKLOAD:-$REPO/../shared/bench-workload}
-STACK=${STACK:-${BUTLER_DEVNET_HOME:-$REPO/.devnet}}
-WORK_DIR=${WORK_DIR:-/tmp/butler-bench}
-PORT=${PORT:-28650}
-GEN_PORT=${GEN_PORT:-28651}
+. scripts/bench/workload.sh
 API_PORT=${API_PORT:-28652}
 REPS=${REPS:-5}
-export STACK
-[ -x "$STACK/node_modules/.bin/anvil" ] || { echo "no devnet install in $STACK (scripts/devnet/install.sh)" >&2; exit 1; }
-if [ -z "${BUTLER:-}" ]; then
-  echo "==> building butler (release)"
-  cargo build --release --quiet --bin butler
-  BUTLER=$REPO/target/release/butler
-fi
+workload_butler
 
-WL=$WORK_DIR/workload
-mkdir -p "$WORK_DIR"
-if [ ! -f "$WL/chain/state.json" ]; then
-  echo "==> building the saved chain in $WL (make-chain.sh, about 2 minutes)"
-  rm -rf "$WL"; cp -r "$WORKLOAD" "$WL"; chmod -R u+w "$WL"
-  WORKLOAD_DIR=$WL PORT=$GEN_PORT "$WL/make-chain.sh" >"$WORK_DIR/make-chain.log" 2>&1 \
-    || { tail -20 "$WORK_DIR/make-chain.log" >&2; exit 1; }
-fi
-CONTRACT=$(jq -r .contract "$WL/chain/chain.json")
-
-echo "==> serving the chain on 127.0.0.1:$PORT"
-WORKLOAD_DIR=$WL "$WL/serve-chain.sh" start "$PORT"
 SERVE_PID=
-cleanup() {
-  [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
-  WORKLOAD_DIR=$WL "$WL/serve-chain.sh" stop "$PORT"
-}
-trap cleanup EXIT
+bench_cleanup() { [ -z "$SERVE_PID" ] || { kill "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null; }; }
+workload_serve
 
 CONFIG=$WORK_DIR/users.toml
 DATA=$WORK_DIR/users-data
-cat >"$CONFIG" <<TOML
-data_dir = "$DATA"
-[chain]
-rpc_url = "http://127.0.0.1:$PORT"
-chain_id = 31337
-[watcher]
-[[watcher.sources]]
-name = "bench"
-preset = "entrypoint"
-address = "$CONTRACT"
-start_block = 0
-TOML
+workload_config "$DATA" >"$CONFIG"
 rm -rf "$DATA"
 echo "==> indexing"
 "$BUTLER" --config "$CONFIG" --output json -q index --to-head >"$WORK_DIR/users-index.json"
