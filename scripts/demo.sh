@@ -59,8 +59,10 @@ pick_port() {  # pick_port PREFERRED: the preferred port if free, else a free on
   echo "no free port found" >&2; return 1
 }
 
-# A previous demo run in the same RUN_DIR is stopped first (down.sh stops only the PIDs it recorded).
+# A previous demo run in the same RUN_DIR is stopped first (down.sh stops only the PIDs it recorded), and its
+# data dir goes: it belongs to the previous run's chain (top-up audit, event store, the bundlers' registry).
 RUN_DIR=$RUN_DIR scripts/devnet/down.sh >/dev/null || true
+rm -rf "$RUN_DIR/data"
 
 stop_devnet() { RUN_DIR=$RUN_DIR "$REPO/scripts/devnet/down.sh" || true; }
 on_exit() {
