@@ -127,10 +127,7 @@ fn sigkill_during_a_backfill_loses_and_duplicates_nothing() {
 #[test]
 fn a_reorg_deeper_than_the_confirmations_is_rolled_back_and_reindexed() {
     let Some(anvil) = Anvil::start() else { return };
-    let emitter = deploy(&anvil.rpc, "TestEmitter", "");
-    for _ in 0..6 {
-        transact(&anvil.rpc, &emitter, &calldata("emitMany(uint256)", &["3"]));
-    }
+    let emitter = reorg_scenario_emitter(&anvil);
     let sb = Sandbox::new();
     let data = sb.path().join("data");
     let config = write_config(
@@ -151,32 +148,7 @@ fn a_reorg_deeper_than_the_confirmations_is_rolled_back_and_reindexed() {
     let before = records(&data);
 
     // replace the last 4 blocks: two of them were indexed
-    let start = calldata("start(bytes32)", &[&format!("0x{}", "ab".repeat(32))]);
-    anvil.call(
-        "anvil_reorg",
-        json!([4, [
-            [{"from": DEV_ACCOUNT, "to": emitter, "data": calldata("emitMany(uint256)", &["7"]), "gas": "0x1000000"}, 0],
-            [{"from": DEV_ACCOUNT, "to": emitter, "data": start, "gas": "0x100000"}, 1],
-        ]]),
-    );
-    anvil.mine(2);
-    let out = sb
-        .butler()
-        .arg("--config")
-        .arg(&config)
-        .args(["--output", "json", "index"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        log.contains("reorganisation") && log.contains("depth"),
-        "{log}"
-    );
+    reorg_and_index(&anvil, &emitter, &sb, &config);
 
     let after = records(&data);
     assert_ne!(after, before);

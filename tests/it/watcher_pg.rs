@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::support::Sandbox;
 use crate::watcher_pg_support::*;
@@ -289,10 +289,7 @@ fn sigkill_during_a_backfill_into_postgres_loses_and_duplicates_nothing() {
 fn a_reorg_is_rolled_back_in_postgres_to_the_exact_new_chain() {
     let Some(server) = pg_server() else { return };
     let Some(anvil) = Anvil::start() else { return };
-    let emitter = deploy(&anvil.rpc, "TestEmitter", "");
-    for _ in 0..6 {
-        transact(&anvil.rpc, &emitter, &calldata("emitMany(uint256)", &["3"]));
-    }
+    let emitter = reorg_scenario_emitter(&anvil);
     let db = fresh_database(&server);
     let sb = Sandbox::new();
     let config = write_config(
@@ -313,32 +310,7 @@ fn a_reorg_is_rolled_back_in_postgres_to_the_exact_new_chain() {
     );
     let before = pg_records(&db);
 
-    let start = calldata("start(bytes32)", &[&format!("0x{}", "ab".repeat(32))]);
-    anvil.call(
-        "anvil_reorg",
-        json!([4, [
-            [{"from": DEV_ACCOUNT, "to": emitter, "data": calldata("emitMany(uint256)", &["7"]), "gas": "0x1000000"}, 0],
-            [{"from": DEV_ACCOUNT, "to": emitter, "data": start, "gas": "0x100000"}, 1],
-        ]]),
-    );
-    anvil.mine(2);
-    let out = sb
-        .butler()
-        .arg("--config")
-        .arg(&config)
-        .args(["--output", "json", "index"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        log.contains("reorganisation") && log.contains("depth"),
-        "{log}"
-    );
+    reorg_and_index(&anvil, &emitter, &sb, &config);
 
     let after = pg_records(&db);
     assert_ne!(after, before);

@@ -340,6 +340,46 @@ pub fn count_by_event(records: &[Value]) -> BTreeMap<String, usize> {
     m
 }
 
+/// The reorg scenario's chain: a TestEmitter and six blocks of three `UserOperationEvent`s each.
+pub fn reorg_scenario_emitter(anvil: &Anvil) -> String {
+    let emitter = deploy(&anvil.rpc, "TestEmitter", "");
+    for _ in 0..6 {
+        transact(&anvil.rpc, &emitter, &calldata("emitMany(uint256)", &["3"]));
+    }
+    emitter
+}
+
+/// Replaces the last 4 blocks of the reorg scenario (seven events and a `WorkflowStarted` instead), mines
+/// two more, then runs `butler index` and checks that it rolled a reorganisation back.
+pub fn reorg_and_index(anvil: &Anvil, emitter: &str, sb: &Sandbox, config: &Path) {
+    let start = calldata("start(bytes32)", &[&format!("0x{}", "ab".repeat(32))]);
+    anvil.call(
+        "anvil_reorg",
+        json!([4, [
+            [{"from": DEV_ACCOUNT, "to": emitter, "data": calldata("emitMany(uint256)", &["7"]), "gas": "0x1000000"}, 0],
+            [{"from": DEV_ACCOUNT, "to": emitter, "data": start, "gas": "0x100000"}, 1],
+        ]]),
+    );
+    anvil.mine(2);
+    let out = sb
+        .butler()
+        .arg("--config")
+        .arg(config)
+        .args(["--output", "json", "index"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("reorganisation") && log.contains("depth"),
+        "{log}"
+    );
+}
+
 /// Requests seen by the range-limiting proxy: (blocks asked for, refused).
 pub type Seen = Arc<Mutex<Vec<(u64, bool)>>>;
 
