@@ -41,6 +41,20 @@ fn wait_until(secs: u64, what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
+/// Runs `chain status --output json` with what `cmd` already carries; it must succeed.
+fn status_json(cmd: &mut assert_cmd::Command) -> Value {
+    let out = cmd
+        .args(["--output", "json", "chain", "status"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn chain_section(urls: &[&str]) -> String {
     let list: Vec<String> = urls.iter().map(|u| format!("{u:?}")).collect();
     format!(
@@ -328,47 +342,26 @@ fn url_lists_come_from_the_file_the_env_or_repeated_flags_and_not_two_keys_at_on
 
     let down = format!("http://127.0.0.1:{}", free_port());
     let empty = sb.write("empty.toml", "");
-    let out = sb
-        .butler()
-        .arg("--config")
-        .arg(&empty)
-        .env("BUTLER_CHAIN__RPC_URLS__0", &down)
-        .env("BUTLER_CHAIN__RPC_URLS__1", dn.rpc())
-        .args(["--output", "json", "chain", "status"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let s = status_json(
+        sb.butler()
+            .arg("--config")
+            .arg(&empty)
+            .env("BUTLER_CHAIN__RPC_URLS__0", &down)
+            .env("BUTLER_CHAIN__RPC_URLS__1", dn.rpc()),
     );
-    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(s["urls"].as_array().unwrap().len(), 2, "{s}");
     assert_eq!(s["urls"][0]["healthy"], false, "{s}");
 
     // repeated flags replace the configured list
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let out = sb
-        .butler()
-        .arg("--config")
-        .arg(&config)
-        .args([
-            "--rpc-url",
-            &down,
-            "--rpc-url",
-            dn.rpc(),
-            "--rpc-url",
-            dn.rpc(),
-        ])
-        .args(["--output", "json", "chain", "status"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = status_json(sb.butler().arg("--config").arg(&config).args([
+        "--rpc-url",
+        &down,
+        "--rpc-url",
+        dn.rpc(),
+        "--rpc-url",
+        dn.rpc(),
+    ]));
     assert_eq!(s["urls"].as_array().unwrap().len(), 3, "{s}");
 }
 
